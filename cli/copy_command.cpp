@@ -1,0 +1,172 @@
+#include "cli/copy_command.hpp"
+
+#include <unistd.h>
+
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/copy_report.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/progress.hpp"
+#include "cli/side_options.hpp"
+#include "cli/signals.hpp"
+#include "engine/copy_job.hpp"
+
+namespace ferry::cli {
+namespace {
+
+struct copy_flags {
+  connection_flags connection;
+  engine::copy_config config;
+  std::string existing;
+  std::string slots;
+  std::string report_path;
+  std::string progress = "auto";
+  unsigned connect_timeout_ms = 10'000;
+  unsigned timeout_ms = 30'000;
+  unsigned max_retry_time_s = 300;
+};
+
+int run_copy(copy_flags& flags) {
+  auto sides = resolve_sides(flags.connection);
+  if (!sides) {
+    fmt::print(stderr, "ferry copy: {}\n", sides.error());
+    return exit_usage;
+  }
+  engine::copy_config& config = flags.config;
+  config.source = std::move(sides->first);
+  config.target = std::move(sides->second);
+  if (!flags.slots.empty()) {
+    auto range = protocol::parse_slot_range(flags.slots);
+    if (!range) {
+      fmt::print(stderr, "ferry copy: --slots: {}\n", range.error());
+      return exit_usage;
+    }
+    config.slots = *range;
+  }
+  if (flags.existing == "fail") config.existing = engine::existing_policy::fail;
+  if (flags.existing == "skip") config.existing = engine::existing_policy::skip;
+  if (flags.existing == "replace") config.existing = engine::existing_policy::replace;
+  config.tune.connect_timeout = std::chrono::milliseconds{flags.connect_timeout_ms};
+  config.tune.io_timeout = std::chrono::milliseconds{flags.timeout_ms};
+  config.tune.max_retry_time = std::chrono::seconds{flags.max_retry_time_s};
+
+  engine::copy_job job(config);
+  signal_watch signals([&job] { job.drain(); }, exit_interrupted);
+  engine::copy_report report;
+  {
+    const bool live = flags.progress == "always" || (flags.progress == "auto" && isatty(2));
+    std::unique_ptr<progress_printer> progress;
+    if (flags.progress != "never") {
+      progress = std::make_unique<progress_printer>([&job] { return job.progress(); }, live);
+    }
+    report = job.run();
+  }
+  fmt::print("{}", summary_text(report));
+  if (!flags.report_path.empty()) {
+    if (auto written = write_json_file(flags.report_path, report_json(report)); !written) {
+      fmt::print(stderr, "ferry copy: --report: {}\n", written.error());
+      if (report.status == engine::job_status::complete) return exit_failed;
+    }
+  }
+  switch (report.status) {
+    case engine::job_status::complete:
+      return exit_ok;
+    case engine::job_status::keys_failed:
+      fmt::print(stderr, "ferry copy: {} key(s) could not be copied{}\n",
+                 with_commas(report.totals.failed),
+                 config.failed_keys_path.empty()
+                     ? "; run again with --failed-keys FILE to list them"
+                     : fmt::format("; they are listed in {}", config.failed_keys_path));
+      return exit_incomplete;
+    case engine::job_status::interrupted:
+      fmt::print(stderr, "ferry copy: interrupted before every key was copied\n");
+      return exit_interrupted;
+    case engine::job_status::fatal:
+      fmt::print(stderr, "ferry copy: {}\n",
+                 report.failure ? report.failure->message : "stopped by an unknown error");
+      return exit_failed;
+  }
+  return exit_failed;
+}
+
+}  // namespace
+
+void add_copy_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<copy_flags>();
+  CLI::App* copy = app.add_subcommand(
+      "copy",
+      "Copy every key (value, type and absolute expiry) from the source into the target with "
+      "SCAN, DUMP and RESTORE. Works with standalone servers and OSS clusters on either side, "
+      "over TLS. Refuses a target that already holds keys unless --on-existing says what to do.");
+  copy->footer(exit_codes_help);
+  add_connection_options(*copy, flags->connection);
+  auto& c = flags->config;
+  copy->add_option("--match", c.match, "Copy only keys matching this glob (SCAN MATCH)")
+      ->type_name("GLOB");
+  copy->add_option("--type", c.type, "Copy only keys of this type (SCAN TYPE)")
+      ->check(CLI::IsMember({"string", "list", "set", "zset", "hash", "stream"}))
+      ->type_name("TYPE");
+  copy->add_option("--slots", flags->slots,
+                   "Copy only keys whose hash slot is in A-B, so several ferry processes can "
+                   "split one migration")
+      ->type_name("A-B");
+  copy->add_option("--on-existing", flags->existing,
+                   "Keys that already exist on the target: fail (report them), skip, or replace. "
+                   "Required when the target is not empty")
+      ->check(CLI::IsMember({"fail", "skip", "replace"}))
+      ->type_name("POLICY");
+  copy->add_option("--failed-keys", c.failed_keys_path,
+                   "Write each key that could not be copied, with its error, to FILE (JSON "
+                   "lines)")
+      ->type_name("FILE");
+  copy->add_option("--report", flags->report_path,
+                   "Write the final report as JSON to FILE (totals and per shard)")
+      ->type_name("FILE");
+  copy->add_option("--progress", flags->progress,
+                   "Progress on stderr: auto (a live line on a terminal, a log line every 5 s "
+                   "otherwise), always (live), never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  copy->add_option("--threads", c.tune.threads,
+                   "Worker threads, each owning whole source shards (default: number of cores)")
+      ->type_name("N");
+  copy->add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  copy->add_option("--batch-keys", c.tune.batch_keys, "Most keys per DUMP/RESTORE pipeline")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  copy->add_option("--batch-bytes", c.tune.batch_bytes,
+                   "Payload bytes a reader batch aims at (accepts KiB, MiB suffixes)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  copy->add_option("--max-inflight-bytes", c.tune.max_inflight_bytes,
+                   "Most DUMP payload bytes held in memory at once (accepts KiB, MiB, GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  copy->add_option("--readers", c.tune.readers_per_shard, "Source connections reading per shard")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  copy->add_option("--writers", c.tune.writers_per_shard,
+                   "Writer pipelines per shard (each connects to the target masters it needs)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  copy->add_option("--connect-timeout", flags->connect_timeout_ms,
+                   "Milliseconds allowed for connecting and the TLS handshake")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
+  copy->add_option("--timeout", flags->timeout_ms,
+                   "Milliseconds any read or write may go without progress before the connection "
+                   "is dropped and the batch retried")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
+  copy->add_option("--max-retry-time", flags->max_retry_time_s,
+                   "Seconds to keep retrying an unreachable node before stopping the job")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  copy->callback([flags, &exit_code] { exit_code = run_copy(*flags); });
+}
+
+}  // namespace ferry::cli

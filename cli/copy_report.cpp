@@ -1,0 +1,84 @@
+#include "cli/copy_report.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "cli/progress.hpp"
+
+namespace ferry::cli {
+namespace {
+
+const char* status_name(engine::job_status status) {
+  switch (status) {
+    case engine::job_status::complete: return "complete";
+    case engine::job_status::keys_failed: return "keys_failed";
+    case engine::job_status::interrupted: return "interrupted";
+    case engine::job_status::fatal: return "failed";
+  }
+  return "unknown";
+}
+
+nlohmann::json counts_json(const engine::counts& c, double duration_s) {
+  return {{"scanned", c.scanned},   {"copied", c.copied},   {"vanished", c.vanished},
+          {"skipped", c.skipped},   {"failed", c.failed},   {"bytes", c.bytes},
+          {"estimated", c.estimated}, {"retries", c.retries}, {"duration_s", duration_s}};
+}
+
+}  // namespace
+
+nlohmann::json report_json(const engine::copy_report& report) {
+  nlohmann::json json{{"status", status_name(report.status)},
+                      {"source", report.source},
+                      {"target", report.target},
+                      {"threads", report.threads},
+                      {"peak_inflight_bytes", report.peak_inflight_bytes},
+                      {"totals", counts_json(report.totals, report.duration_s)}};
+  json["shards"] = nlohmann::json::array();
+  for (const auto& shard : report.shards) {
+    auto entry = counts_json(shard.totals, report.duration_s);
+    entry["source"] = shard.source;
+    entry["cursor"] = std::to_string(shard.cursor);
+    entry["complete"] = shard.complete;
+    json["shards"].push_back(std::move(entry));
+  }
+  if (report.failure) json["error"] = report.failure->message;
+  return json;
+}
+
+boost::system::result<void, std::string> write_json_file(const std::string& path,
+                                                         const nlohmann::json& json) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << json.dump(2) << '\n';
+    out.flush();
+    if (!out) return fmt::format("cannot write '{}': {}", temp, std::strerror(errno));
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    return fmt::format("cannot rename '{}' to '{}': {}", temp, path, std::strerror(errno));
+  }
+  return {};
+}
+
+std::string summary_text(const engine::copy_report& report) {
+  const auto& t = report.totals;
+  const double seconds = std::max(report.duration_s, 1e-9);
+  std::string text = fmt::format(
+      "ferry copy {}: {} -> {}\n"
+      "  scanned {}  copied {}  vanished {}  skipped {}  failed {}\n"
+      "  {:.1f} MB of payload in {:.2f} s ({:.0f} keys/s, {:.1f} MB/s), {} shard(s) on {} "
+      "thread(s)\n",
+      status_name(report.status), report.source, report.target, with_commas(t.scanned),
+      with_commas(t.copied), with_commas(t.vanished), with_commas(t.skipped),
+      with_commas(t.failed), static_cast<double>(t.bytes) / 1e6, report.duration_s,
+      static_cast<double>(t.settled()) / seconds, static_cast<double>(t.bytes) / 1e6 / seconds,
+      report.shards.size(), report.threads);
+  if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
+  return text;
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,39 @@
+// ferry: copies and replicates Redis datasets exactly, fast and resumably.
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/copy_command.hpp"
+#include "cli/exit_codes.hpp"
+
+#ifndef FERRY_VERSION
+#define FERRY_VERSION "unknown"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace ferry::cli;
+  CLI::App app{
+      "ferry copies a Redis dataset from a source (self-hosted Redis, Azure Cache for Redis, "
+      "ElastiCache; standalone or OSS cluster) into a target (Azure Managed Redis or any Redis) "
+      "exactly: every key with its type, value and absolute expiry, over TLS, with bounded "
+      "memory, and says honestly what it did.",
+      "ferry"};
+  app.set_version_flag("--version", std::string("ferry ") + FERRY_VERSION);
+  app.require_subcommand(1);
+  app.footer(exit_codes_help);
+  int exit_code = exit_ok;
+  add_copy_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return exit_usage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,79 @@
+#pragma once
+// What a copy job is asked to do: the engine's whole input, filled by the CLI or by tests.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "protocol/connection.hpp"
+#include "protocol/endpoint.hpp"
+#include "protocol/key_slot.hpp"
+#include "protocol/tls.hpp"
+
+namespace ferry::engine {
+
+/// What to do with a key that already exists on the target.
+enum class existing_policy {
+  unset,    ///< none given: refuse to start when the target holds keys
+  fail,     ///< record the key as failed and leave the target's value
+  skip,     ///< count the key as skipped and leave the target's value
+  replace,  ///< overwrite it (RESTORE ... REPLACE)
+};
+
+/// One side of a job: where it is and how to log in and verify it.
+struct side {
+  /// The seed node (any node of a cluster). Its db is used unless overridden.
+  protocol::endpoint where;
+  /// TLS verification and client certificate, used for rediss:// endpoints.
+  protocol::tls_options tls;
+  /// Credentials that override the URL's, when given.
+  std::optional<protocol::credentials> login;
+};
+
+/// Tuning knobs whose defaults come from measurements (bench/RESULTS.md).
+struct tuning {
+  /// Worker threads; each owns whole source shards. 0 = the number of cores.
+  unsigned threads = 0;
+  /// SCAN COUNT hint.
+  unsigned scan_count = 1000;
+  /// Most keys in one DUMP or RESTORE pipeline.
+  std::size_t batch_keys = 512;
+  /// Payload bytes one reader batch aims at; the number of keys adapts to observed sizes.
+  std::size_t batch_bytes = std::size_t{1} << 20;
+  /// Bytes of DUMP payload held in memory at once across all threads.
+  std::size_t max_inflight_bytes = std::size_t{64} << 20;
+  /// Source connections reading DUMPs, per shard.
+  unsigned readers_per_shard = 2;
+  /// Writer pipelines per shard (each with a connection to every target master it needs).
+  unsigned writers_per_shard = 2;
+  /// Deadline for connecting (and the TLS handshake).
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Deadline for any read or write that makes no progress.
+  std::chrono::milliseconds io_timeout{30'000};
+  /// How long to keep retrying a node that is unreachable before giving up.
+  std::chrono::milliseconds max_retry_time{300'000};
+};
+
+/// A `ferry copy` job.
+struct copy_config {
+  /// Where keys come from.
+  side source;
+  /// Where keys go.
+  side target;
+  /// SCAN MATCH pattern; empty for all keys.
+  std::string match;
+  /// SCAN TYPE filter (string, list, set, zset, hash, stream); empty for all types.
+  std::string type;
+  /// Only keys whose hash slot is in this range (also on a standalone source).
+  std::optional<protocol::slot_range> slots;
+  /// Keys that exist on the target.
+  existing_policy existing = existing_policy::unset;
+  /// JSON-lines file for keys that could not be copied; empty for none.
+  std::string failed_keys_path;
+  /// Performance settings.
+  tuning tune;
+};
+
+}  // namespace ferry::engine

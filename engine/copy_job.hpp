@@ -1,0 +1,82 @@
+#pragma once
+// A whole `ferry copy`: checks both sides, runs every shard's pipeline on worker threads, and
+// reports what happened.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/counters.hpp"
+#include "engine/job_control.hpp"
+#include "protocol/failure.hpp"
+
+namespace ferry::engine {
+
+/// How a job ended.
+enum class job_status {
+  complete,     ///< every key copied or accounted for (vanished, skipped)
+  keys_failed,  ///< the job ran to the end but some keys could not be copied
+  interrupted,  ///< stopped by drain() (SIGINT/SIGTERM) after finishing what was in flight
+  fatal,        ///< could not start, or stopped by a fatal error (see `failure`)
+};
+
+/// What one shard did.
+struct shard_report {
+  /// The source master, "host:port".
+  std::string source;
+  /// Its counters.
+  counts totals;
+  /// The SCAN cursor up to which every key is settled.
+  std::uint64_t cursor = 0;
+  /// True when its SCAN finished and every key is settled.
+  bool complete = false;
+};
+
+/// What the job did.
+struct copy_report {
+  /// How it ended.
+  job_status status = job_status::fatal;
+  /// Sum over shards.
+  counts totals;
+  /// Per source master.
+  std::vector<shard_report> shards;
+  /// The fatal failure, when status is `fatal`.
+  std::optional<protocol::failure> failure;
+  /// Wall-clock seconds from start to end.
+  double duration_s = 0;
+  /// Highest number of payload bytes held in memory at once (all threads).
+  std::size_t peak_inflight_bytes = 0;
+  /// Worker threads used.
+  unsigned threads = 0;
+  /// The source and target as printable (redacted) URLs.
+  std::string source, target;
+};
+
+/// See the file comment.
+class copy_job {
+ public:
+  /// A job that will run `config`.
+  explicit copy_job(copy_config config);
+  ~copy_job();
+
+  /// Runs the job to its end on the calling thread plus worker threads.
+  copy_report run();
+
+  /// Counters so far, summed over shards. Safe from any thread, at any time.
+  counts progress() const;
+  /// Asks the job to stop scanning and finish what is in flight. Safe from any thread.
+  void drain() noexcept { control_.drain(); }
+
+ private:
+  copy_config config_;
+  job_control control_;
+  mutable std::mutex shards_mutex_;
+  std::vector<std::unique_ptr<shard_counters>> counters_;
+};
+
+}  // namespace ferry::engine

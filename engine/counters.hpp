@@ -1,0 +1,73 @@
+#pragma once
+// Per-shard counters, written by the shard's thread and read by progress and reports.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace ferry::engine {
+
+/// A consistent-enough copy of the counters at one moment.
+struct counts {
+  /// Keys returned by SCAN (after the slot filter).
+  std::uint64_t scanned = 0;
+  /// Keys the target acknowledged.
+  std::uint64_t copied = 0;
+  /// Keys gone between SCAN and DUMP (deleted or expired): nothing to copy.
+  std::uint64_t vanished = 0;
+  /// Keys left alone because they existed on the target (--on-existing skip).
+  std::uint64_t skipped = 0;
+  /// Keys that could not be copied (see the failed-keys file).
+  std::uint64_t failed = 0;
+  /// DUMP payload bytes written to the target.
+  std::uint64_t bytes = 0;
+  /// Keys the source held when the job started (DBSIZE), for progress.
+  std::uint64_t estimated = 0;
+  /// Batches sent again after a connection broke or a node redirected them.
+  std::uint64_t retries = 0;
+
+  /// Adds another shard's counts.
+  counts& operator+=(const counts& other) noexcept;
+  /// Keys settled one way or another.
+  std::uint64_t settled() const noexcept { return copied + vanished + skipped + failed; }
+};
+
+/// Counters of one shard. Relaxed atomics: the owner adds, others only read.
+struct shard_counters {
+  std::atomic<std::uint64_t> scanned{0};   ///< see counts::scanned
+  std::atomic<std::uint64_t> copied{0};    ///< see counts::copied
+  std::atomic<std::uint64_t> vanished{0};  ///< see counts::vanished
+  std::atomic<std::uint64_t> skipped{0};   ///< see counts::skipped
+  std::atomic<std::uint64_t> failed{0};    ///< see counts::failed
+  std::atomic<std::uint64_t> bytes{0};     ///< see counts::bytes
+  std::atomic<std::uint64_t> estimated{0}; ///< see counts::estimated
+  std::atomic<std::uint64_t> retries{0};   ///< see counts::retries
+
+  /// Adds `n` to `counter` (owner thread only).
+  static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
+  /// Reads every counter.
+  counts snapshot() const noexcept;
+};
+
+inline counts& counts::operator+=(const counts& other) noexcept {
+  scanned += other.scanned;
+  copied += other.copied;
+  vanished += other.vanished;
+  skipped += other.skipped;
+  failed += other.failed;
+  bytes += other.bytes;
+  estimated += other.estimated;
+  retries += other.retries;
+  return *this;
+}
+
+inline counts shard_counters::snapshot() const noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  return {scanned.load(relaxed), copied.load(relaxed), vanished.load(relaxed),
+          skipped.load(relaxed), failed.load(relaxed), bytes.load(relaxed),
+          estimated.load(relaxed), retries.load(relaxed)};
+}
+
+}  // namespace ferry::engine

@@ -1,0 +1,63 @@
+#pragma once
+// A connection that comes back: reconnects with backoff and jitter after retryable failures.
+//
+// Thread: the worker thread that owns it; one batch at a time.
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include "engine/backoff.hpp"
+#include "engine/config.hpp"
+#include "engine/job_control.hpp"
+#include "protocol/connection.hpp"
+#include "protocol/failure.hpp"
+
+namespace ferry::engine {
+
+/// Result of an operation that either worked or failed for good.
+using outcome = boost::system::result<void, protocol::failure>;
+
+/// See the file comment.
+class link {
+ public:
+  /// A closed link to `options.where`.
+  link(boost::asio::any_io_executor executor, protocol::connection_options options,
+       const tuning& tune, job_control& control);
+
+  /// Connects if needed. Retryable failures are retried with backoff until the retry time is
+  /// spent; fatal ones (auth, TLS) return at once.
+  boost::asio::awaitable<outcome> open();
+
+  /// One attempt on an open connection. After a break, the replies read before it stay in
+  /// `replies`, so the caller knows which commands surely ran.
+  boost::asio::awaitable<boost::system::error_code> exec_once(protocol::command_buffer& commands,
+                                                              std::vector<protocol::reply>& replies);
+
+  /// For batches that may safely run twice (reads, RESTORE ... REPLACE): opens, executes, and
+  /// after a break reconnects and executes the whole batch again.
+  boost::asio::awaitable<outcome> exec(protocol::command_buffer& commands,
+                                       std::vector<protocol::reply>& replies);
+
+  /// Waits out the next backoff delay after a retryable failure; false when the retry time is
+  /// spent or the job is stopping.
+  boost::asio::awaitable<bool> pause_before_retry();
+
+  /// The underlying connection.
+  protocol::connection& connection() noexcept { return connection_; }
+  /// "host:port" of the node.
+  std::string address() const { return connection_.where().address(); }
+  /// Attempts that failed and were retried since the link was made.
+  std::uint64_t retries() const noexcept { return retries_; }
+
+ private:
+  protocol::connection connection_;
+  job_control& control_;
+  backoff backoff_;
+  std::uint64_t retries_ = 0;
+};
+
+}  // namespace ferry::engine

@@ -1,0 +1,93 @@
+#pragma once
+// One source shard's pipeline: scanner → readers → writers, all on one worker thread.
+//
+// The stages talk only through two bounded channels (key batches, record batches) and the
+// thread's byte budget; the ledger records which SCAN cursor is safe to resume from.
+
+#include <cstddef>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/experimental/channel.hpp>
+
+#include "engine/batches.hpp"
+#include "engine/byte_budget.hpp"
+#include "engine/config.hpp"
+#include "engine/counters.hpp"
+#include "engine/failed_keys.hpp"
+#include "engine/job_control.hpp"
+#include "engine/scan_ledger.hpp"
+#include "engine/target_router.hpp"
+
+namespace ferry::engine {
+
+/// Key batches from the scanner to the readers.
+using key_channel =
+    boost::asio::experimental::channel<void(boost::system::error_code, key_batch)>;
+/// Record batches from the readers to the writers.
+using record_channel =
+    boost::asio::experimental::channel<void(boost::system::error_code, record_batch)>;
+
+/// Everything the stages of one shard share. Lives on the shard's worker thread.
+struct shard_context {
+  /// The job.
+  const copy_config& config;
+  /// Position among the job's shards.
+  std::size_t index = 0;
+  /// The source master's address, for messages and reports.
+  std::string label;
+  /// How to connect to the source master (db applied).
+  protocol::connection_options source;
+  /// Read expiry with PEXPIRETIME (Redis >= 7) rather than PTTL.
+  bool use_pexpiretime = true;
+  /// The SCAN cursor to start from (0, or a checkpoint's).
+  std::uint64_t start_cursor = 0;
+  /// This shard's counters.
+  shard_counters& counters;
+  /// Stop requests and fatal failures of the whole job.
+  job_control& control;
+  /// Where keys that cannot be copied are recorded.
+  failed_keys& failures;
+  /// The worker thread's memory bound.
+  byte_budget& budget;
+  /// The worker thread's view of the target.
+  target_router& router;
+  /// Which SCAN cursor is safe to resume from.
+  scan_ledger ledger;
+  /// Keys per reader batch, adapted to the observed payload size by the readers.
+  std::size_t keys_per_batch = 32;
+  /// Reader and writer coroutines of the shard (set by copy_shard).
+  unsigned readers = 1;
+  unsigned writers = 1;
+  /// Readers still running; the last one ends the record stream.
+  unsigned readers_running = 0;
+};
+
+/// Tells each of `consumers` receivers that nothing more will come. (A channel's close() would
+/// drop the batches still buffered in it; an end-of-stream message per receiver does not.)
+template <class Channel>
+boost::asio::awaitable<void> end_stream(Channel& channel, unsigned consumers) {
+  for (unsigned i = 0; i < consumers; ++i) {
+    co_await channel.async_send(boost::asio::error::eof, {},
+                                boost::asio::as_tuple(boost::asio::use_awaitable));
+  }
+}
+
+/// Runs the whole pipeline of one shard until its SCAN is done and every batch is settled, or
+/// the job stops.
+boost::asio::awaitable<void> copy_shard(shard_context& shard);
+
+/// SCANs the shard and sends its keys in batches, then an end of stream per reader.
+boost::asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out);
+
+/// Reads DUMP and expiry for each key batch and sends record batches on.
+boost::asio::awaitable<void> read_batches(shard_context& shard, key_channel& in,
+                                          record_channel& out);
+
+/// RESTOREs record batches on the target masters that own their keys' slots.
+boost::asio::awaitable<void> write_batches(shard_context& shard, record_channel& in);
+
+}  // namespace ferry::engine

@@ -1,0 +1,297 @@
+// The writers: pipelined RESTORE ... ABSTTL on the target masters that own each key's slot.
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "engine/shard.hpp"
+#include "protocol/errors.hpp"
+
+namespace ferry::engine {
+
+namespace asio = boost::asio;
+using protocol::errc;
+
+namespace {
+
+/// A key of the batch still to be written.
+struct pending {
+  /// Index into the batch's records.
+  std::uint32_t index = 0;
+  /// Sent on a connection that broke before its reply came: it may already be on the target.
+  bool ambiguous = false;
+  /// Address named by an -ASK reply; empty when the slot map decides.
+  std::string ask;
+};
+
+/// One writer's connections to the target masters, re-matched when the slot map changes.
+class node_links {
+ public:
+  node_links(asio::any_io_executor executor, shard_context& shard)
+      : executor_(std::move(executor)), shard_(shard) {}
+
+  /// The link to the node at `address` (a master of the map, or an ASK target).
+  link& to(const protocol::endpoint& node) {
+    auto& slot = links_[node.address()];
+    if (!slot) {
+      slot = std::make_unique<link>(executor_, shard_.router.options_for(node), shard_.config.tune,
+                                    shard_.control);
+    }
+    return *slot;
+  }
+
+  /// Retries counted by every link.
+  std::uint64_t retries() const {
+    std::uint64_t total = 0;
+    for (const auto& [address, l] : links_) total += l->retries();
+    return total;
+  }
+
+ private:
+  asio::any_io_executor executor_;
+  shard_context& shard_;
+  std::map<std::string, std::unique_ptr<link>> links_;
+};
+
+/// Writes record batches; one per writer coroutine.
+class batch_writer {
+ public:
+  batch_writer(asio::any_io_executor executor, shard_context& shard)
+      : executor_(executor),
+        shard_(shard),
+        links_(executor, shard),
+        backoff_(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
+                 shard.config.tune.max_retry_time, shard.index) {}
+
+  /// Writes every record; true when each key is settled, false when the job failed.
+  asio::awaitable<bool> write(const record_batch& batch);
+
+  std::uint64_t retries() const { return links_.retries() + rounds_retried_; }
+
+ private:
+  asio::awaitable<bool> write_node(const protocol::endpoint& node, std::vector<pending>& group,
+                                   const record_batch& batch, std::vector<pending>& again,
+                                   bool& refresh);
+  asio::awaitable<bool> settle_busy_key(link& target, const record& r, bool ambiguous);
+  void encode_restore(const record& r);
+  void copied(const record& r) {
+    shard_counters::add(shard_.counters.copied, 1);
+    shard_counters::add(shard_.counters.bytes, r.payload.size());
+  }
+  void failed(const record& r, errc kind, std::string_view why) {
+    shard_.failures.record(shard_.label, r.key.view(), protocol::make_error_code(kind).message(),
+                           why);
+    shard_counters::add(shard_.counters.failed, 1);
+  }
+  bool fatal(const boost::system::error_code& code, std::string message) {
+    shard_.control.fail({code, std::move(message)});
+    return false;
+  }
+
+  asio::any_io_executor executor_;
+  shard_context& shard_;
+  node_links links_;
+  backoff backoff_;
+  protocol::command_buffer commands_;
+  std::vector<protocol::reply> replies_;
+  std::uint64_t rounds_retried_ = 0;
+};
+
+void batch_writer::encode_restore(const record& r) {
+  const bool replace = shard_.config.existing == existing_policy::replace;
+  commands_.begin(replace ? 6 : 5);
+  commands_.arg("RESTORE");
+  commands_.arg_ref(r.key);
+  commands_.arg(r.expire_at_ms);
+  commands_.arg_ref(r.payload);
+  commands_.arg("ABSTTL");
+  if (replace) commands_.arg("REPLACE");
+}
+
+asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
+  std::vector<pending> todo(batch.records.size());
+  for (std::uint32_t i = 0; i < todo.size(); ++i) todo[i].index = i;
+  backoff_.reset();
+  while (!todo.empty()) {
+    if (shard_.control.failed()) co_return false;
+    // Group by the node that should take each key.
+    std::map<std::string, std::pair<protocol::endpoint, std::vector<pending>>> groups;
+    std::vector<pending> again;
+    bool refresh = false;
+    const auto& map = shard_.router.map();
+    for (pending& p : todo) {
+      protocol::endpoint node;
+      if (!p.ask.empty()) {
+        const auto colon = p.ask.rfind(':');
+        node = map.masters().front().where;  // the target's scheme and credentials
+        node.host = p.ask.substr(0, colon);
+        node.port = static_cast<std::uint16_t>(std::stoi(p.ask.substr(colon + 1)));
+      } else if (auto owner = map.master_of(batch.records[p.index].slot)) {
+        node = map.masters()[*owner].where;
+      } else {
+        refresh = true;
+        again.push_back(std::move(p));
+        continue;
+      }
+      auto& group = groups[node.address()];
+      group.first = node;
+      group.second.push_back(std::move(p));
+    }
+    for (auto& [address, group] : groups) {
+      if (!co_await write_node(group.first, group.second, batch, again, refresh)) co_return false;
+    }
+    todo = std::move(again);
+    if (todo.empty()) break;
+    ++rounds_retried_;
+    if (refresh) {
+      if (auto done = co_await shard_.router.refresh(); !done) {
+        co_return fatal(done.error().code, done.error().message);
+      }
+    }
+    auto delay = backoff_.next(backoff::clock::now());
+    if (!delay) {
+      co_return fatal(make_error_code(errc::timeout),
+                      fmt::format("target: {} keys could not be written within --max-retry-time "
+                                  "(the cluster kept redirecting or refusing them)",
+                                  todo.size()));
+    }
+    asio::steady_timer timer(executor_, *delay);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
+                                               std::vector<pending>& group,
+                                               const record_batch& batch,
+                                               std::vector<pending>& again, bool& refresh) {
+  link& target = links_.to(node);
+  if (auto opened = co_await target.open(); !opened) {
+    co_return fatal(opened.error().code,
+                    fmt::format("writing to the target: {}", opened.error().message));
+  }
+  commands_.clear();
+  for (const pending& p : group) {
+    if (!p.ask.empty()) commands_.push({"ASKING"});
+    encode_restore(batch.records[p.index]);
+  }
+  const auto broken = co_await target.exec_once(commands_, replies_);
+  std::size_t at = 0;  // next reply
+  for (std::size_t k = 0; k < group.size(); ++k) {
+    pending& p = group[k];
+    const record& r = batch.records[p.index];
+    if (!p.ask.empty()) ++at;  // ASKING's +OK
+    if (at >= replies_.size()) {
+      // Sent, but the connection broke before the reply: it may or may not have run.
+      p.ambiguous = true;
+      p.ask.clear();
+      again.push_back(std::move(p));
+      continue;
+    }
+    const protocol::reply& answer = replies_[at++];
+    if (!answer.is_error()) {
+      copied(r);
+      continue;
+    }
+    const errc kind = protocol::classify_error_reply(answer.text());
+    switch (kind) {
+      case errc::moved:
+        refresh = true;
+        p.ask.clear();
+        again.push_back(std::move(p));
+        continue;
+      case errc::ask:
+        if (auto to = protocol::parse_redirect(answer.text())) {
+          p.ask = fmt::format("{}:{}", to->host.empty() ? node.host : to->host, to->port);
+        }
+        again.push_back(std::move(p));
+        continue;
+      case errc::busykey:
+        if (!co_await settle_busy_key(target, r, p.ambiguous)) co_return false;
+        continue;
+      default:
+        break;
+    }
+    switch (protocol::disposition_of(kind)) {
+      case protocol::disposition::retry:
+        p.ask.clear();
+        again.push_back(std::move(p));
+        break;
+      case protocol::disposition::fail_key:
+        failed(r, kind, answer.text());
+        break;
+      case protocol::disposition::fatal:
+        co_return fatal(make_error_code(kind),
+                        kind == errc::oom
+                            ? fmt::format("target {} is out of memory: {}. Raise its maxmemory or "
+                                          "move to a larger SKU, then run the copy again",
+                                          node.address(), answer.text())
+                            : fmt::format("target {} refused RESTORE: {}", node.address(),
+                                          answer.text()));
+    }
+  }
+  if (broken) {
+    if (protocol::disposition_of(broken) != protocol::disposition::retry) {
+      co_return fatal(broken, fmt::format("writing to the target: {}",
+                                          target.connection().last_error()));
+    }
+    if (!co_await target.pause_before_retry()) {
+      co_return fatal(broken, fmt::format("writing to the target: {} (gave up after retrying)",
+                                          target.connection().last_error()));
+    }
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& r,
+                                                    bool ambiguous) {
+  if (ambiguous) {
+    // Our own earlier attempt may have written it before the connection broke: if the target
+    // holds exactly our payload, it is ours.
+    protocol::command_buffer dump;
+    dump.begin(2);
+    dump.arg("DUMP");
+    dump.arg_ref(r.key);
+    std::vector<protocol::reply> answer;
+    if (auto done = co_await target.exec(dump, answer); !done) {
+      co_return fatal(done.error().code, done.error().message);
+    }
+    if (answer.front().text() == r.payload.view()) {
+      copied(r);
+      co_return true;
+    }
+  }
+  if (shard_.config.existing == existing_policy::skip) {
+    shard_counters::add(shard_.counters.skipped, 1);
+  } else {
+    failed(r, errc::busykey, "the key exists on the target (--on-existing fail)");
+  }
+  co_return true;
+}
+
+}  // namespace
+
+asio::awaitable<void> write_batches(shard_context& shard, record_channel& in) {
+  auto executor = co_await asio::this_coro::executor;
+  batch_writer writer(executor, shard);
+  std::uint64_t retries_seen = 0;
+  for (;;) {
+    auto [ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    if (!shard.control.failed() && co_await writer.write(batch)) {
+      shard.ledger.part_done(batch.scan_seq);
+    }
+    shard.budget.release(batch.charged_bytes);
+    const auto retries = writer.retries();
+    shard_counters::add(shard.counters.retries, retries - retries_seen);
+    retries_seen = retries;
+  }
+}
+
+}  // namespace ferry::engine

@@ -82,7 +82,7 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
         const protocol::reply& bad = dump.is_error() ? dump : ttl;
         const auto kind = protocol::classify_error_reply(bad.text());
         if (protocol::disposition_of(kind) == protocol::disposition::fail_key) {
-          shard.failures.record(shard.label, key.view(), protocol::make_error_code(kind).message(),
+          shard.failures.record(shard.label, key.view(), protocol::errc_name(kind),
                                 bad.text());
           shard_counters::add(shard.counters.failed, 1);
           continue;
@@ -98,6 +98,11 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
       }
       std::int64_t expire_at = 0;
       if (ttl.integer >= 0) expire_at = shard.use_pexpiretime ? ttl.integer : read_at + ttl.integer;
+      // Expired since DUMP: RESTORE would not create it anyway, so it is not sent.
+      if (expire_at != 0 && expire_at <= read_at) {
+        ++vanished;
+        continue;
+      }
       payload_bytes += dump.str.size() + key.size();
       records.records.push_back({key, dump.str, expire_at, protocol::key_slot(key.view())});
     }

@@ -85,7 +85,7 @@ class batch_writer {
     shard_counters::add(shard_.counters.bytes, r.payload.size());
   }
   void failed(const record& r, errc kind, std::string_view why) {
-    shard_.failures.record(shard_.label, r.key.view(), protocol::make_error_code(kind).message(),
+    shard_.failures.record(shard_.label, r.key.view(), protocol::errc_name(kind),
                            why);
     shard_counters::add(shard_.counters.failed, 1);
   }

@@ -287,4 +287,58 @@ std::optional<redirect> parse_redirect(std::string_view message) {
   return result;
 }
 
+std::string_view errc_name(errc e) noexcept {
+  switch (e) {
+    case errc::timeout:
+      return "timeout";
+    case errc::connection_closed:
+      return "connection_closed";
+    case errc::connect_failed:
+      return "connect_failed";
+    case errc::moved:
+      return "moved";
+    case errc::ask:
+      return "ask";
+    case errc::tryagain:
+      return "tryagain";
+    case errc::loading:
+      return "loading";
+    case errc::busy:
+      return "busy";
+    case errc::clusterdown:
+      return "clusterdown";
+    case errc::masterdown:
+      return "masterdown";
+    case errc::busykey:
+      return "busykey";
+    case errc::bad_payload:
+      return "bad_payload";
+    case errc::key_too_large:
+      return "key_too_large";
+    case errc::wrong_type:
+      return "wrong_type";
+    case errc::auth_failed:
+      return "auth_failed";
+    case errc::no_permission:
+      return "no_permission";
+    case errc::tls_failed:
+      return "tls_failed";
+    case errc::oom:
+      return "oom";
+    case errc::protocol_violation:
+      return "protocol_violation";
+    case errc::reply_too_large:
+      return "reply_too_large";
+    case errc::readonly:
+      return "readonly";
+    case errc::unknown_command:
+      return "unknown_command";
+    case errc::resolve_failed:
+      return "resolve_failed";
+    case errc::server_error:
+      return "server_error";
+  }
+  return "unknown";
+}
+
 }  // namespace ferry::protocol

@@ -48,6 +48,9 @@ enum class errc {
 /// The category of `errc`.
 const boost::system::error_category& ferry_category() noexcept;
 
+/// The enumerator's own name ("busykey", "oom", ...): a stable word for files and reports.
+std::string_view errc_name(errc e) noexcept;
+
 /// Wraps an `errc` in an error_code of `ferry_category()`.
 boost::system::error_code make_error_code(errc e) noexcept;
 

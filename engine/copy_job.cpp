@@ -10,11 +10,11 @@
 #include <fmt/format.h>
 
 #include "engine/failed_keys.hpp"
+#include "engine/sides.hpp"
 #include "engine/shard.hpp"
 #include "engine/target_router.hpp"
 #include "protocol/discovery.hpp"
 #include "protocol/errors.hpp"
-#include "protocol/tls.hpp"
 
 namespace ferry::engine {
 
@@ -44,109 +44,16 @@ struct worker {
   std::thread thread;
 };
 
-template <class T>
-using maybe = boost::system::result<T, failure>;
-
-failure fail_with(errc code, std::string message) {
-  return failure{make_error_code(code), std::move(message)};
-}
-
-maybe<protocol::connection_options> base_options(const side& s, const tuning& tune,
-                                                 const char* role) {
-  protocol::connection_options options;
-  options.where = s.where;
-  options.server_name = s.tls.server_name;
-  options.verify_host = !s.tls.insecure;
-  options.login = s.login;
-  options.connect_timeout = tune.connect_timeout;
-  options.io_timeout = tune.io_timeout;
-  if (s.where.tls) {
-    auto context = protocol::make_tls_context(s.tls);
-    if (!context) return fail_with(errc::tls_failed, fmt::format("{}: {}", role, context.error()));
-    options.tls = std::move(*context);
-  }
-  return options;
-}
-
-/// Connects to a side's seed node and asks what it is.
-asio::awaitable<maybe<protocol::server_facts>> inspect(const protocol::connection_options& options,
-                                                       const char* role) {
-  protocol::connection seed(co_await asio::this_coro::executor, options);
-  if (auto ec = co_await seed.connect()) {
-    co_return failure{ec, fmt::format("cannot use the {} {}: {}", role, options.where.redacted(),
-                                      seed.last_error())};
-  }
-  auto facts = co_await protocol::discover(seed);
-  if (!facts) {
-    co_return failure{facts.error().code, fmt::format("{}: {}", role, facts.error().message)};
-  }
-  co_return std::move(*facts);
-}
-
-/// DBSIZE of each node, in the db of `base`.
-asio::awaitable<maybe<std::vector<std::uint64_t>>> key_counts(
-    const protocol::connection_options& base, const std::vector<protocol::cluster_node>& nodes,
-    const char* role) {
-  std::vector<std::uint64_t> sizes;
-  for (const auto& node : nodes) {
-    protocol::connection_options options = base;
-    options.where.host = node.where.host;
-    options.where.port = node.where.port;
-    protocol::connection c(co_await asio::this_coro::executor, options);
-    if (auto ec = co_await c.connect()) {
-      co_return failure{ec, fmt::format("cannot use {} node {}: {}", role, node.where.address(),
-                                        c.last_error())};
-    }
-    protocol::command_buffer commands;
-    commands.push({"DBSIZE"});
-    std::vector<protocol::reply> replies;
-    if (auto ec = co_await c.exec(commands, replies)) co_return failure{ec, c.last_error()};
-    if (replies[0].is_error()) {
-      co_return fail_with(protocol::classify_error_reply(replies[0].text()),
-                          fmt::format("{} node {}: DBSIZE refused: {}", role,
-                                      node.where.address(), replies[0].text()));
-    }
-    sizes.push_back(static_cast<std::uint64_t>(std::max<std::int64_t>(replies[0].integer, 0)));
-  }
-  co_return sizes;
-}
-
 /// Everything that must hold before the first key moves.
 asio::awaitable<maybe<plan>> prepare(const copy_config& config) {
   plan p;
-  auto source = base_options(config.source, config.tune, "source");
-  if (!source) co_return source.error();
-  auto target = base_options(config.target, config.tune, "target");
-  if (!target) co_return target.error();
-  p.source = std::move(*source);
-  p.target = std::move(*target);
-
-  auto source_facts = co_await inspect(p.source, "source");
-  if (!source_facts) co_return source_facts.error();
-  p.source_facts = std::move(*source_facts);
-  auto target_facts = co_await inspect(p.target, "target");
-  if (!target_facts) co_return target_facts.error();
-  p.target_facts = std::move(*target_facts);
-
-  if (p.source_facts.map.is_cluster() && p.source.where.db != 0) {
-    co_return fail_with(errc::server_error,
-                        fmt::format("the source {} is a cluster, which has only database 0; drop "
-                                    "--source-db {}",
-                                    p.source.where.address(), p.source.where.db));
-  }
-  if (p.target_facts.map.is_cluster() && p.target.where.db != 0) {
-    co_return fail_with(errc::server_error,
-                        fmt::format("the target {} is a cluster, which has only database 0; drop "
-                                    "--target-db {}",
-                                    p.target.where.address(), p.target.where.db));
-  }
-  if (!p.source_facts.run_id.empty() && p.source_facts.run_id == p.target_facts.run_id &&
-      p.source.where.db == p.target.where.db) {
-    co_return fail_with(errc::server_error,
-                        fmt::format("the source and the target are the same server ({}, db {}); "
-                                    "ferry will not copy a database onto itself",
-                                    p.target.where.address(), p.target.where.db));
-  }
+  auto sides = co_await inspect_sides(config.source, config.target, config.tune,
+                                      "ferry will not copy a database onto itself");
+  if (!sides) co_return sides.error();
+  p.source = std::move(sides->source);
+  p.target = std::move(sides->target);
+  p.source_facts = std::move(sides->source_facts);
+  p.target_facts = std::move(sides->target_facts);
 
   for (const auto& master : p.source_facts.map.masters()) {
     const bool wanted =
@@ -180,30 +87,6 @@ asio::awaitable<maybe<plan>> prepare(const copy_config& config) {
     }
   }
   co_return p;
-}
-
-template <class T>
-T run_blocking(asio::awaitable<T> task) {
-  asio::io_context io{1};
-  std::optional<T> result;
-  std::exception_ptr error;
-  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
-    error = e;
-    if (!e) result.emplace(std::move(value));
-  });
-  io.run();
-  if (error) std::rethrow_exception(error);
-  return std::move(*result);
-}
-
-std::string describe(std::exception_ptr error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
 }
 
 }  // namespace

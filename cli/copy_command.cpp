@@ -26,6 +26,9 @@ struct copy_flags {
   unsigned connect_timeout_ms = 10'000;
   unsigned timeout_ms = 30'000;
   unsigned max_retry_time_s = 300;
+  double checkpoint_interval_s = 5;
+  std::string read_from = "master";
+  unsigned latency_target_ms = 0;
 };
 
 int run_copy(copy_flags& flags) {
@@ -51,6 +54,14 @@ int run_copy(copy_flags& flags) {
   config.tune.connect_timeout = std::chrono::milliseconds{flags.connect_timeout_ms};
   config.tune.io_timeout = std::chrono::milliseconds{flags.timeout_ms};
   config.tune.max_retry_time = std::chrono::seconds{flags.max_retry_time_s};
+  config.state.interval = std::chrono::milliseconds{
+      static_cast<long long>(flags.checkpoint_interval_s * 1000)};
+  config.protect.read_from_replicas = flags.read_from == "replicas";
+  config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
+  if (config.state.resume && config.state.path.empty()) {
+    fmt::print(stderr, "ferry copy: --resume needs --state FILE (the state file to continue)\n");
+    return exit_usage;
+  }
 
   engine::copy_job job(config);
   signal_watch signals([&job] { job.drain(); }, exit_interrupted);
@@ -64,6 +75,7 @@ int run_copy(copy_flags& flags) {
     report = job.run();
   }
   fmt::print("{}", summary_text(report));
+  for (const auto& warning : report.warnings) fmt::print(stderr, "\nWARNING: {}\n\n", warning);
   if (!flags.report_path.empty()) {
     if (auto written = write_json_file(flags.report_path, report_json(report)); !written) {
       fmt::print(stderr, "ferry copy: --report: {}\n", written.error());
@@ -166,6 +178,36 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                    "Seconds to keep retrying an unreachable node before stopping the job")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
+  copy->add_option("--state", c.state.path,
+                   "Keep the job's progress in FILE (JSON, written atomically every "
+                   "--checkpoint-interval and at exit) so that --resume can continue it")
+      ->type_name("FILE");
+  copy->add_flag("--resume", c.state.resume,
+                 "Continue the job recorded in --state: finished shards are skipped, the others "
+                 "go on from their last fully written SCAN cursor");
+  copy->add_option("--checkpoint-interval", flags->checkpoint_interval_s,
+                   "Seconds between writes of the state file")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  copy->add_option("--max-keys-per-sec", c.protect.max_keys_per_sec,
+                   "Read at most N keys per second from the source, across all shards (0: no "
+                   "limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
+  copy->add_option("--max-bytes-per-sec", c.protect.max_bytes_per_sec,
+                   "Read at most N DUMP payload bytes per second from the source (accepts KiB, "
+                   "MiB suffixes; 0: no limit)")
+      ->transform(CLI::AsSizeValue(false))
+      ->type_name("N");
+  copy->add_option("--read-from", flags->read_from,
+                   "Cluster sources: read from each master, or from one of its replicas so the "
+                   "master stays responsive")
+      ->check(CLI::IsMember({"master", "replicas"}))
+      ->capture_default_str();
+  copy->add_option("--source-latency-target", flags->latency_target_ms,
+                   "Slow down while the source's round-trip time exceeds MS milliseconds "
+                   "(measured with PING beside the copy; 0: off)")
+      ->type_name("MS");
   copy->callback([flags, &exit_code] { exit_code = run_copy(*flags); });
 }
 

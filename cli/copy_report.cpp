@@ -37,11 +37,16 @@ nlohmann::json report_json(const engine::copy_report& report) {
                       {"threads", report.threads},
                       {"peak_inflight_bytes", report.peak_inflight_bytes},
                       {"totals", counts_json(report.totals, report.duration_s)}};
+  json["resumed"] = report.resumed;
+  json["this_run"] = counts_json(report.this_run, report.duration_s);
+  json["warnings"] = report.warnings;
   json["shards"] = nlohmann::json::array();
   for (const auto& shard : report.shards) {
     auto entry = counts_json(shard.totals, report.duration_s);
     entry["source"] = shard.source;
     entry["cursor"] = std::to_string(shard.cursor);
+    entry["start_cursor"] = std::to_string(shard.start_cursor);
+    entry["resumed"] = shard.resumed;
     entry["complete"] = shard.complete;
     json["shards"].push_back(std::move(entry));
   }
@@ -66,6 +71,7 @@ boost::system::result<void, std::string> write_json_file(const std::string& path
 
 std::string summary_text(const engine::copy_report& report) {
   const auto& t = report.totals;
+  const auto& run = report.this_run;  // rates are this run's, even when resumed
   const double seconds = std::max(report.duration_s, 1e-9);
   std::string text = fmt::format(
       "ferry copy {}: {} -> {}\n"
@@ -74,10 +80,15 @@ std::string summary_text(const engine::copy_report& report) {
       "thread(s)\n",
       status_name(report.status), report.source, report.target, with_commas(t.scanned),
       with_commas(t.copied), with_commas(t.vanished), with_commas(t.skipped),
-      with_commas(t.failed), static_cast<double>(t.bytes) / 1e6, report.duration_s,
-      static_cast<double>(t.settled()) / seconds, static_cast<double>(t.bytes) / 1e6 / seconds,
+      with_commas(t.failed), static_cast<double>(run.bytes) / 1e6, report.duration_s,
+      static_cast<double>(run.settled()) / seconds, static_cast<double>(run.bytes) / 1e6 / seconds,
       report.shards.size(), report.threads);
   if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
+  if (report.resumed) {
+    const auto& r = report.this_run;
+    text += fmt::format("  resumed from a state file: this run scanned {} and copied {} keys\n",
+                        with_commas(r.scanned), with_commas(r.copied));
+  }
   return text;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/counters.hpp"
 #include "protocol/bytes.hpp"
 
 namespace ferry::engine {
@@ -37,6 +38,8 @@ struct record_batch {
   std::vector<record> records;
   /// Bytes charged to the in-flight budget (payloads and keys).
   std::size_t charged_bytes = 0;
+  /// Keys of the part already settled by the reader (vanished, failed).
+  counts tally;
 };
 
 }  // namespace ferry::engine

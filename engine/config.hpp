@@ -56,6 +56,28 @@ struct tuning {
   std::chrono::milliseconds max_retry_time{300'000};
 };
 
+/// Keeping a production source responsive.
+struct source_protection {
+  /// Most keys read per second across all shards; 0 = no limit.
+  double max_keys_per_sec = 0;
+  /// Most DUMP payload bytes read per second across all shards; 0 = no limit.
+  double max_bytes_per_sec = 0;
+  /// Read from each master's replica (cluster sources) instead of the master.
+  bool read_from_replicas = false;
+  /// Slow down while a shard's PING round trip exceeds this; 0 = off.
+  std::chrono::milliseconds latency_target{0};
+};
+
+/// A long-lived job's state file.
+struct checkpointing {
+  /// Path of the state file; empty for none.
+  std::string path;
+  /// Continue from the state file instead of starting over.
+  bool resume = false;
+  /// How often the state file is written while the job runs (and always at the end).
+  std::chrono::milliseconds interval{5'000};
+};
+
 /// A `ferry copy` job.
 struct copy_config {
   /// Where keys come from.
@@ -74,6 +96,10 @@ struct copy_config {
   std::string failed_keys_path;
   /// Performance settings.
   tuning tune;
+  /// Rate limits, replicas and latency-driven slow-down.
+  source_protection protect;
+  /// State file and resume.
+  checkpointing state;
 };
 
 }  // namespace ferry::engine

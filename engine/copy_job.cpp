@@ -2,19 +2,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <filesystem>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <fmt/format.h>
 
+#include "engine/copy_plan.hpp"
 #include "engine/failed_keys.hpp"
-#include "engine/sides.hpp"
 #include "engine/shard.hpp"
 #include "engine/target_router.hpp"
-#include "protocol/discovery.hpp"
-#include "protocol/errors.hpp"
+#include "engine/target_watch.hpp"
 
 namespace ferry::engine {
 
@@ -23,17 +23,6 @@ using protocol::errc;
 using protocol::failure;
 
 namespace {
-
-/// What the checks before copying found out.
-struct plan {
-  protocol::connection_options source;
-  protocol::connection_options target;
-  protocol::server_facts source_facts;
-  protocol::server_facts target_facts;
-  /// The source masters to copy, one shard each, and their DBSIZE.
-  std::vector<protocol::cluster_node> shards;
-  std::vector<std::uint64_t> estimates;
-};
 
 /// One worker thread: its own io_context, memory budget, target view and shards.
 struct worker {
@@ -44,49 +33,49 @@ struct worker {
   std::thread thread;
 };
 
-/// Everything that must hold before the first key moves.
-asio::awaitable<maybe<plan>> prepare(const copy_config& config) {
-  plan p;
-  auto sides = co_await inspect_sides(config.source, config.target, config.tune,
-                                      "ferry will not copy a database onto itself");
-  if (!sides) co_return sides.error();
-  p.source = std::move(sides->source);
-  p.target = std::move(sides->target);
-  p.source_facts = std::move(sides->source_facts);
-  p.target_facts = std::move(sides->target_facts);
-
-  for (const auto& master : p.source_facts.map.masters()) {
-    const bool wanted =
-        !config.slots || std::any_of(master.slots.begin(), master.slots.end(),
-                                     [&](auto range) { return range.overlaps(*config.slots); });
-    if (wanted) p.shards.push_back(master);
-  }
-  if (auto gaps = p.source_facts.map.unassigned(); !gaps.empty()) {
-    co_return fail_with(errc::clusterdown,
-                        fmt::format("the source cluster does not serve slots {}-{} (and {} more "
-                                    "ranges); fix the cluster before copying",
-                                    gaps.front().start, gaps.front().end, gaps.size() - 1));
-  }
-  auto estimates = co_await key_counts(p.source, p.shards, "source");
-  if (!estimates) co_return estimates.error();
-  p.estimates = std::move(*estimates);
-
-  if (config.existing == existing_policy::unset) {
-    auto held = co_await key_counts(p.target, p.target_facts.map.masters(), "target");
-    if (!held) co_return held.error();
-    std::uint64_t total = 0;
-    for (auto n : *held) total += n;
-    if (total != 0) {
-      co_return fail_with(
-          errc::busykey,
-          fmt::format("the target {} (db {}) already holds {} keys; ferry writes into a non-empty "
-                      "target only when told what to do with keys that exist there: "
-                      "--on-existing fail (keep them, report each as failed), skip (keep them, "
-                      "count them as skipped) or replace (overwrite them)",
-                      p.target.where.address(), p.target.where.db, total));
+/// Loads the state file to resume, or makes sure a fresh job does not overwrite one.
+maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
+  const checkpointing& state = config.state;
+  if (state.path.empty()) return std::optional<checkpoint>{};
+  if (!state.resume) {
+    if (std::filesystem::exists(state.path)) {
+      return fail_with(errc::server_error,
+                       fmt::format("the state file '{}' already exists: add --resume to continue "
+                                   "that job, or remove the file to start over",
+                                   state.path));
     }
+    return std::optional<checkpoint>{};
   }
-  co_return p;
+  if (!std::filesystem::exists(state.path)) {
+    return fail_with(errc::server_error,
+                     fmt::format("--resume: the state file '{}' does not exist", state.path));
+  }
+  auto loaded = load_checkpoint(state.path);
+  if (!loaded) return fail_with(errc::server_error, loaded.error());
+  const job_identity now = identity_of(config);
+  if (loaded->job != now) {
+    return fail_with(errc::server_error,
+                     fmt::format("--resume: the state file '{}' belongs to another job ({}); "
+                                 "run with the same source, target and filters, or remove the "
+                                 "file to start over",
+                                 state.path, describe_differences(loaded->job, now)));
+  }
+  return std::optional<checkpoint>{std::move(*loaded)};
+}
+
+/// Adds to a fatal OOM message what a person needs to size the target.
+std::string explain_oom(const std::string& message, const counts& totals) {
+  const std::uint64_t left = totals.estimated > totals.settled()
+                                 ? totals.estimated - totals.settled()
+                                 : 0;
+  const double per_key = totals.copied != 0
+                             ? static_cast<double>(totals.bytes) / static_cast<double>(totals.copied)
+                             : 0.0;
+  return fmt::format(
+      "{}. About {} keys (~{:.1f} MB of DUMP payload) remain to be copied: raise the target's "
+      "maxmemory or move to a larger SKU, then run the same command again with --resume to "
+      "continue where this run stopped",
+      message, left, static_cast<double>(left) * per_key / 1e6);
 }
 
 }  // namespace
@@ -112,60 +101,107 @@ copy_report copy_job::run() {
     return r;
   };
 
-  auto prepared = run_blocking(prepare(config_));
-  if (!prepared) {
-    report.failure = prepared.error();
+  auto previous = previous_state(config_);
+  if (!previous) {
+    report.failure = previous.error();
     return finish(report);
   }
-  plan& p = *prepared;
-  auto sink = failed_keys::open(config_.failed_keys_path);
+  const bool resuming = previous->has_value();
+  report.resumed = resuming;
+  // Keys the earlier run wrote are ours: with no policy given, a resumed job overwrites them.
+  if (resuming && config_.existing == existing_policy::unset) {
+    config_.existing = existing_policy::replace;
+  }
+  auto planned = run_blocking(plan_copy(config_, resuming ? &**previous : nullptr));
+  if (!planned) {
+    report.failure = planned.error();
+    return finish(report);
+  }
+  copy_plan& p = *planned;
+  auto sink = failed_keys::open(config_.failed_keys_path, resuming);
   if (!sink) {
     report.failure = fail_with(errc::server_error, sink.error());
     return finish(report);
   }
   {
     std::lock_guard lock(shards_mutex_);
-    for (std::size_t i = 0; i < p.shards.size(); ++i) {
+    for (const auto& shard : p.shards) {
       counters_.push_back(std::make_unique<shard_counters>());
-      counters_.back()->estimated = p.estimates[i];
+      counters_.back()->set(shard.start.done);
+      counters_.back()->estimated = std::max(shard.estimate, shard.start.done.settled());
+      positions_.push_back(std::make_unique<published_position>());
+      positions_.back()->set(shard.start);
+    }
+  }
+  auto state_of = [&](const char* status) {
+    checkpoint state;
+    state.job = p.identity;
+    state.status = status;
+    for (std::size_t i = 0; i < p.shards.size(); ++i) {
+      state.shards.push_back({p.shards[i].node.address(), p.shards[i].node_id,
+                              p.shards[i].run_id, positions_[i]->get()});
+    }
+    return state;
+  };
+  if (!config_.state.path.empty()) {
+    if (auto saved = save_checkpoint(config_.state.path, state_of("running")); !saved) {
+      report.failure = fail_with(errc::server_error, saved.error());
+      return finish(report);
     }
   }
 
-  const unsigned wanted = config_.tune.threads != 0 ? config_.tune.threads
-                                                    : std::max(1u, std::thread::hardware_concurrency());
-  const unsigned threads = static_cast<unsigned>(std::min<std::size_t>(wanted, p.shards.size()));
-  report.threads = threads;
+  // Shards that an earlier run finished are not scanned again.
+  std::vector<std::size_t> to_run;
+  for (std::size_t i = 0; i < p.shards.size(); ++i) {
+    if (!p.shards[i].start.complete) to_run.push_back(i);
+  }
+  const unsigned wanted = config_.tune.threads != 0
+                              ? config_.tune.threads
+                              : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads =
+      static_cast<unsigned>(std::min<std::size_t>(wanted, std::max<std::size_t>(to_run.size(), 1)));
+  report.threads = to_run.empty() ? 0 : threads;
+  rate_limiter limiter(config_.protect.max_keys_per_sec, config_.protect.max_bytes_per_sec);
   std::vector<std::unique_ptr<worker>> workers;
-  for (unsigned t = 0; t < threads; ++t) {
+  for (unsigned t = 0; t < threads && !to_run.empty(); ++t) {
     auto w = std::make_unique<worker>();
-    w->budget = std::make_unique<byte_budget>(w->io.get_executor(),
-                                              std::max<std::size_t>(config_.tune.max_inflight_bytes / threads, 1));
-    w->router = std::make_unique<target_router>(w->io.get_executor(), p.target,
-                                                p.target_facts.map, config_.tune, control_);
+    w->budget = std::make_unique<byte_budget>(
+        w->io.get_executor(), std::max<std::size_t>(config_.tune.max_inflight_bytes / threads, 1));
+    w->router = std::make_unique<target_router>(w->io.get_executor(), p.sides.target,
+                                                p.sides.target_facts.map, config_.tune, control_);
     workers.push_back(std::move(w));
   }
-  for (std::size_t i = 0; i < p.shards.size(); ++i) {
-    worker& w = *workers[i % threads];
-    protocol::connection_options source = p.source;
-    source.where.host = p.shards[i].where.host;
-    source.where.port = p.shards[i].where.port;
+  for (std::size_t n = 0; n < to_run.size(); ++n) {
+    const std::size_t i = to_run[n];
+    worker& w = *workers[n % workers.size()];
+    protocol::connection_options source = p.sides.source;
+    source.where.host = p.shards[i].node.host;
+    source.where.port = p.shards[i].node.port;
+    source.readonly = p.sides.source_facts.map.is_cluster();
     w.shards.push_back(std::make_unique<shard_context>(shard_context{
         .config = config_,
         .index = i,
         .label = source.where.address(),
         .source = std::move(source),
-        .use_pexpiretime = p.source_facts.major_version >= 7,
-        .start_cursor = 0,
+        .use_pexpiretime = p.sides.source_facts.major_version >= 7,
+        .start_cursor = p.shards[i].start.cursor,
+        .resumed = resuming,
         .counters = *counters_[i],
         .control = control_,
         .failures = **sink,
         .budget = *w.budget,
         .router = *w.router,
-        .ledger = scan_ledger{0},
+        .ledger = scan_ledger{p.shards[i].start.cursor, p.shards[i].start.done},
+        .position = *positions_[i],
+        .limiter = limiter,
     }));
   }
+
+  std::mutex done_mutex;
+  std::condition_variable done;
+  std::size_t running = workers.size();
   for (auto& w : workers) {
-    w->thread = std::thread([this, &w = *w] {
+    w->thread = std::thread([&, &w = *w] {
       for (auto& shard : w.shards) {
         asio::co_spawn(w.io, copy_shard(*shard), [this](std::exception_ptr error) {
           if (error) {
@@ -179,30 +215,61 @@ copy_report copy_job::run() {
         control_.fail(fail_with(errc::server_error,
                                 "internal error: " + describe(std::current_exception())));
       }
+      std::lock_guard lock(done_mutex);
+      --running;
+      done.notify_all();
     });
   }
-  for (auto& w : workers) w->thread.join();
-
-  bool all_complete = true;
-  for (auto& w : workers) {
-    report.peak_inflight_bytes += w->budget->peak();
-    for (auto& shard : w->shards) {
-      shard_report entry{shard->label, shard->counters.snapshot(), shard->ledger.committed_cursor(),
-                         shard->ledger.complete()};
-      all_complete = all_complete && entry.complete;
-      report.totals += entry.totals;
-      report.shards.push_back(std::move(entry));
+  // The calling thread keeps the state file fresh and watches the target for lost data.
+  target_watch watch(p.sides.target, p.sides.target_facts.map);
+  watch.check(report.warnings);
+  {
+    std::unique_lock lock(done_mutex);
+    while (running != 0) {
+      if (done.wait_for(lock, config_.state.interval, [&] { return running == 0; })) break;
+      lock.unlock();
+      if (!config_.state.path.empty()) {
+        if (auto saved = save_checkpoint(config_.state.path, state_of("running")); !saved) {
+          control_.fail(fail_with(errc::server_error, saved.error()));
+        }
+      }
+      watch.check(report.warnings);
+      lock.lock();
     }
   }
-  std::sort(report.shards.begin(), report.shards.end(),
-            [](const auto& a, const auto& b) { return a.source < b.source; });
+  for (auto& w : workers) w->thread.join();
+  watch.check(report.warnings);
+
+  bool all_complete = true;
+  for (std::size_t i = 0; i < p.shards.size(); ++i) {
+    const shard_position position = positions_[i]->get();
+    shard_report entry{p.shards[i].node.address(), counters_[i]->snapshot(), position.cursor,
+                       position.complete, p.shards[i].start.cursor, p.shards[i].from_state};
+    all_complete = all_complete && entry.complete;
+    report.totals += entry.totals;
+    report.this_run += entry.totals;
+    report.this_run -= p.shards[i].start.done;
+    report.shards.push_back(std::move(entry));
+  }
+  for (auto& w : workers) report.peak_inflight_bytes += w->budget->peak();
+  const char* status = "complete";
   if (control_.failed()) {
     report.status = job_status::fatal;
     report.failure = control_.failure();
+    if (report.failure && report.failure->code == errc::oom) {
+      report.failure->message = explain_oom(report.failure->message, report.totals);
+    }
+    status = "failed";
   } else if (!all_complete) {
     report.status = job_status::interrupted;
+    status = "interrupted";
   } else {
     report.status = report.totals.failed != 0 ? job_status::keys_failed : job_status::complete;
+  }
+  if (!config_.state.path.empty()) {
+    if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
+      report.warnings.push_back(saved.error());
+    }
   }
   return finish(report);
 }

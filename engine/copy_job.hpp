@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/checkpoint.hpp"
 #include "engine/config.hpp"
 #include "engine/counters.hpp"
 #include "engine/job_control.hpp"
@@ -35,6 +36,10 @@ struct shard_report {
   std::uint64_t cursor = 0;
   /// True when its SCAN finished and every key is settled.
   bool complete = false;
+  /// The cursor this run started from (non-zero when resumed from a state file).
+  std::uint64_t start_cursor = 0;
+  /// True when this run continued the shard from a state file.
+  bool resumed = false;
 };
 
 /// What the job did.
@@ -55,6 +60,12 @@ struct copy_report {
   unsigned threads = 0;
   /// The source and target as printable (redacted) URLs.
   std::string source, target;
+  /// True when the job continued a state file (--resume).
+  bool resumed = false;
+  /// What this run itself did (totals minus what earlier runs had settled).
+  counts this_run;
+  /// Things a person must know although the job went on (e.g. a target that lost data).
+  std::vector<std::string> warnings;
 };
 
 /// See the file comment.
@@ -77,6 +88,7 @@ class copy_job {
   job_control control_;
   mutable std::mutex shards_mutex_;
   std::vector<std::unique_ptr<shard_counters>> counters_;
+  std::vector<std::unique_ptr<published_position>> positions_;
 };
 
 }  // namespace ferry::engine

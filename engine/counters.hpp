@@ -28,6 +28,8 @@ struct counts {
 
   /// Adds another shard's counts.
   counts& operator+=(const counts& other) noexcept;
+  /// Subtracts counts (this run = totals - what earlier runs had done); `estimated` is kept.
+  counts& operator-=(const counts& other) noexcept;
   /// Keys settled one way or another.
   std::uint64_t settled() const noexcept { return copied + vanished + skipped + failed; }
 };
@@ -49,6 +51,8 @@ struct shard_counters {
   }
   /// Reads every counter.
   counts snapshot() const noexcept;
+  /// Starts from counts an earlier run committed (before any thread uses the counters).
+  void set(const counts& start) noexcept;
 };
 
 inline counts& counts::operator+=(const counts& other) noexcept {
@@ -61,6 +65,28 @@ inline counts& counts::operator+=(const counts& other) noexcept {
   estimated += other.estimated;
   retries += other.retries;
   return *this;
+}
+
+inline counts& counts::operator-=(const counts& other) noexcept {
+  scanned -= other.scanned;
+  copied -= other.copied;
+  vanished -= other.vanished;
+  skipped -= other.skipped;
+  failed -= other.failed;
+  bytes -= other.bytes;
+  retries -= other.retries;
+  return *this;
+}
+
+inline void shard_counters::set(const counts& start) noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  scanned.store(start.scanned, relaxed);
+  copied.store(start.copied, relaxed);
+  vanished.store(start.vanished, relaxed);
+  skipped.store(start.skipped, relaxed);
+  failed.store(start.failed, relaxed);
+  bytes.store(start.bytes, relaxed);
+  retries.store(start.retries, relaxed);
 }
 
 inline counts shard_counters::snapshot() const noexcept {

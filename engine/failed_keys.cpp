@@ -11,10 +11,10 @@
 namespace ferry::engine {
 
 boost::system::result<std::unique_ptr<failed_keys>, std::string> failed_keys::open(
-    const std::string& path) {
+    const std::string& path, bool append) {
   std::ofstream out;
   if (!path.empty()) {
-    out.open(path, std::ios::out | std::ios::trunc);
+    out.open(path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
     if (!out) {
       return fmt::format("cannot write the failed-keys file '{}': {}", path, std::strerror(errno));
     }

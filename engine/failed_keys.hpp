@@ -18,9 +18,10 @@ namespace ferry::engine {
 /// "error": the server's or ferry's message, "kind": the error class}.
 class failed_keys {
  public:
-  /// Opens (truncates) `path`; an empty path records nothing. The error names the file.
+  /// Opens `path`, truncated or (when a job resumes) appended to; an empty path records nothing.
+  /// The error names the file.
   static boost::system::result<std::unique_ptr<failed_keys>, std::string> open(
-      const std::string& path);
+      const std::string& path, bool append = false);
 
   /// Writes one line and flushes it, so a crash loses none.
   void record(std::string_view shard, std::string_view key, std::string_view kind,

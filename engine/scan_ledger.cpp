@@ -2,8 +2,10 @@
 
 namespace ferry::engine {
 
-void scan_ledger::opened(std::uint64_t seq, std::uint64_t next_cursor) {
-  calls_[seq].next_cursor = next_cursor;
+void scan_ledger::opened(std::uint64_t seq, std::uint64_t next_cursor, std::uint64_t scanned) {
+  call& c = calls_[seq];
+  c.next_cursor = next_cursor;
+  c.tally.scanned += scanned;
 }
 
 void scan_ledger::part_sent(std::uint64_t seq) { ++calls_[seq].outstanding; }
@@ -13,10 +15,11 @@ void scan_ledger::closed(std::uint64_t seq) {
   advance();
 }
 
-void scan_ledger::part_done(std::uint64_t seq) {
+void scan_ledger::part_done(std::uint64_t seq, const counts& settled) {
   auto it = calls_.find(seq);
   if (it == calls_.end() || it->second.outstanding == 0) return;
   --it->second.outstanding;
+  it->second.tally += settled;
   advance();
 }
 
@@ -25,6 +28,8 @@ void scan_ledger::advance() {
     auto first = calls_.begin();
     if (!first->second.closed || first->second.outstanding != 0) return;
     committed_ = first->second.next_cursor;
+    committed_counts_ += first->second.tally;
+    ++commits_;
     if (committed_ == 0) complete_ = true;
     calls_.erase(first);
   }

@@ -76,7 +76,7 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
     }
     shard_counters::add(shard.counters.scanned, keys.size());
 
-    shard.ledger.opened(seq, next);
+    shard.ledger.opened(seq, next, keys.size());
     // Parts sized by what the readers learned about payload sizes.
     for (std::size_t at = 0; at < keys.size();) {
       const std::size_t take = std::min(keys.size() - at, std::max<std::size_t>(shard.keys_per_batch, 1));
@@ -88,6 +88,7 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
       if (ec) break;
     }
     shard.ledger.closed(seq);
+    publish_position(shard);
     cursor = next;
     ++seq;
   } while (cursor != 0);

@@ -1,11 +1,49 @@
 #include "engine/shard.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include "engine/task_group.hpp"
 #include "protocol/errors.hpp"
 
 namespace ferry::engine {
+
+void publish_position(shard_context& shard) {
+  shard.position.set({shard.ledger.committed_cursor(), shard.ledger.complete(),
+                      shard.ledger.committed_counts()});
+}
+
+void settle_part(shard_context& shard, std::uint64_t seq, const counts& settled) {
+  const auto before = shard.ledger.commits();
+  shard.ledger.part_done(seq, settled);
+  if (shard.ledger.commits() != before) publish_position(shard);
+}
+
+boost::asio::awaitable<void> probe_latency(shard_context& shard) {
+  namespace asio = boost::asio;
+  auto executor = co_await asio::this_coro::executor;
+  link source(executor, shard.source, shard.config.tune, shard.control);
+  protocol::command_buffer ping;
+  ping.push({"PING"});
+  std::vector<protocol::reply> replies;
+  double average_ms = 0;
+  asio::steady_timer timer(executor);
+  while (!shard.finished && !shard.control.stopping()) {
+    const auto sent = std::chrono::steady_clock::now();
+    if (!co_await source.exec(ping, replies)) co_return;  // the readers will report the node
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count();
+    average_ms = average_ms == 0 ? ms : 0.7 * average_ms + 0.3 * ms;
+    // Multiplicative slow-down while over the target, gentle recovery below it.
+    if (average_ms > static_cast<double>(shard.config.protect.latency_target.count())) {
+      shard.slowdown = std::min(shard.slowdown * 2, 64.0);
+    } else {
+      shard.slowdown = std::max(1.0, shard.slowdown * 0.8);
+    }
+    timer.expires_after(std::chrono::milliseconds{100});
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
 
 boost::asio::awaitable<void> copy_shard(shard_context& shard) {
   auto executor = co_await boost::asio::this_coro::executor;
@@ -33,7 +71,12 @@ boost::asio::awaitable<void> copy_shard(shard_context& shard) {
   stages.spawn(scan_shard(shard, keys));
   for (unsigned i = 0; i < readers; ++i) stages.spawn(read_batches(shard, keys, records));
   for (unsigned i = 0; i < writers; ++i) stages.spawn(write_batches(shard, records));
+  // The probe runs beside the pipeline and stops once the pipeline is done.
+  task_group probes(executor, [](std::exception_ptr) {});
+  if (shard.config.protect.latency_target.count() > 0) probes.spawn(probe_latency(shard));
   co_await stages.wait();
+  shard.finished = true;
+  co_await probes.wait();
 }
 
 }  // namespace ferry::engine

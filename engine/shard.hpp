@@ -15,10 +15,12 @@
 
 #include "engine/batches.hpp"
 #include "engine/byte_budget.hpp"
+#include "engine/checkpoint.hpp"
 #include "engine/config.hpp"
 #include "engine/counters.hpp"
 #include "engine/failed_keys.hpp"
 #include "engine/job_control.hpp"
+#include "engine/rate_limiter.hpp"
 #include "engine/scan_ledger.hpp"
 #include "engine/target_router.hpp"
 
@@ -45,6 +47,10 @@ struct shard_context {
   bool use_pexpiretime = true;
   /// The SCAN cursor to start from (0, or a checkpoint's).
   std::uint64_t start_cursor = 0;
+  /// The job resumes an earlier run: a key that exists on the target may be one that run wrote.
+  bool resumed = false;
+  /// Send READONLY: the source node may be a replica (--read-from replicas, or a failover).
+  bool source_readonly = false;
   /// This shard's counters.
   shard_counters& counters;
   /// Stop requests and fatal failures of the whole job.
@@ -57,6 +63,14 @@ struct shard_context {
   target_router& router;
   /// Which SCAN cursor is safe to resume from.
   scan_ledger ledger;
+  /// The ledger's committed position, for the checkpoint writer on another thread.
+  published_position& position;
+  /// The job's rate limits (shared by every shard).
+  rate_limiter& limiter;
+  /// How much slower than full speed the readers go (>= 1), set by the latency probe.
+  double slowdown = 1;
+  /// Set when the pipeline has finished, so the latency probe stops.
+  bool finished = false;
   /// Keys per reader batch, adapted to the observed payload size by the readers.
   std::size_t keys_per_batch = 32;
   /// Reader and writer coroutines of the shard (set by copy_shard).
@@ -75,6 +89,15 @@ boost::asio::awaitable<void> end_stream(Channel& channel, unsigned consumers) {
                                 boost::asio::as_tuple(boost::asio::use_awaitable));
   }
 }
+
+/// Records that one part of SCAN call `seq` is settled, and publishes the committed position
+/// when it moved.
+void settle_part(shard_context& shard, std::uint64_t seq, const counts& settled);
+/// Publishes the ledger's committed position (after the scanner closes a call, too).
+void publish_position(shard_context& shard);
+
+/// Measures the source's PING round trip and sets `shard.slowdown` (--source-latency-target).
+boost::asio::awaitable<void> probe_latency(shard_context& shard);
 
 /// Runs the whole pipeline of one shard until its SCAN is done and every batch is settled, or
 /// the job stops.

@@ -71,6 +71,8 @@ class batch_writer {
 
   /// Writes every record; true when each key is settled, false when the job failed.
   asio::awaitable<bool> write(const record_batch& batch);
+  /// How the keys of the last batch written were settled (the reader's part included).
+  const counts& tally() const noexcept { return tally_; }
 
   std::uint64_t retries() const { return links_.retries() + rounds_retried_; }
 
@@ -79,15 +81,22 @@ class batch_writer {
                                    const record_batch& batch, std::vector<pending>& again,
                                    bool& refresh);
   asio::awaitable<bool> settle_busy_key(link& target, const record& r, bool ambiguous);
+  asio::awaitable<std::string> memory_of(link& target);
   void encode_restore(const record& r);
   void copied(const record& r) {
     shard_counters::add(shard_.counters.copied, 1);
     shard_counters::add(shard_.counters.bytes, r.payload.size());
+    ++tally_.copied;
+    tally_.bytes += r.payload.size();
+  }
+  void skipped() {
+    shard_counters::add(shard_.counters.skipped, 1);
+    ++tally_.skipped;
   }
   void failed(const record& r, errc kind, std::string_view why) {
-    shard_.failures.record(shard_.label, r.key.view(), protocol::errc_name(kind),
-                           why);
+    shard_.failures.record(shard_.label, r.key.view(), protocol::errc_name(kind), why);
     shard_counters::add(shard_.counters.failed, 1);
+    ++tally_.failed;
   }
   bool fatal(const boost::system::error_code& code, std::string message) {
     shard_.control.fail({code, std::move(message)});
@@ -101,6 +110,7 @@ class batch_writer {
   protocol::command_buffer commands_;
   std::vector<protocol::reply> replies_;
   std::uint64_t rounds_retried_ = 0;
+  counts tally_;  // how the keys of the batch being written were settled
 };
 
 void batch_writer::encode_restore(const record& r) {
@@ -115,6 +125,7 @@ void batch_writer::encode_restore(const record& r) {
 }
 
 asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
+  tally_ = batch.tally;
   std::vector<pending> todo(batch.records.size());
   for (std::uint32_t i = 0; i < todo.size(); ++i) todo[i].index = i;
   backoff_.reset();
@@ -227,13 +238,13 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
         failed(r, kind, answer.text());
         break;
       case protocol::disposition::fatal:
-        co_return fatal(make_error_code(kind),
-                        kind == errc::oom
-                            ? fmt::format("target {} is out of memory: {}. Raise its maxmemory or "
-                                          "move to a larger SKU, then run the copy again",
-                                          node.address(), answer.text())
-                            : fmt::format("target {} refused RESTORE: {}", node.address(),
-                                          answer.text()));
+        if (kind == errc::oom) {
+          co_return fatal(make_error_code(kind),
+                          fmt::format("target {} is out of memory{}: {}", node.address(),
+                                      co_await memory_of(target), answer.text()));
+        }
+        co_return fatal(make_error_code(kind), fmt::format("target {} refused RESTORE: {}",
+                                                           node.address(), answer.text()));
     }
   }
   if (broken) {
@@ -251,28 +262,51 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
 
 asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& r,
                                                     bool ambiguous) {
-  if (ambiguous) {
-    // Our own earlier attempt may have written it before the connection broke: if the target
-    // holds exactly our payload, it is ours.
-    protocol::command_buffer dump;
-    dump.begin(2);
-    dump.arg("DUMP");
-    dump.arg_ref(r.key);
+  if (ambiguous || shard_.resumed) {
+    // An earlier attempt (a broken connection, or the run being resumed) may have written it:
+    // if the target holds exactly our payload and expiry, it is ours.
+    protocol::command_buffer probe;
+    probe.begin(2);
+    probe.arg("DUMP");
+    probe.arg_ref(r.key);
+    probe.begin(2);
+    probe.arg("PEXPIRETIME");
+    probe.arg_ref(r.key);
     std::vector<protocol::reply> answer;
-    if (auto done = co_await target.exec(dump, answer); !done) {
+    if (auto done = co_await target.exec(probe, answer); !done) {
       co_return fatal(done.error().code, done.error().message);
     }
-    if (answer.front().text() == r.payload.view()) {
+    const std::int64_t expiry = answer[1].integer < 0 ? 0 : answer[1].integer;
+    if (answer[0].text() == r.payload.view() && !answer[0].is_error() &&
+        (answer[1].is_error() || expiry == r.expire_at_ms)) {
       copied(r);
       co_return true;
     }
   }
   if (shard_.config.existing == existing_policy::skip) {
-    shard_counters::add(shard_.counters.skipped, 1);
+    skipped();
   } else {
     failed(r, errc::busykey, "the key exists on the target (--on-existing fail)");
   }
   co_return true;
+}
+
+asio::awaitable<std::string> batch_writer::memory_of(link& target) {
+  protocol::command_buffer info;
+  info.push({"INFO", "memory"});
+  std::vector<protocol::reply> answer;
+  if (auto done = co_await target.exec(info, answer); !done || answer[0].is_error()) {
+    co_return std::string{};
+  }
+  auto field = [&](std::string_view name) {
+    const std::string_view text = answer[0].text();
+    const auto at = text.find(std::string(name) + ":");
+    if (at == std::string_view::npos) return std::string_view{};
+    const auto start = at + name.size() + 1;
+    return text.substr(start, text.find("\r\n", start) - start);
+  };
+  co_return fmt::format(" (used_memory {}, maxmemory {}, policy {})", field("used_memory_human"),
+                        field("maxmemory_human"), field("maxmemory_policy"));
 }
 
 }  // namespace
@@ -285,7 +319,7 @@ asio::awaitable<void> write_batches(shard_context& shard, record_channel& in) {
     auto [ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     if (!shard.control.failed() && co_await writer.write(batch)) {
-      shard.ledger.part_done(batch.scan_seq);
+      settle_part(shard, batch.scan_seq, writer.tally());
     }
     shard.budget.release(batch.charged_bytes);
     const auto retries = writer.retries();

@@ -217,6 +217,8 @@ asio::awaitable<error_code> connection::login() {
     commands.arg(std::int64_t{options_.where.db});
     select_index = commands.commands();
   }
+  // A refused READONLY is harmless: reads on a replica are then redirected, and followed.
+  if (options_.readonly) commands.push({"READONLY"});
   // PING proves the server speaks RESP to us and that no password is missing (NOAUTH).
   commands.push({"PING"});
   const std::size_t ping_index = commands.commands();

@@ -58,6 +58,9 @@ struct connection_options {
   reader_limits limits;
   /// Send SELECT when `where.db` is not 0.
   bool select_db = true;
+  /// Send READONLY, so a cluster replica serves reads (a failed-over master, --read-from
+  /// replicas) instead of redirecting them.
+  bool readonly = false;
   /// CLIENT SETNAME value, so operators can see ferry in CLIENT LIST; empty to skip.
   std::string client_name = "ferry";
 };

@@ -1,0 +1,68 @@
+// The state file's JSON: round trip, 64-bit cursors, refusals of malformed or foreign states.
+
+#include "engine/checkpoint.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace ferry::engine {
+namespace {
+
+checkpoint sample() {
+  checkpoint state;
+  state.job = {"redis://127.0.0.1:6379", "rediss://user:***@host:10000", "user:*", "hash", "0-99"};
+  state.status = "interrupted";
+  state.shards.push_back({"127.0.0.1:7000", "abc", "run-1",
+                          {18446744073709551615ull, false,
+                           counts{.scanned = 10, .copied = 7, .vanished = 1, .skipped = 1,
+                                  .failed = 1, .bytes = 1234, .retries = 2}}});
+  state.shards.push_back({"127.0.0.1:7001", "def", "run-2", {0, true, counts{}}});
+  return state;
+}
+
+TEST(checkpoint, json_round_trip_keeps_everything) {
+  const checkpoint state = sample();
+  auto back = checkpoint_from_json(nlohmann::json::parse(to_json(state).dump()));
+  ASSERT_TRUE(back.has_value()) << back.error();
+  EXPECT_EQ(back->job, state.job);
+  EXPECT_EQ(back->status, "interrupted");
+  ASSERT_EQ(back->shards.size(), 2u);
+  EXPECT_EQ(back->shards[0].position.cursor, 18446744073709551615ull);
+  EXPECT_EQ(back->shards[0].position.done.copied, 7u);
+  EXPECT_EQ(back->shards[0].position.done.bytes, 1234u);
+  EXPECT_EQ(back->shards[0].run_id, "run-1");
+  EXPECT_TRUE(back->shards[1].position.complete);
+}
+
+TEST(checkpoint, cursors_are_strings_in_the_file) {
+  // JSON numbers lose precision above 2^53 in many readers; cursors are 64-bit.
+  const auto json = to_json(sample());
+  EXPECT_TRUE(json["shards"][0]["cursor"].is_string());
+}
+
+TEST(checkpoint, malformed_states_are_refused_with_a_reason) {
+  auto json = to_json(sample());
+  json["version"] = 9;
+  auto result = checkpoint_from_json(json);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_THAT(result.error(), ::testing::HasSubstr("version 9"));
+
+  json = to_json(sample());
+  json["shards"][0].erase("cursor");
+  EXPECT_FALSE(checkpoint_from_json(json).has_value());
+}
+
+TEST(checkpoint, differences_name_each_field) {
+  job_identity a = sample().job, b = a;
+  EXPECT_EQ(describe_differences(a, b), "");
+  b.match = "other:*";
+  b.target = "redis://elsewhere:6379";
+  const std::string text = describe_differences(a, b);
+  EXPECT_THAT(text, ::testing::HasSubstr("--match: 'user:*' then, 'other:*' now"));
+  EXPECT_THAT(text, ::testing::HasSubstr("target"));
+  EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("--type")));
+}
+
+}  // namespace
+}  // namespace ferry::engine

@@ -201,7 +201,8 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->type_name("N");
   copy->add_option("--read-from", flags->read_from,
                    "Cluster sources: read from each master, or from one of its replicas so the "
-                   "master stays responsive")
+                   "master stays responsive (a replica may lag; Redis 7.0 replicas also lack "
+                   "consumer groups' entries-read)")
       ->check(CLI::IsMember({"master", "replicas"}))
       ->capture_default_str();
   copy->add_option("--source-latency-target", flags->latency_target_ms,

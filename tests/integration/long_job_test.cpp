@@ -184,6 +184,38 @@ TEST_F(long_job_test, a_source_master_failed_over_mid_copy) {
   expect_exact_copy(source_client, target_client);
 }
 
+TEST_F(long_job_test, read_from_replicas_leaves_the_masters_alone) {
+  cluster_options with_replicas;
+  with_replicas.replicas_per_master = 1;
+  redis_cluster source(with_replicas);
+  redis_server target(tls_server());
+  cluster_client source_client = source.client();
+  // No consumer groups here: Redis 7.0 replicas do not replicate a group's entries-read, so a
+  // stream read from a replica differs there (documented with --read-from).
+  fill_strings(source_client, 20'000, 100, 28);
+  source_client.pipeline({{"HSET", "h", "f", "v"}, {"RPUSH", "l", "a", "b"}, {"SADD", "s", "1"},
+                          {"ZADD", "z", "1.5", "m"}, {"XADD", "x", "1-1", "f", "v"},
+                          {"SET", "e", "v", "PX", "3600000"}});
+  // The replicas must have caught up before they are read.
+  for (const auto& master : source.masters()) {
+    sync_client client = master->client();
+    EXPECT_EQ(client.checked({"WAIT", "1", "5000"}).integer, 1);
+  }
+  auto dumps = [](redis_server& node) {
+    sync_client client = node.client();
+    const std::string stats = client.checked({"INFO", "commandstats"}).str;
+    const auto at = stats.find("cmdstat_dump:calls=");
+    return at == std::string::npos ? 0L : std::stol(stats.substr(at + 19));
+  };
+  const ferry_result run =
+      run_ferry(args(source.url(), target.url(), {"--read-from", "replicas"}), 60s);
+  ASSERT_EQ(run.exit_code, 0) << run.output();
+  sync_client target_client = target.client();
+  expect_exact_copy(source_client, target_client);
+  for (const auto& master : source.masters()) EXPECT_EQ(dumps(*master), 0);
+  for (const auto& replica : source.replicas()) EXPECT_GT(dumps(*replica), 0);
+}
+
 TEST_F(long_job_test, a_full_target_stops_with_advice_and_resumes_after_maxmemory_is_raised) {
   redis_server source;
   server_options small = tls_server();

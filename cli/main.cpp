@@ -5,6 +5,7 @@
 
 #include "cli/copy_command.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/verify_command.hpp"
 
 #ifndef FERRY_VERSION
 #define FERRY_VERSION "unknown"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   app.footer(exit_codes_help);
   int exit_code = exit_ok;
   add_copy_command(app, exit_code);
+  add_verify_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -14,11 +14,20 @@ std::string with_commas(std::uint64_t n) {
   return out;
 }
 
-progress_printer::progress_printer(std::function<engine::counts()> sample, bool live,
+progress_printer::progress_printer(std::function<progress_sample()> sample, bool live,
                                    std::chrono::seconds log_every)
     : sample_(std::move(sample)), live_(live), log_every_(log_every) {
   thread_ = std::thread([this] { loop(); });
 }
+
+progress_printer::progress_printer(std::function<engine::counts()> sample, bool live,
+                                   std::chrono::seconds log_every)
+    : progress_printer(
+          [sample = std::move(sample)] {
+            const engine::counts c = sample();
+            return progress_sample{c.settled(), c.estimated, c.bytes, "failed", c.failed};
+          },
+          live, log_every) {}
 
 progress_printer::~progress_printer() {
   {
@@ -34,18 +43,18 @@ void progress_printer::loop() {
   using clock = std::chrono::steady_clock;
   const auto started = clock::now();
   auto last_time = started;
-  engine::counts last{};
+  progress_sample last{};
   double keys_rate = 0, bytes_rate = 0;
   const auto interval = live_ ? std::chrono::milliseconds{500}
                               : std::chrono::duration_cast<std::chrono::milliseconds>(log_every_);
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, interval, [this] { return stop_; })) {
     const auto now_time = clock::now();
-    const engine::counts now = sample_();
+    const progress_sample now = sample_();
     const double dt = std::chrono::duration<double>(now_time - last_time).count();
     if (dt > 0) {
-      const double k = static_cast<double>(now.settled() - last.settled()) / dt;
-      const double b = static_cast<double>(now.bytes - last.bytes) / dt;
+      const double k = static_cast<double>(now.done - last.done) / dt;
+      const double b = static_cast<double>(now.bytes.value_or(0) - last.bytes.value_or(0)) / dt;
       // Smooth the live rates so the ETA does not jump with every sample.
       const double weight = keys_rate == 0 ? 1.0 : 0.3;
       keys_rate = weight * k + (1 - weight) * keys_rate;
@@ -57,9 +66,9 @@ void progress_printer::loop() {
   }
 }
 
-void progress_printer::print(const engine::counts& now, double elapsed_s, double keys_per_s,
+void progress_printer::print(const progress_sample& now, double elapsed_s, double keys_per_s,
                              double bytes_per_s) {
-  const std::uint64_t done = now.settled();
+  const std::uint64_t done = now.done;
   std::string of;
   std::string eta = "-";
   if (now.estimated != 0) {
@@ -73,10 +82,11 @@ void progress_printer::print(const engine::counts& now, double elapsed_s, double
       eta = "0:00:00";
     }
   }
-  const std::string line = fmt::format(
-      "{} keys{} | {:.0f} keys/s | {:.1f} MB/s | ETA {} | failed {} | {:.0f}s",
-      with_commas(done), of, keys_per_s, bytes_per_s / 1e6, eta, with_commas(now.failed),
-      elapsed_s);
+  const std::string rate =
+      now.bytes ? fmt::format(" | {:.1f} MB/s", bytes_per_s / 1e6) : std::string{};
+  const std::string line = fmt::format("{} keys{} | {:.0f} keys/s{} | ETA {} | {} {} | {:.0f}s",
+                                       with_commas(done), of, keys_per_s, rate, eta,
+                                       now.trouble_label, with_commas(now.trouble), elapsed_s);
   if (live_) {
     fmt::print(stderr, "\r\x1b[2K{}", line);
   } else {

@@ -1,0 +1,106 @@
+// The verifier's pure rules: expiry tolerance, "the source moved", descriptions, digests, scores,
+// and the diff file's lines.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine/verdict.hpp"
+
+namespace ferry::engine {
+namespace {
+
+TEST(verdict, expiries_differ_beyond_the_tolerance_or_when_only_one_side_has_one) {
+  EXPECT_FALSE(expiry_differs(-1, -1, 1000));
+  EXPECT_TRUE(expiry_differs(-1, 5000, 1000));
+  EXPECT_TRUE(expiry_differs(5000, -1, 1000));
+  EXPECT_FALSE(expiry_differs(5000, 6000, 1000));
+  EXPECT_FALSE(expiry_differs(6000, 5000, 1000));
+  EXPECT_TRUE(expiry_differs(5000, 6001, 1000));
+  EXPECT_TRUE(expiry_differs(1'700'000'010'000, 1'700'000'000'000, 1000));
+  EXPECT_FALSE(expiry_differs(7, 7, 0));
+  EXPECT_TRUE(expiry_differs(7, 8, 0));
+}
+
+TEST(verdict, expiry_replies_become_absolute_times) {
+  EXPECT_EQ(expiry_from_reply(-1, true, 1000), -1);
+  EXPECT_EQ(expiry_from_reply(-2, true, 1000), -2);
+  EXPECT_EQ(expiry_from_reply(-1, false, 1000), -1);
+  EXPECT_EQ(expiry_from_reply(-2, false, 1000), -2);
+  EXPECT_EQ(expiry_from_reply(1'700'000'000'000, true, 5), 1'700'000'000'000);
+  EXPECT_EQ(expiry_from_reply(250, false, 1'700'000'000'000), 1'700'000'000'250);
+}
+
+TEST(verdict, a_side_moved_when_type_digest_length_or_expiry_changed) {
+  key_state before{"hash", -1, "abc", -1};
+  EXPECT_FALSE(state_moved(before, before, 0));
+  key_state other = before;
+  other.digest = "abd";
+  EXPECT_TRUE(state_moved(before, other, 0));
+  other = before;
+  other.type = "none";
+  EXPECT_TRUE(state_moved(before, other, 0));
+  other = before;
+  other.length = 3;
+  EXPECT_TRUE(state_moved(before, other, 0));
+  other = before;
+  other.expire_at_ms = 10'000;
+  EXPECT_TRUE(state_moved(before, other, 0));
+  // PTTL-derived expiries jitter: within the slack they did not move.
+  before.expire_at_ms = 10'000;
+  other = before;
+  other.expire_at_ms = 10'003;
+  EXPECT_TRUE(state_moved(before, other, 0));
+  EXPECT_FALSE(state_moved(before, other, 1000));
+}
+
+TEST(verdict, sides_are_described_without_their_values) {
+  EXPECT_EQ(describe(key_state{}), "absent");
+  EXPECT_EQ(describe(key_state{"hash", -1, "d", 3}), "hash, 3 fields, no expiry");
+  EXPECT_EQ(describe(key_state{"list", -1, "d", 1}), "list, 1 element, no expiry");
+  EXPECT_EQ(describe(key_state{"stream", -1, "d", 1}), "stream, 1 entry, no expiry");
+  EXPECT_EQ(describe(key_state{"zset", -1, "d", 2}), "zset, 2 members, no expiry");
+  EXPECT_EQ(describe(key_state{"string", 1'795'341'600'123, "d", -1}),
+            "string, expires at 2026-11-22T10:00:00.123Z");
+  EXPECT_EQ(utc_time(0), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(verdict, dump_digest_drops_the_version_and_checksum_trailer) {
+  // SHA-1("abc"), the FIPS 180 example.
+  EXPECT_EQ(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(dump_digest(std::string("abc") + "0123456789"), sha1_hex("abc"));
+  // Two payloads that differ only in the trailer (another RDB version) agree.
+  using namespace std::string_literals;
+  EXPECT_EQ(dump_digest("payload\x0a\x00XXXXXXXX"s), dump_digest("payload\x0b\x00YYYYYYYY"s));
+  EXPECT_NE(dump_digest("payload\x0a\x00XXXXXXXX"s), dump_digest("paylOad\x0a\x00XXXXXXXX"s));
+  EXPECT_EQ(dump_digest("short"), sha1_hex(""));
+  EXPECT_EQ(dump_digest("payload\x0a\x00XXXXXXXX"s), sha1_hex("payload"));
+}
+
+TEST(verdict, scores_compare_as_numbers) {
+  EXPECT_TRUE(same_score("1.5", "1.5"));
+  EXPECT_TRUE(same_score("1e+20", "100000000000000000000"));
+  EXPECT_TRUE(same_score("inf", "inf"));
+  EXPECT_TRUE(same_score("-inf", "-inf"));
+  EXPECT_FALSE(same_score("inf", "-inf"));
+  EXPECT_FALSE(same_score("1.5", "1.5000000000000002"));
+  EXPECT_FALSE(same_score("2", "3"));
+  EXPECT_FALSE(same_score("", "0"));
+}
+
+TEST(verdict, kinds_have_the_names_of_the_diff_file) {
+  EXPECT_EQ(name_of(difference::missing), "missing");
+  EXPECT_EQ(name_of(difference::extra), "extra");
+  EXPECT_EQ(name_of(difference::type), "type");
+  EXPECT_EQ(name_of(difference::value), "value");
+  EXPECT_EQ(name_of(difference::expiry), "expiry");
+  EXPECT_EQ(name_of(difference::changed), "changed");
+}
+
+TEST(verdict, short_text_is_printable_and_cut) {
+  EXPECT_EQ(short_text("a\nb"), "a\\x0ab");
+  EXPECT_EQ(short_text(std::string(50, 'x'), 10), std::string(10, 'x') + "...");
+}
+
+}  // namespace
+}  // namespace ferry::engine

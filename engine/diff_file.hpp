@@ -1,5 +1,6 @@
 #pragma once
-// The --diff file of `ferry verify`: one JSON line per difference found.
+// The --diff file of `ferry verify`: one JSON line per difference found (see diff_line in
+// verdict.hpp):
 //
 //   {"kind": "value", "key": "user:1", "key_base64": "dXNlcjox",
 //    "source": "hash, 3 fields, no expiry", "target": "hash, 3 fields, no expiry",
@@ -38,10 +39,6 @@ class diff_file {
               const std::string& repair_error = {});
   /// Lines written so far (also counted without a file).
   std::uint64_t recorded() const;
-
-  /// One line of the file, without the newline (exposed for tests).
-  static std::string line(const verdict& v, std::optional<bool> repaired,
-                          const std::string& repair_error);
 
  private:
   explicit diff_file(std::ofstream out) : out_(std::move(out)) {}

@@ -1,10 +1,6 @@
 #include "engine/key_compare.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include "protocol/errors.hpp"
@@ -314,8 +310,9 @@ asio::awaitable<maybe<std::vector<verdict>>> key_comparer::compare(std::span<con
     if (differing.empty()) break;
     // A live source may be ahead of a target that a sync is about to update: look at both
     // sides again later. Only a difference that holds still is reported as one.
-    asio::steady_timer timer(co_await asio::this_coro::executor, pause);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!co_await source_.side.pause(pause)) {
+      co_return fail_with(protocol::errc::server_error, "stopped while re-checking differences");
+    }
     pause *= 2;
     const std::vector<bytes> again = pick(keys, differing);
     auto [source_now, target_now] =

@@ -38,6 +38,20 @@ std::uint64_t routed_side::retries() const {
   return total;
 }
 
+asio::awaitable<bool> routed_side::pause(std::chrono::milliseconds duration) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  asio::steady_timer timer(executor_);
+  while (!control_.stopping()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) co_return true;
+    // Short slices: job_control is a flag, not something a timer can wait on.
+    timer.expires_after(std::min<std::chrono::steady_clock::duration>(until - now,
+                                                                      std::chrono::milliseconds{50}));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  co_return false;
+}
+
 asio::awaitable<outcome> routed_side::run_one(const protocol::bytes& key, std::size_t per_key,
                                               const key_encoder& encode,
                                               std::vector<protocol::reply>& replies) {

@@ -13,6 +13,7 @@
 //
 // Thread: one worker thread; not thread-safe. One call at a time.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -55,6 +56,10 @@ class routed_side {
   boost::asio::awaitable<outcome> run_one(const protocol::bytes& key, std::size_t per_key,
                                           const key_encoder& encode,
                                           std::vector<protocol::reply>& replies);
+
+  /// Waits `duration` unless the job stops first (a drain must not wait out a long re-check
+  /// pause); false when it stopped.
+  boost::asio::awaitable<bool> pause(std::chrono::milliseconds duration);
 
   /// "source" or "target".
   const std::string& role() const noexcept { return role_; }

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "engine/key_text.hpp"
 
@@ -90,6 +91,25 @@ std::string sha1_hex(std::string_view data) {
 std::string dump_digest(std::string_view payload) {
   constexpr std::size_t trailer = 10;  // 2-byte RDB version + 8-byte CRC64
   return sha1_hex(payload.substr(0, payload.size() > trailer ? payload.size() - trailer : 0));
+}
+
+std::string diff_line(const verdict& v, std::optional<bool> repaired,
+                      const std::string& repair_error) {
+  // ordered_json keeps the fields in the documented order, which people read more easily.
+  nlohmann::ordered_json json{{"kind", name_of(v.kind)},
+                              {"key", printable_key(v.key.view())},
+                              {"key_base64", base64(v.key.view())},
+                              {"source", describe(v.source)},
+                              {"target", describe(v.target)}};
+  // Details quote field names and members through printable_key: plain ASCII, valid JSON.
+  if (!v.detail.empty()) json["detail"] = v.detail;
+  json["rounds"] = v.rounds;
+  if (repaired) {
+    json["repaired"] = *repaired;
+    if (!repair_error.empty()) json["repair_error"] = printable_key(repair_error);
+  }
+  // Everything above is ASCII; `replace` guards against odd bytes in a module's type name.
+  return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 bool same_score(std::string_view a, std::string_view b) noexcept {

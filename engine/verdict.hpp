@@ -4,6 +4,7 @@
 // described to a person. No I/O; unit-tested.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -92,6 +93,12 @@ std::string sha1_hex(std::string_view data);
 /// The verifier's digest of a DUMP payload computed here: SHA-1 (hex) of the payload without
 /// its 10-byte trailer (RDB version and CRC64), the same value the server-side script returns.
 std::string dump_digest(std::string_view payload);
+
+/// One line of the --diff file for `v`, without the newline: kind, key (printable),
+/// key_base64, source and target (described, never a value), detail, rounds, and `repaired`
+/// (with `repair_error` when it failed) when a repair was attempted. Plain ASCII.
+std::string diff_line(const verdict& v, std::optional<bool> repaired = std::nullopt,
+                      const std::string& repair_error = {});
 
 /// True when two sorted-set scores as Redis prints them are the same number.
 bool same_score(std::string_view a, std::string_view b) noexcept;

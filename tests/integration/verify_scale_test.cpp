@@ -1,6 +1,8 @@
 // `ferry verify` on the hard cases: a key of a million elements compared with bounded memory,
 // and a live source whose key keeps changing (reported as changed, not as a difference).
 
+#include <signal.h>
+
 #include <atomic>
 #include <thread>
 
@@ -117,6 +119,25 @@ TEST(verify_scale, a_target_that_catches_up_before_the_recheck_is_not_reported) 
   EXPECT_TRUE(run.diffs().empty());
   EXPECT_EQ(run.totals()["rechecked"], 1);
   EXPECT_EQ(run.totals()["equal"], 1);
+}
+
+TEST(verify_scale, sigterm_stops_a_verify_even_in_a_long_recheck_pause) {
+  temp_dir dir("verify-sigterm");
+  redis_server source;
+  redis_server target;
+  source.client().checked({"SET", "differs", "a"});
+  target.client().checked({"SET", "differs", "b"});
+  // Ferry looks again at the differing key only after a minute; SIGTERM must not wait for it.
+  ferry_process ferry({"verify", "--source", source.url(), "--target", target.url(),
+                       "--recheck-pause", "60000", "--progress", "never"},
+                      dir.path());
+  std::this_thread::sleep_for(std::chrono::milliseconds{700});
+  ferry.signal(SIGTERM);
+  const ferry_result run = ferry.wait(std::chrono::seconds{20});
+  EXPECT_EQ(run.exit_code, 3) << run.output();
+  EXPECT_LT(run.seconds, 10) << run.output();
+  EXPECT_THAT(run.err, HasSubstr("interrupted"));
+  EXPECT_THAT(run.out, HasSubstr("interrupted"));
 }
 
 }  // namespace

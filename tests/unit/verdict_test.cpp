@@ -2,6 +2,7 @@
 // and the diff file's lines.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -100,6 +101,46 @@ TEST(verdict, kinds_have_the_names_of_the_diff_file) {
 TEST(verdict, short_text_is_printable_and_cut) {
   EXPECT_EQ(short_text("a\nb"), "a\\x0ab");
   EXPECT_EQ(short_text(std::string(50, 'x'), 10), std::string(10, 'x') + "...");
+}
+
+TEST(verdict, a_diff_line_names_kind_and_key_exactly_and_describes_both_sides) {
+  using namespace std::string_literals;
+  verdict v;
+  v.key = protocol::bytes::copy_of("k\0\xff\"x"s);
+  v.kind = difference::value;
+  v.source = key_state{"hash", -1, "aa", 3};
+  v.target = key_state{"hash", 1'795'341'600'000, "bb", 3};
+  v.detail = "field \"f\" differs";
+  v.rounds = 2;
+  const std::string text = diff_line(v);
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+  const auto json = nlohmann::json::parse(text);
+  EXPECT_EQ(json["kind"], "value");
+  EXPECT_EQ(json["key"], "k\\x00\\xff\\\"x");
+  EXPECT_EQ(json["key_base64"], "awD/Ing=");
+  EXPECT_EQ(json["source"], "hash, 3 fields, no expiry");
+  EXPECT_EQ(json["target"], "hash, 3 fields, expires at 2026-11-22T10:00:00.000Z");
+  EXPECT_EQ(json["detail"], "field \"f\" differs");
+  EXPECT_EQ(json["rounds"], 2);
+  EXPECT_FALSE(json.contains("repaired"));
+  // The fields come in the documented order.
+  EXPECT_EQ(text.rfind("{\"kind\":\"value\",\"key\":", 0), 0u) << text;
+
+  const auto repaired = nlohmann::json::parse(diff_line(v, true));
+  EXPECT_EQ(repaired["repaired"], true);
+  EXPECT_FALSE(repaired.contains("repair_error"));
+  const auto failed = nlohmann::json::parse(diff_line(v, false, "OOM\r\n"));
+  EXPECT_EQ(failed["repaired"], false);
+  EXPECT_EQ(failed["repair_error"], "OOM\\x0d\\x0a");
+
+  verdict extra;
+  extra.key = protocol::bytes::copy_of("only-here");
+  extra.kind = difference::extra;
+  extra.target = key_state{"string", -1, "", 1};
+  const auto line = nlohmann::json::parse(diff_line(extra));
+  EXPECT_EQ(line["source"], "absent");
+  EXPECT_EQ(line["target"], "string, 1 byte, no expiry");
+  EXPECT_FALSE(line.contains("detail"));
 }
 
 }  // namespace

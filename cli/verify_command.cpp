@@ -1,10 +1,9 @@
 #include "cli/verify_command.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "cli/copy_report.hpp"
 #include "cli/exit_codes.hpp"
@@ -59,8 +58,8 @@ int run_verify(verify_flags& flags) {
       progress = std::make_unique<progress_printer>(
           [&job] {
             const engine::verify_counts c = job.progress();
-            return progress_sample{c.settled(), c[engine::verify_counter::estimated],
-                                   std::nullopt, "differences",
+            return progress_sample{c.settled(), c[engine::verify_counter::estimated], std::nullopt,
+                                   "differences",
                                    c.differences() + c[engine::verify_counter::changed]};
           },
           live);
@@ -109,29 +108,34 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   verify->footer(exit_codes_help);
   add_connection_options(*verify, flags->connection);
   auto& c = flags->config;
-  verify->add_option("--diff", c.diff_path,
-                     "Write every difference to FILE as JSON lines: kind (missing, extra, type, "
-                     "value, expiry, changed), key, key_base64, source, target, detail")
+  verify
+      ->add_option("--diff", c.diff_path,
+                   "Write every difference to FILE as JSON lines: kind (missing, extra, type, "
+                   "value, expiry, changed), key, key_base64, source, target, detail")
       ->type_name("FILE");
-  verify->add_option("--mode", flags->mode,
-                     "full: compare values too; quick: existence, type, expiry and length only")
+  verify
+      ->add_option("--mode", flags->mode,
+                   "full: compare values too; quick: existence, type, expiry and length only")
       ->check(CLI::IsMember({"quick", "full"}))
       ->capture_default_str();
-  verify->add_option("--ttl-tolerance", flags->ttl_tolerance_ms,
-                     "Expiries this many milliseconds apart still count as equal")
+  verify
+      ->add_option("--ttl-tolerance", flags->ttl_tolerance_ms,
+                   "Expiries this many milliseconds apart still count as equal")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}))
       ->type_name("MS")
       ->capture_default_str();
   auto* no_extra = verify->add_flag("--no-extra", flags->no_extra,
                                     "Do not scan the target for keys the source lacks");
-  verify->add_option("--rounds", c.compare.rounds,
-                     "Comparisons of a key whose source keeps changing before it is reported as "
-                     "changed (a live source)")
+  verify
+      ->add_option("--rounds", c.compare.rounds,
+                   "Comparisons of a key whose source keeps changing before it is reported as "
+                   "changed (a live source)")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  verify->add_option("--recheck-pause", flags->recheck_pause_ms,
-                     "Milliseconds to wait before looking again at a key that differs (doubling "
-                     "each round); raise it to the lag of a sync that keeps the target up to date")
+  verify
+      ->add_option("--recheck-pause", flags->recheck_pause_ms,
+                   "Milliseconds to wait before looking again at a key that differs (doubling "
+                   "each round); raise it to the lag of a sync that keeps the target up to date")
       ->check(CLI::Range(1, 600'000))
       ->type_name("MS")
       ->capture_default_str();
@@ -146,16 +150,17 @@ void add_verify_command(CLI::App& app, int& exit_code) {
       ->excludes(no_extra);
   verify->add_option("--match", c.match, "Verify only keys matching this glob (on both sides)")
       ->type_name("GLOB");
-  verify->add_option("--report", flags->report_path,
-                     "Write the final counts as JSON to FILE")
+  verify->add_option("--report", flags->report_path, "Write the final counts as JSON to FILE")
       ->type_name("FILE");
-  verify->add_option("--progress", flags->progress,
-                     "Progress on stderr: auto (a live line on a terminal, a log line every 5 s "
-                     "otherwise), always (live), never")
+  verify
+      ->add_option("--progress", flags->progress,
+                   "Progress on stderr: auto (a live line on a terminal, a log line every 5 s "
+                   "otherwise), always (live), never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
-  verify->add_option("--threads", c.tune.threads,
-                     "Worker threads, each owning whole shards (default: number of cores)")
+  verify
+      ->add_option("--threads", c.tune.threads,
+                   "Worker threads, each owning whole shards (default: number of cores)")
       ->type_name("N");
   verify->add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
       ->check(CLI::Range(1, 1'000'000))
@@ -163,21 +168,25 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   verify->add_option("--batch-keys", c.tune.batch_keys, "Keys compared per pipeline")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
-  verify->add_option("--comparers", c.comparers_per_shard,
-                     "Comparisons in flight per source shard (each with its own connections)")
+  verify
+      ->add_option("--comparers", c.comparers_per_shard,
+                   "Comparisons in flight per source shard (each with its own connections)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  verify->add_option("--connect-timeout", flags->connect_timeout_ms,
-                     "Milliseconds allowed for connecting and the TLS handshake")
+  verify
+      ->add_option("--connect-timeout", flags->connect_timeout_ms,
+                   "Milliseconds allowed for connecting and the TLS handshake")
       ->check(CLI::Range(1, 3'600'000))
       ->capture_default_str();
-  verify->add_option("--timeout", flags->timeout_ms,
-                     "Milliseconds any read or write may go without progress before the "
-                     "connection is dropped and the batch retried")
+  verify
+      ->add_option("--timeout", flags->timeout_ms,
+                   "Milliseconds any read or write may go without progress before the "
+                   "connection is dropped and the batch retried")
       ->check(CLI::Range(1, 3'600'000))
       ->capture_default_str();
-  verify->add_option("--max-retry-time", flags->max_retry_time_s,
-                     "Seconds to keep retrying an unreachable node before stopping the job")
+  verify
+      ->add_option("--max-retry-time", flags->max_retry_time_s,
+                   "Seconds to keep retrying an unreachable node before stopping the job")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
   verify->callback([flags, &exit_code] { exit_code = run_verify(*flags); });

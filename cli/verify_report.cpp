@@ -11,10 +11,14 @@ using engine::verify_counter;
 
 const char* status_name(engine::verify_status status) {
   switch (status) {
-    case engine::verify_status::equal: return "equal";
-    case engine::verify_status::differences: return "differences";
-    case engine::verify_status::interrupted: return "interrupted";
-    case engine::verify_status::fatal: return "failed";
+    case engine::verify_status::equal:
+      return "equal";
+    case engine::verify_status::differences:
+      return "differences";
+    case engine::verify_status::interrupted:
+      return "interrupted";
+    case engine::verify_status::fatal:
+      return "failed";
   }
   return "unknown";
 }
@@ -69,9 +73,15 @@ std::string verify_summary_text(const engine::verify_report& report, const std::
                     ? "the target now equals the source (after repairs)"
                     : "the target equals the source";
       break;
-    case engine::verify_status::differences: verdict = "DIFFERENCES FOUND"; break;
-    case engine::verify_status::interrupted: verdict = "interrupted, not every key compared"; break;
-    case engine::verify_status::fatal: verdict = "could not complete"; break;
+    case engine::verify_status::differences:
+      verdict = "DIFFERENCES FOUND";
+      break;
+    case engine::verify_status::interrupted:
+      verdict = "interrupted, not every key compared";
+      break;
+    case engine::verify_status::fatal:
+      verdict = "could not complete";
+      break;
   }
   const double seconds = std::max(report.duration_s, 1e-9);
   std::string text = fmt::format(
@@ -91,8 +101,8 @@ std::string verify_summary_text(const engine::verify_report& report, const std::
                         n(verify_counter::repair_failed));
   }
   text += fmt::format("  {:.2f} s ({:.0f} keys/s), {} source shard(s) on {} thread(s)\n",
-                      report.duration_s, static_cast<double>(t.settled()) / seconds,
-                      report.shards, report.threads);
+                      report.duration_s, static_cast<double>(t.settled()) / seconds, report.shards,
+                      report.threads);
   return text;
 }
 

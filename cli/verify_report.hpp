@@ -1,9 +1,8 @@
 #pragma once
 // The verify report: a summary for people (and auditors) and a JSON file for tools.
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/verifier.hpp"
 

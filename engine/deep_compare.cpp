@@ -1,10 +1,10 @@
 #include "engine/deep_compare.hpp"
 
-#include <algorithm>
-#include <optional>
-
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <optional>
 
 #include "engine/verdict.hpp"
 #include "protocol/errors.hpp"
@@ -50,9 +50,8 @@ std::size_t reply_bytes(const reply& r) noexcept {
 std::string next_stream_id(std::string_view id) {
   const auto dash = id.find('-');
   const auto ms = std::string(id.substr(0, dash));
-  const std::uint64_t seq = dash == std::string_view::npos
-                                ? 0
-                                : std::stoull(std::string(id.substr(dash + 1)));
+  const std::uint64_t seq =
+      dash == std::string_view::npos ? 0 : std::stoull(std::string(id.substr(dash + 1)));
   if (seq == UINT64_MAX) return fmt::format("{}-0", std::stoull(ms) + 1);
   return fmt::format("{}-{}", ms, seq + 1);
 }
@@ -75,7 +74,8 @@ std::optional<maybe<deep_result>> trouble(const reply& r, const routed_side& sid
                                           std::string_view command) {
   if (!r.is_error()) return std::nullopt;
   const auto kind = protocol::classify_error_reply(r.text());
-  if (kind == protocol::errc::wrong_type) return maybe<deep_result>(detail::changed_while_compared());
+  if (kind == protocol::errc::wrong_type)
+    return maybe<deep_result>(detail::changed_while_compared());
   return maybe<deep_result>(fail_with(
       kind, fmt::format("the {} refused {} while comparing values: {}; allow it for ferry's user",
                         side.role(), command, r.text())));
@@ -92,9 +92,9 @@ key_encoder simple(std::string_view name, const protocol::bytes& key) {
 
 /// Compares the count both sides report; a result to return when they differ.
 asio::awaitable<std::optional<maybe<deep_result>>> compare_counts(deep_session& s,
-                                                                 std::string_view command,
-                                                                 std::string_view unit,
-                                                                 std::int64_t& count) {
+                                                                  std::string_view command,
+                                                                  std::string_view unit,
+                                                                  std::int64_t& count) {
   const key_encoder encode = simple(command, s.key);
   if (auto done = co_await s.both(1, encode, 1, encode); !done) co_return done.error();
   if (auto stop = trouble(s.from_source[0], s.source, command)) co_return stop;
@@ -161,7 +161,7 @@ asio::awaitable<maybe<deep_result>> compare_list(deep_session& s) {
 
 /// HSCAN, SSCAN or ZSCAN of the source, one chunk: fills `cursor` and returns the items.
 asio::awaitable<maybe<std::vector<reply>*>> scan_source(deep_session& s, std::string_view command,
-                                                       std::string& cursor) {
+                                                        std::string& cursor) {
   const key_encoder encode = [&](std::size_t, command_buffer& c) {
     c.begin(5);
     c.arg(command);
@@ -205,8 +205,10 @@ asio::awaitable<maybe<deep_result>> compare_hash(deep_session& s) {
     if (values.size() != fields) co_return detail::changed_while_compared();
     for (std::size_t i = 0; i < fields; ++i) {
       const std::string field = short_text(pairs[2 * i].text());
-      if (values[i].is_nil()) co_return differs(fmt::format("field \"{}\" missing on the target", field));
-      if (values[i].str != pairs[2 * i + 1].str) co_return differs(fmt::format("field \"{}\" differs", field));
+      if (values[i].is_nil())
+        co_return differs(fmt::format("field \"{}\" missing on the target", field));
+      if (values[i].str != pairs[2 * i + 1].str)
+        co_return differs(fmt::format("field \"{}\" differs", field));
     }
     s.adapt(fields, detail::reply_bytes(s.from_source[0]));
   } while (cursor != "0");
@@ -266,7 +268,8 @@ asio::awaitable<maybe<deep_result>> deep_compare(routed_side& source, routed_sid
                                                  const protocol::bytes& key,
                                                  const std::string& type,
                                                  const deep_options& options) {
-  deep_session s{source, target, key, options, {}, {}, std::min<std::size_t>(100, options.max_chunk_elements)};
+  deep_session s{
+      source, target, key, options, {}, {}, std::min<std::size_t>(100, options.max_chunk_elements)};
   if (type == "string") co_return co_await compare_string(s);
   if (type == "list") co_return co_await compare_list(s);
   if (type == "hash") co_return co_await compare_hash(s);
@@ -274,9 +277,10 @@ asio::awaitable<maybe<deep_result>> deep_compare(routed_side& source, routed_sid
   if (type == "zset") co_return co_await compare_members(s, true);
   if (type == "stream") co_return co_await detail::compare_stream(s);
   // A module type: only its serialisation can be compared, and it differs.
-  co_return differs(fmt::format("{} values serialise differently (no type-aware comparison for "
-                                "this type)",
-                                type));
+  co_return differs(
+      fmt::format("{} values serialise differently (no type-aware comparison for "
+                  "this type)",
+                  type));
 }
 
 }  // namespace ferry::engine

@@ -17,11 +17,10 @@
 //
 // Thread: the worker thread owning both routed sides.
 
+#include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "engine/routed_side.hpp"
 #include "engine/sides.hpp"
@@ -67,8 +66,8 @@ struct deep_session {
   std::size_t chunk = 100;
 
   /// Runs `ns` commands on the source and `nt` on the target at the same time.
-  boost::asio::awaitable<outcome> both(std::size_t ns, const key_encoder& on_source,
-                                       std::size_t nt, const key_encoder& on_target);
+  boost::asio::awaitable<outcome> both(std::size_t ns, const key_encoder& on_source, std::size_t nt,
+                                       const key_encoder& on_target);
   /// Runs `n` commands on one side.
   boost::asio::awaitable<outcome> one(routed_side& side, std::size_t n, const key_encoder& encode,
                                       std::vector<protocol::reply>& replies);

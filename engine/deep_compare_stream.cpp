@@ -2,11 +2,11 @@
 // pending entries. Idle and delivery times are left out: they differ between two servers
 // holding the same stream (reading XINFO or claiming changes them, copying does not).
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "engine/deep_compare.hpp"
 #include "engine/verdict.hpp"
@@ -57,15 +57,16 @@ std::optional<maybe<deep_result>> trouble(const deep_session& s, std::string_vie
       if (!r.is_error()) continue;
       const auto kind = protocol::classify_error_reply(r.text());
       // WRONGTYPE, or "no such key" from XINFO: the stream changed under us.
-      if (kind == protocol::errc::wrong_type || r.text().find("no such key") != std::string_view::npos ||
+      if (kind == protocol::errc::wrong_type ||
+          r.text().find("no such key") != std::string_view::npos ||
           r.text().find("NOGROUP") != std::string_view::npos) {
         return maybe<deep_result>(changed_while_compared());
       }
-      return maybe<deep_result>(fail_with(
-          kind, fmt::format("the {} refused {} while comparing streams: {}; allow it for "
-                            "ferry's user",
-                            side == &s.from_source ? s.source.role() : s.target.role(), command,
-                            r.text())));
+      return maybe<deep_result>(
+          fail_with(kind, fmt::format("the {} refused {} while comparing streams: {}; allow it for "
+                                      "ferry's user",
+                                      side == &s.from_source ? s.source.role() : s.target.role(),
+                                      command, r.text())));
     }
   }
   return std::nullopt;
@@ -103,10 +104,9 @@ asio::awaitable<maybe<deep_result>> compare_ranges(deep_session& s, std::string_
       if (a[i].elements.empty() || b[i].elements.empty()) co_return changed_while_compared();
       if (a[i].elements[0].str != b[i].elements[0].str) {
         const bool earlier_on_target = b[i].elements[0].text() < a[i].elements[0].text();
-        co_return differs(fmt::format("{} {} {}", what,
-                                      short_text((earlier_on_target ? b : a)[i].elements[0].text()),
-                                      earlier_on_target ? "only on the target"
-                                                        : "missing on the target"));
+        co_return differs(fmt::format(
+            "{} {} {}", what, short_text((earlier_on_target ? b : a)[i].elements[0].text()),
+            earlier_on_target ? "only on the target" : "missing on the target"));
       }
       if (!same(a[i], b[i])) {
         co_return differs(fmt::format("{} {} differs", what, short_text(a[i].elements[0].text())));
@@ -114,10 +114,9 @@ asio::awaitable<maybe<deep_result>> compare_ranges(deep_session& s, std::string_
     }
     if (a.size() != b.size()) {
       const auto& longer = a.size() > b.size() ? a : b;
-      co_return differs(fmt::format("{} {} {}", what,
-                                    short_text(longer[std::min(a.size(), b.size())].elements[0].text()),
-                                    a.size() > b.size() ? "missing on the target"
-                                                        : "only on the target"));
+      co_return differs(fmt::format(
+          "{} {} {}", what, short_text(longer[std::min(a.size(), b.size())].elements[0].text()),
+          a.size() > b.size() ? "missing on the target" : "only on the target"));
     }
     if (a.empty()) co_return deep_result{};
     s.adapt(a.size(), reply_bytes(s.from_source[0]));
@@ -158,14 +157,17 @@ asio::awaitable<maybe<deep_result>> compare_stream(deep_session& s) {
   {
     const auto& a = s.from_source[0].elements;
     const auto& b = s.from_target[0].elements;
-    if (a.size() != b.size()) co_return differs(fmt::format("{} vs {} consumer groups", a.size(), b.size()));
+    if (a.size() != b.size())
+      co_return differs(fmt::format("{} vs {} consumer groups", a.size(), b.size()));
     for (std::size_t i = 0; i < a.size(); ++i) {
       const auto x = fields_of(a[i]), y = fields_of(b[i]);
       const std::string name = x.count("name") ? x.at("name")->str.str() : std::string{};
       if (!y.count("name") || y.at("name")->str != name) {
-        co_return differs(fmt::format("consumer group \"{}\" missing on the target", short_text(name)));
+        co_return differs(
+            fmt::format("consumer group \"{}\" missing on the target", short_text(name)));
       }
-      if (auto d = first_difference(x, y, {"consumers", "pending", "last-delivered-id", "entries-read"})) {
+      if (auto d = first_difference(
+              x, y, {"consumers", "pending", "last-delivered-id", "entries-read"})) {
         co_return differs(fmt::format("consumer group \"{}\": {}", short_text(name), *d));
       }
       names.push_back(name);
@@ -194,7 +196,8 @@ asio::awaitable<maybe<deep_result>> compare_stream(deep_session& s) {
       }
     }
     auto pending = co_await compare_ranges(
-        s, "XPENDING", &group, fmt::format("consumer group \"{}\": pending entry", short_text(group)),
+        s, "XPENDING", &group,
+        fmt::format("consumer group \"{}\": pending entry", short_text(group)),
         [](const reply& x, const reply& y) {
           // id, consumer, idle ms, deliveries: the idle time is the reader's clock, not data.
           return x.elements.size() == 4 && y.elements.size() == 4 &&

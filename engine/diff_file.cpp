@@ -1,9 +1,9 @@
 #include "engine/diff_file.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace ferry::engine {
 

@@ -13,14 +13,13 @@
 //
 // Thread: record() is safe from any thread (a mutex; differences are the cold path).
 
+#include <boost/system/result.hpp>
 #include <cstdint>
 #include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-
-#include <boost/system/result.hpp>
 
 #include "engine/verdict.hpp"
 

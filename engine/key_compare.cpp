@@ -1,7 +1,8 @@
 #include "engine/key_compare.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "protocol/errors.hpp"
 
@@ -119,7 +120,8 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     const reply& type = reader.replies[i * per_key];
     const reply& ttl = reader.replies[i * per_key + 1];
     if (type.is_error()) co_return refused(reader.side, "TYPE", type);
-    if (ttl.is_error()) co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
+    if (ttl.is_error())
+      co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
     key_state& state = states[i];
     state.type = type.text();
     state.expire_at_ms = expiry_from_reply(ttl.integer, reader.pexpiretime, read_at);
@@ -150,7 +152,8 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   }
   if (!refusing.empty()) {
     note_refusal(reader, refusal);
-    if (auto done = co_await read_digests(reader, keys, std::move(refusing), states, false); !done) {
+    if (auto done = co_await read_digests(reader, keys, std::move(refusing), states, false);
+        !done) {
       co_return done.error();
     }
   }
@@ -163,8 +166,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
 asio::awaitable<outcome> key_comparer::read_digests(side_reader& reader,
                                                     std::span<const bytes> keys,
                                                     std::vector<std::size_t> which,
-                                                    std::vector<key_state>& states,
-                                                    bool use_eval) {
+                                                    std::vector<key_state>& states, bool use_eval) {
   const std::vector<bytes> some = pick(keys, which);
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
     if (use_eval) {
@@ -352,8 +354,8 @@ asio::awaitable<outcome> key_comparer::add_lengths(std::vector<verdict>& verdict
   }
   if (which.empty()) co_return outcome{};
   using namespace asio::experimental::awaitable_operators;
-  auto [a, b] = co_await (read_lengths(source_, keys, sources) &&
-                          read_lengths(target_, keys, targets));
+  auto [a, b] =
+      co_await (read_lengths(source_, keys, sources) && read_lengths(target_, keys, targets));
   if (!a) co_return a;
   if (!b) co_return b;
   for (std::size_t j = 0; j < which.size(); ++j) {

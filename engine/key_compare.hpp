@@ -19,13 +19,12 @@
 //
 // Thread: the worker thread owning both routed sides; one call at a time.
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "engine/deep_compare.hpp"
 #include "engine/routed_side.hpp"

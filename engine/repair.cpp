@@ -1,9 +1,9 @@
 #include "engine/repair.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
-
-#include <fmt/format.h>
 
 namespace ferry::engine {
 
@@ -69,8 +69,8 @@ asio::awaitable<maybe<repair_results>> repair_keys(routed_side& source, routed_s
       const reply& dump = dumps[2 * i];
       const reply& ttl = dumps[2 * i + 1];
       if (dump.is_error() || ttl.is_error()) {
-        results[first + i] = fmt::format("the source refused to read it: {}",
-                                         (dump.is_error() ? dump : ttl).text());
+        results[first + i] =
+            fmt::format("the source refused to read it: {}", (dump.is_error() ? dump : ttl).text());
       } else if (answers[i].is_error()) {
         results[first + i] = fmt::format("the target refused to write it: {}", answers[i].text());
       }

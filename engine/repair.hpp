@@ -8,11 +8,10 @@
 //
 // Thread: the worker thread owning both routed sides.
 
+#include <boost/asio/awaitable.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "engine/routed_side.hpp"
 #include "engine/sides.hpp"
@@ -23,8 +22,7 @@ namespace ferry::engine {
 using repair_results = std::vector<std::string>;
 
 /// Re-copies `keys` from the source to the target (see the file comment).
-boost::asio::awaitable<maybe<repair_results>> repair_keys(routed_side& source,
-                                                          routed_side& target,
+boost::asio::awaitable<maybe<repair_results>> repair_keys(routed_side& source, routed_side& target,
                                                           std::span<const protocol::bytes> keys,
                                                           bool source_pexpiretime);
 

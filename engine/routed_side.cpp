@@ -1,12 +1,12 @@
 #include "engine/routed_side.hpp"
 
-#include <optional>
-#include <string_view>
+#include <fmt/format.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
+#include <optional>
+#include <string_view>
 
 #include "protocol/errors.hpp"
 #include "protocol/key_slot.hpp"
@@ -16,15 +16,15 @@ namespace ferry::engine {
 namespace asio = boost::asio;
 using protocol::errc;
 
-routed_side::routed_side(asio::any_io_executor executor, target_router& router,
-                         const tuning& tune, job_control& control, std::string role)
+routed_side::routed_side(asio::any_io_executor executor, target_router& router, const tuning& tune,
+                         job_control& control, std::string role)
     : executor_(std::move(executor)),
       router_(router),
       tune_(tune),
       control_(control),
       role_(std::move(role)),
-      backoff_(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
-               tune.max_retry_time, std::random_device{}()) {}
+      backoff_(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000}, tune.max_retry_time,
+               std::random_device{}()) {}
 
 link& routed_side::link_to(const protocol::endpoint& node) {
   auto& slot = links_[node.address()];
@@ -45,8 +45,8 @@ asio::awaitable<bool> routed_side::pause(std::chrono::milliseconds duration) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= until) co_return true;
     // Short slices: job_control is a flag, not something a timer can wait on.
-    timer.expires_after(std::min<std::chrono::steady_clock::duration>(until - now,
-                                                                      std::chrono::milliseconds{50}));
+    timer.expires_after(
+        std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds{50}));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   co_return false;
@@ -92,8 +92,8 @@ asio::awaitable<outcome> routed_side::run(std::span<const protocol::bytes> keys,
       group.second.push_back(std::move(p));
     }
     for (auto& [address, group] : groups) {
-      auto done = co_await run_node(group.first, group.second, per_key, encode, replies,
-                                    again, refresh);
+      auto done =
+          co_await run_node(group.first, group.second, per_key, encode, replies, again, refresh);
       if (!done) co_return done;
     }
     todo = std::move(again);
@@ -117,7 +117,8 @@ asio::awaitable<outcome> routed_side::run(std::span<const protocol::bytes> keys,
 }
 
 asio::awaitable<outcome> routed_side::run_node(const protocol::endpoint& node,
-                                               std::vector<pending>& group, std::size_t per_key, const key_encoder& encode,
+                                               std::vector<pending>& group, std::size_t per_key,
+                                               const key_encoder& encode,
                                                std::vector<protocol::reply>& replies,
                                                std::vector<pending>& again, bool& refresh) {
   commands_.clear();

@@ -13,6 +13,8 @@
 //
 // Thread: one worker thread; not thread-safe. One call at a time.
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -21,9 +23,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
 #include "engine/backoff.hpp"
 #include "engine/link.hpp"
@@ -75,7 +74,8 @@ class routed_side {
   };
   link& link_to(const protocol::endpoint& node);
   boost::asio::awaitable<outcome> run_node(const protocol::endpoint& node,
-                                           std::vector<pending>& group, std::size_t per_key, const key_encoder& encode,
+                                           std::vector<pending>& group, std::size_t per_key,
+                                           const key_encoder& encode,
                                            std::vector<protocol::reply>& replies,
                                            std::vector<pending>& again, bool& refresh);
 

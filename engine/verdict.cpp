@@ -1,13 +1,12 @@
 #include "engine/verdict.hpp"
 
+#include <fmt/format.h>
 #include <openssl/sha.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "engine/key_text.hpp"
@@ -16,13 +15,20 @@ namespace ferry::engine {
 
 std::string_view name_of(difference kind) noexcept {
   switch (kind) {
-    case difference::none: return "equal";
-    case difference::missing: return "missing";
-    case difference::extra: return "extra";
-    case difference::type: return "type";
-    case difference::value: return "value";
-    case difference::expiry: return "expiry";
-    case difference::changed: return "changed";
+    case difference::none:
+      return "equal";
+    case difference::missing:
+      return "missing";
+    case difference::extra:
+      return "extra";
+    case difference::type:
+      return "type";
+    case difference::value:
+      return "value";
+    case difference::expiry:
+      return "expiry";
+    case difference::changed:
+      return "changed";
   }
   return "unknown";
 }

@@ -1,13 +1,13 @@
 #include "engine/verifier.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
 #include <thread>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <fmt/format.h>
 
 #include "engine/diff_file.hpp"
 #include "engine/sides.hpp"
@@ -176,13 +176,12 @@ verify_report verifier::run() {
   std::vector<std::unique_ptr<worker>> workers;
   for (unsigned t = 0; t < threads; ++t) {
     auto w = std::make_unique<worker>();
-    w->source_map = std::make_unique<target_router>(
-        w->io.get_executor(), sides.source, sides.source_facts.map, config_.tune, control_);
-    w->target_map = std::make_unique<target_router>(
-        w->io.get_executor(), sides.target, sides.target_facts.map, config_.tune, control_);
+    w->source_map = std::make_unique<target_router>(w->io.get_executor(), sides.source,
+                                                    sides.source_facts.map, config_.tune, control_);
+    w->target_map = std::make_unique<target_router>(w->io.get_executor(), sides.target,
+                                                    sides.target_facts.map, config_.tune, control_);
     w->context = std::make_unique<verify_context>(verify_context{
-        config_, compare, control_, counters_, **diffs, warnings_, *w->source_map,
-        *w->target_map});
+        config_, compare, control_, counters_, **diffs, warnings_, *w->source_map, *w->target_map});
     workers.push_back(std::move(w));
   }
   for (std::size_t i = 0; i < tasks.size(); ++i) workers[i % threads]->tasks.push_back(tasks[i]);
@@ -190,7 +189,8 @@ verify_report verifier::run() {
   for (auto& w : workers) {
     w->thread = std::thread([this, &w = *w] {
       for (task& t : w.tasks) {
-        auto flow = t.extra ? find_extra_keys(*w.context, t.node) : verify_shard(*w.context, t.node);
+        auto flow =
+            t.extra ? find_extra_keys(*w.context, t.node) : verify_shard(*w.context, t.node);
         asio::co_spawn(w.io, std::move(flow), [this](std::exception_ptr error) {
           if (error) {
             control_.fail(fail_with(errc::server_error, "internal error: " + describe(error)));
@@ -200,8 +200,8 @@ verify_report verifier::run() {
       try {
         w.io.run();
       } catch (...) {
-        control_.fail(fail_with(errc::server_error,
-                                "internal error: " + describe(std::current_exception())));
+        control_.fail(
+            fail_with(errc::server_error, "internal error: " + describe(std::current_exception())));
       }
     });
   }

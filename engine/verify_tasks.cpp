@@ -1,12 +1,12 @@
 #include "engine/verify_tasks.hpp"
 
-#include <charconv>
+#include <fmt/format.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
+#include <charconv>
 
 #include "engine/key_compare.hpp"
 #include "engine/repair.hpp"
@@ -21,18 +21,24 @@ using protocol::bytes;
 namespace {
 
 using key_list = std::vector<bytes>;
-using key_list_channel =
-    asio::experimental::channel<void(boost::system::error_code, key_list)>;
+using key_list_channel = asio::experimental::channel<void(boost::system::error_code, key_list)>;
 
 verify_counter counter_of(difference kind) {
   switch (kind) {
-    case difference::none: return verify_counter::equal;
-    case difference::missing: return verify_counter::missing;
-    case difference::extra: return verify_counter::extra;
-    case difference::type: return verify_counter::type;
-    case difference::value: return verify_counter::value;
-    case difference::expiry: return verify_counter::expiry;
-    case difference::changed: return verify_counter::changed;
+    case difference::none:
+      return verify_counter::equal;
+    case difference::missing:
+      return verify_counter::missing;
+    case difference::extra:
+      return verify_counter::extra;
+    case difference::type:
+      return verify_counter::type;
+    case difference::value:
+      return verify_counter::value;
+    case difference::expiry:
+      return verify_counter::expiry;
+    case difference::changed:
+      return verify_counter::changed;
   }
   return verify_counter::changed;
 }
@@ -193,8 +199,9 @@ asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in
     key_list absent;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (replies[i].is_error()) {
-        ctx.control.fail(fail_with(protocol::classify_error_reply(replies[i].text()),
-                                   fmt::format("the source refused EXISTS: {}", replies[i].text())));
+        ctx.control.fail(
+            fail_with(protocol::classify_error_reply(replies[i].text()),
+                      fmt::format("the source refused EXISTS: {}", replies[i].text())));
         break;
       }
       if (replies[i].integer == 0) absent.push_back(keys[i]);
@@ -235,8 +242,9 @@ asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in
         const bool ok = (*results)[i].empty() && !(*after)[i].target.exists();
         ++counts[ok ? verify_counter::repaired : verify_counter::repair_failed];
         ctx.diffs.record(extras[i], ok,
-                         ok ? std::string{}
-                            : (*results)[i].empty() ? "still on the target after DEL" : (*results)[i]);
+                         ok                      ? std::string{}
+                         : (*results)[i].empty() ? "still on the target after DEL"
+                                                 : (*results)[i]);
       }
     } else {
       for (const verdict& v : extras) ctx.diffs.record(v);

@@ -1,14 +1,13 @@
 // `ferry verify` on the hard cases: a key of a million elements compared with bounded memory,
 // and a live source whose key keeps changing (reported as changed, not as a difference).
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
 #include <thread>
-
-#include <fmt/format.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tests/integration/verify_support.hpp"
 #include "tests/support/redis_server.hpp"
@@ -22,6 +21,13 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// AddressSanitizer's allocator keeps freed memory for itself, so RSS says nothing there.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long rss_limit_kb = 1L << 30;
+#else
+constexpr long rss_limit_kb = 64 * 1024;
+#endif
+
 /// HSET `key` with fields f<i> = v<i> for i in [0, n), `ascending` or not, 1000 per command.
 void fill_hash(sync_client& client, const std::string& key, std::size_t n, bool ascending) {
   std::vector<std::vector<std::string>> commands;
@@ -34,7 +40,8 @@ void fill_hash(sync_client& client, const std::string& key, std::size_t n, bool 
     }
     commands.push_back(std::move(hset));
   }
-  for (const auto& answer : client.pipeline(commands)) ASSERT_FALSE(answer.is_error()) << answer.str;
+  for (const auto& answer : client.pipeline(commands))
+    ASSERT_FALSE(answer.is_error()) << answer.str;
 }
 
 TEST(verify_scale, a_million_field_hash_is_compared_in_bounded_memory) {
@@ -54,7 +61,7 @@ TEST(verify_scale, a_million_field_hash_is_compared_in_bounded_memory) {
   EXPECT_EQ(equal.totals()["deep"], 1);  // the digests differed: compared field by field
   RecordProperty("max_rss_kb", static_cast<int>(equal.result.max_rss_kb));
   RecordProperty("seconds", static_cast<int>(equal.result.seconds));
-  EXPECT_LT(equal.result.max_rss_kb, 64 * 1024) << "ferry's peak RSS grew with the key's size";
+  EXPECT_LT(equal.result.max_rss_kb, rss_limit_kb) << "ferry's peak RSS grew with the key's size";
 
   target_client.checked({"HSET", "huge", "f999999", "changed"});
   const verify_run found(dir, source.url(), target.url());
@@ -62,7 +69,7 @@ TEST(verify_scale, a_million_field_hash_is_compared_in_bounded_memory) {
   EXPECT_EQ(found.kinds(), (std::map<std::string, std::string>{{"huge", "value"}}));
   EXPECT_THAT(found.diffs().at(0)["detail"].get<std::string>(), HasSubstr("f999999"));
   EXPECT_THAT(found.diffs().at(0)["source"].get<std::string>(), HasSubstr("1000000 fields"));
-  EXPECT_LT(found.result.max_rss_kb, 64 * 1024);
+  EXPECT_LT(found.result.max_rss_kb, rss_limit_kb);
 }
 
 TEST(verify_scale, a_key_that_keeps_changing_on_the_source_is_reported_as_changed) {
@@ -89,8 +96,8 @@ TEST(verify_scale, a_key_that_keeps_changing_on_the_source_is_reported_as_change
   writer.join();
 
   EXPECT_EQ(run.result.exit_code, 1) << run.result.output();
-  EXPECT_EQ(run.kinds(), (std::map<std::string, std::string>{{"hot", "changed"},
-                                                             {"stale", "value"}}))
+  EXPECT_EQ(run.kinds(),
+            (std::map<std::string, std::string>{{"hot", "changed"}, {"stale", "value"}}))
       << run.diff_text();
   for (const auto& line : run.diffs()) {
     EXPECT_EQ(line["rounds"], line["kind"] == "changed" ? 3 : 1) << line.dump();

@@ -5,11 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
@@ -40,12 +39,13 @@ class verify_run {
  public:
   /// Runs `ferry verify` with --diff, --report and --progress never in `dir`, plus `extra`.
   verify_run(const temp_dir& dir, const std::string& source, const std::string& target,
-             std::vector<std::string> extra = {}, std::chrono::seconds timeout = std::chrono::seconds{120})
+             std::vector<std::string> extra = {},
+             std::chrono::seconds timeout = std::chrono::seconds{120})
       : diff_(dir / "diff.jsonl"), report_(dir / "report.json") {
     std::filesystem::remove(diff_);
     std::filesystem::remove(report_);
-    std::vector<std::string> args{"verify",   "--source", source,           "--target",
-                                  target,     "--diff",   diff_.string(),   "--report",
+    std::vector<std::string> args{"verify",         "--source",   source,         "--target",
+                                  target,           "--diff",     diff_.string(), "--report",
                                   report_.string(), "--progress", "never"};
     args.insert(args.end(), extra.begin(), extra.end());
     result = run_ferry(args, timeout);

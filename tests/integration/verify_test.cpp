@@ -3,12 +3,12 @@
 // kind and nothing else, repair back to an exact copy (judged by the harness's oracle), TLS,
 // quick mode, scripts refused, and the exit codes.
 
-#include <chrono>
-#include <set>
-
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
 
 #include "tests/integration/verify_support.hpp"
 #include "tests/support/dataset.hpp"
@@ -81,8 +81,8 @@ TEST_F(verify_test, a_copied_dataset_of_every_type_has_no_false_positives) {
   data.with_expiry_fraction = 0.2;
   const fill_result filled = fill_every_type(source_client, data);
   fill_strings(source_client, 100'000, 32, 11);
-  const ferry_result copy = run_ferry({"copy", "--source", source.url(), "--target", target.url(),
-                                       "--progress", "never"});
+  const ferry_result copy = run_ferry(
+      {"copy", "--source", source.url(), "--target", target.url(), "--progress", "never"});
   ASSERT_EQ(copy.exit_code, 0) << copy.output();
   const std::size_t rebuilt = rebuild_hash_tables_in_reverse(target_client);
   ASSERT_GT(rebuilt, 300u);
@@ -141,7 +141,8 @@ TEST_F(verify_test, every_planted_difference_is_reported_with_its_kind_and_repai
                             {"--repair", "--repair-delete-extra"});
   EXPECT_EQ(repaired.result.exit_code, 0) << repaired.result.output() << repaired.diff_text();
   EXPECT_EQ(repaired.kinds(), expected);
-  for (const auto& line : repaired.diffs()) EXPECT_TRUE(line["repaired"].get<bool>()) << line.dump();
+  for (const auto& line : repaired.diffs())
+    EXPECT_TRUE(line["repaired"].get<bool>()) << line.dump();
   EXPECT_EQ(repaired.totals()["repaired"], expected.size());
   // The independent oracle: the target is an exact copy again.
   EXPECT_TRUE(keyspaces_equal(dump_keyspace(source_client), dump_keyspace(target_client)));
@@ -227,7 +228,7 @@ TEST_F(verify_test, extra_keys_are_found_unless_no_extra_and_match_limits_both_s
   const verify_run all(dir_, source.url(), target.url());
   EXPECT_EQ(all.result.exit_code, 1);
   EXPECT_EQ(all.kinds(), (std::map<std::string, std::string>{{"a:only-here", "extra"},
-                                                              {"b:only-here", "extra"}}));
+                                                             {"b:only-here", "extra"}}));
   const verify_run matched(dir_, source.url(), target.url(), {"--match", "a:*"});
   EXPECT_EQ(matched.kinds(), (std::map<std::string, std::string>{{"a:only-here", "extra"}}));
   EXPECT_EQ(matched.totals()["checked"], 1000);
@@ -244,11 +245,11 @@ TEST_F(verify_test, exit_codes_for_usage_errors_and_jobs_that_cannot_run) {
   redis_server server;
   const auto usage = run_ferry({"verify", "--source", "http://x", "--target", server.url()});
   EXPECT_EQ(usage.exit_code, 64) << usage.output();
-  const auto needs_repair = run_ferry({"verify", "--source", server.url(), "--target",
-                                       server.url(), "--repair-delete-extra"});
+  const auto needs_repair = run_ferry(
+      {"verify", "--source", server.url(), "--target", server.url(), "--repair-delete-extra"});
   EXPECT_EQ(needs_repair.exit_code, 64) << needs_repair.output();
-  const auto bad_mode = run_ferry(
-      {"verify", "--source", server.url(), "--target", server.url(), "--mode", "fast"});
+  const auto bad_mode =
+      run_ferry({"verify", "--source", server.url(), "--target", server.url(), "--mode", "fast"});
   EXPECT_EQ(bad_mode.exit_code, 64) << bad_mode.output();
 
   const std::uint16_t nobody = pick_free_port();

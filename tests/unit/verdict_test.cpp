@@ -1,12 +1,12 @@
 // The verifier's pure rules: expiry tolerance, "the source moved", descriptions, digests, scores,
 // and the diff file's lines.
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include <string>
-
 #include "engine/verdict.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
 
 namespace ferry::engine {
 namespace {

@@ -148,6 +148,13 @@ void add_verify_command(CLI::App& app, int& exit_code) {
                  "With --repair: also delete keys that exist only on the target")
       ->needs(repair)
       ->excludes(no_extra);
+  verify
+      ->add_option("--digest-max-bytes", c.compare.digest_max_bytes,
+                   "Keys larger than this (MEMORY USAGE) are compared element by element instead "
+                   "of by a server-side DUMP digest, which would make the server hold their DUMP "
+                   "(accepts KiB, MiB, GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
   verify->add_option("--match", c.match, "Verify only keys matching this glob (on both sides)")
       ->type_name("GLOB");
   verify->add_option("--report", flags->report_path, "Write the final counts as JSON to FILE")

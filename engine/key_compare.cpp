@@ -16,11 +16,38 @@ using protocol::reply;
 namespace {
 
 /// SHA-1 of the DUMP payload without its 10-byte trailer (2-byte RDB version + CRC64), so that
-/// servers of different versions holding the same encoding agree. Read-only; no shebang, so
-/// Redis 5 and 6 run it too.
+/// servers of different versions holding the same encoding agree. A key whose MEMORY USAGE is
+/// over ARGV[1] bytes is not DUMPed ('big'): its DUMP would cost the server that much memory
+/// three times over and block it meanwhile; it is compared element by element instead.
+/// Read-only; no shebang, so Redis 5 and 6 run it too.
 constexpr std::string_view digest_script =
+    "local m = redis.call('MEMORY', 'USAGE', KEYS[1]) if not m then return false end "
+    "if m > tonumber(ARGV[1]) then return 'big' end "
     "local d = redis.call('DUMP', KEYS[1]) if not d then return false end "
     "return redis.sha1hex(string.sub(d, 1, -11))";
+
+/// Keys DUMPed here when a side refuses scripts are held in memory whole: a lower bound.
+constexpr std::size_t dump_digest_max_bytes = std::size_t{4} << 20;
+
+/// What a digest reply says about a key.
+enum class digest_answer { digest, oversized, gone, noscript, refused };
+
+digest_answer take_digest(const reply& r, bool from_script, key_state& state) {
+  if (r.is_error()) {
+    return from_script && r.text().starts_with("NOSCRIPT") ? digest_answer::noscript
+                                                           : digest_answer::refused;
+  }
+  if (r.is_nil()) {
+    state = key_state{};  // gone between TYPE and the digest
+    return digest_answer::gone;
+  }
+  if (from_script && r.text() == "big") {
+    state.oversized = true;
+    return digest_answer::oversized;
+  }
+  state.digest = from_script ? r.str.str() : dump_digest(r.text());
+  return digest_answer::digest;
+}
 
 std::int64_t now_ms() {
   using namespace std::chrono;
@@ -88,8 +115,9 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_source(
 asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     side_reader& reader, std::span<const bytes> keys) {
   const bool full = options_.mode == compare_mode::full;
-  const bool scripts = reader.scripts;
-  const std::size_t per_key = full ? 3 : 2;
+  const bool scripts = full && reader.scripts;
+  const std::size_t per_key = scripts ? 3 : 2;
+  const std::string limit = std::to_string(options_.digest_max_bytes);
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
     c.begin(2);
     c.arg("TYPE");
@@ -97,31 +125,28 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     c.begin(2);
     c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
     c.arg_ref(keys[i]);
-    if (!full) return;
-    if (scripts) {
-      c.begin(4);
-      c.arg("EVALSHA");
-      c.arg(script_sha_);
-      c.arg("1");
-    } else {
-      c.begin(2);
-      c.arg("DUMP");
-    }
+    if (!scripts) return;
+    c.begin(5);
+    c.arg("EVALSHA");
+    c.arg(script_sha_);
+    c.arg("1");
     c.arg_ref(keys[i]);
+    c.arg(limit);
   };
   if (auto done = co_await reader.side.run(keys, per_key, encode, reader.replies); !done) {
     co_return done.error();
   }
   const std::int64_t read_at = now_ms();
   std::vector<key_state> states(keys.size());
-  std::vector<std::size_t> noscript, refusing;
+  std::vector<std::size_t> noscript, dump;
   std::string refusal;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const reply& type = reader.replies[i * per_key];
     const reply& ttl = reader.replies[i * per_key + 1];
     if (type.is_error()) co_return refused(reader.side, "TYPE", type);
-    if (ttl.is_error())
+    if (ttl.is_error()) {
       co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
+    }
     key_state& state = states[i];
     state.type = type.text();
     state.expire_at_ms = expiry_from_reply(ttl.integer, reader.pexpiretime, read_at);
@@ -130,84 +155,118 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
       continue;
     }
     if (!full) continue;
+    if (!scripts) {
+      dump.push_back(i);
+      continue;
+    }
     const reply& digest = reader.replies[i * per_key + 2];
-    if (digest.is_error()) {
-      if (!scripts) co_return refused(reader.side, "DUMP", digest);
-      if (digest.text().starts_with("NOSCRIPT")) {
-        noscript.push_back(i);  // this server has not seen the script yet
-      } else {
-        refusing.push_back(i);
+    switch (take_digest(digest, true, state)) {
+      case digest_answer::noscript:
+        noscript.push_back(i);
+        break;  // not loaded there yet
+      case digest_answer::refused:
+        dump.push_back(i);
         refusal = digest.text();
-      }
-    } else if (digest.is_nil()) {
-      state = key_state{};
-    } else {
-      state.digest = scripts ? digest.str.str() : dump_digest(digest.text());
+        break;
+      default:
+        break;
     }
   }
   if (!noscript.empty()) {
-    if (auto done = co_await read_digests(reader, keys, std::move(noscript), states, true); !done) {
-      co_return done.error();
-    }
-  }
-  if (!refusing.empty()) {
-    note_refusal(reader, refusal);
-    if (auto done = co_await read_digests(reader, keys, std::move(refusing), states, false);
+    if (auto done = co_await read_script_digests(reader, keys, noscript, states, dump, refusal);
         !done) {
       co_return done.error();
     }
   }
-  if (!full) {
-    if (auto done = co_await read_lengths(reader, keys, states); !done) co_return done.error();
+  if (!refusal.empty()) note_refusal(reader, refusal);
+  if (!dump.empty()) {
+    if (auto done = co_await read_dump_digests(reader, keys, dump, states); !done) {
+      co_return done.error();
+    }
+  }
+  // Quick mode compares lengths; an oversized key's length tells a later look that it moved.
+  if (auto done = co_await read_lengths(reader, keys, states, !full); !done) {
+    co_return done.error();
   }
   co_return states;
 }
 
-asio::awaitable<outcome> key_comparer::read_digests(side_reader& reader,
-                                                    std::span<const bytes> keys,
-                                                    std::vector<std::size_t> which,
-                                                    std::vector<key_state>& states, bool use_eval) {
+asio::awaitable<outcome> key_comparer::read_script_digests(
+    side_reader& reader, std::span<const bytes> keys, const std::vector<std::size_t>& which,
+    std::vector<key_state>& states, std::vector<std::size_t>& refused_keys, std::string& refusal) {
   const std::vector<bytes> some = pick(keys, which);
+  const std::string limit = std::to_string(options_.digest_max_bytes);
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
-    if (use_eval) {
-      c.begin(4);
-      c.arg("EVAL");
-      c.arg(digest_script);
-      c.arg("1");
-    } else {
-      c.begin(2);
-      c.arg("DUMP");
-    }
+    c.begin(5);
+    c.arg("EVAL");  // also loads the script on that server for later EVALSHAs
+    c.arg(digest_script);
+    c.arg("1");
     c.arg_ref(some[i]);
+    c.arg(limit);
   };
   std::vector<reply> replies;
   if (auto done = co_await reader.side.run(some, 1, encode, replies); !done) co_return done;
-  std::vector<std::size_t> refusing;
-  std::string refusal;
   for (std::size_t j = 0; j < some.size(); ++j) {
-    key_state& state = states[which[j]];
-    const reply& digest = replies[j];
-    if (digest.is_error()) {
-      if (!use_eval) co_return refused(reader.side, "DUMP", digest);
-      refusing.push_back(which[j]);
-      refusal = digest.text();
-    } else if (digest.is_nil()) {
-      state = key_state{};
-    } else {
-      state.digest = use_eval ? digest.str.str() : dump_digest(digest.text());
+    const auto answer = take_digest(replies[j], true, states[which[j]]);
+    if (answer == digest_answer::noscript || answer == digest_answer::refused) {
+      refused_keys.push_back(which[j]);
+      refusal = replies[j].text();
     }
   }
-  if (refusing.empty()) co_return outcome{};
-  note_refusal(reader, refusal);
-  co_return co_await read_digests(reader, keys, std::move(refusing), states, false);
+  co_return outcome{};
+}
+
+asio::awaitable<outcome> key_comparer::read_dump_digests(side_reader& reader,
+                                                         std::span<const bytes> keys,
+                                                         const std::vector<std::size_t>& which,
+                                                         std::vector<key_state>& states) {
+  // Sizes first, so that no huge payload crosses the network into this process's memory.
+  const std::vector<bytes> some = pick(keys, which);
+  const key_encoder usage = [&](std::size_t i, command_buffer& c) {
+    c.begin(3);
+    c.arg("MEMORY");
+    c.arg("USAGE");
+    c.arg_ref(some[i]);
+  };
+  std::vector<reply> replies;
+  if (auto done = co_await reader.side.run(some, 1, usage, replies); !done) co_return done;
+  const auto limit =
+      static_cast<std::int64_t>(std::min(options_.digest_max_bytes, dump_digest_max_bytes));
+  std::vector<std::size_t> small;
+  for (std::size_t j = 0; j < some.size(); ++j) {
+    key_state& state = states[which[j]];
+    if (replies[j].is_nil()) {
+      state = key_state{};
+    } else if (!replies[j].is_error() && replies[j].integer > limit) {
+      state.oversized = true;
+    } else {
+      small.push_back(which[j]);  // MEMORY refused too: DUMP it anyway
+    }
+  }
+  if (small.empty()) co_return outcome{};
+  const std::vector<bytes> chosen = pick(keys, small);
+  const key_encoder encode = [&](std::size_t i, command_buffer& c) {
+    c.begin(2);
+    c.arg("DUMP");
+    c.arg_ref(chosen[i]);
+  };
+  if (auto done = co_await reader.side.run(chosen, 1, encode, replies); !done) co_return done;
+  for (std::size_t j = 0; j < chosen.size(); ++j) {
+    if (take_digest(replies[j], false, states[small[j]]) == digest_answer::refused) {
+      co_return refused(reader.side, "DUMP", replies[j]);
+    }
+  }
+  co_return outcome{};
 }
 
 asio::awaitable<outcome> key_comparer::read_lengths(side_reader& reader,
                                                     std::span<const bytes> keys,
-                                                    std::vector<key_state>& states) {
+                                                    std::vector<key_state>& states, bool all) {
   std::vector<std::size_t> which;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (states[i].exists() && states[i].length < 0 && !length_command(states[i].type).empty()) {
+    const key_state& state = states[i];
+    if (state.exists() && state.length < 0 && (all || state.oversized) &&
+        !length_command(state.type).empty()) {
       which.push_back(i);
     }
   }
@@ -250,7 +309,7 @@ asio::awaitable<maybe<verdict>> key_comparer::judge(const bytes& key, key_state 
   }
   bool value_differs = false;
   if (options_.mode == compare_mode::full) {
-    if (s.digest != t.digest) {
+    if (s.oversized || t.oversized || s.digest != t.digest) {
       ++deep_compared_;
       v.deep = true;
       auto deep = co_await deep_compare(source_.side, target_.side, v.key, s.type, options_.deep);
@@ -354,8 +413,8 @@ asio::awaitable<outcome> key_comparer::add_lengths(std::vector<verdict>& verdict
   }
   if (which.empty()) co_return outcome{};
   using namespace asio::experimental::awaitable_operators;
-  auto [a, b] =
-      co_await (read_lengths(source_, keys, sources) && read_lengths(target_, keys, targets));
+  auto [a, b] = co_await (read_lengths(source_, keys, sources, true) &&
+                          read_lengths(target_, keys, targets, true));
   if (!a) co_return a;
   if (!b) co_return b;
   for (std::size_t j = 0; j < which.size(); ++j) {

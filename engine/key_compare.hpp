@@ -3,11 +3,12 @@
 //
 // Values are not moved twice where it can be avoided: each side computes a digest of each key
 // itself (a Lua script returning SHA-1 of DUMP without its version/CRC trailer, loaded once per
-// server and called with EVALSHA), and only keys whose digests differ are compared type-aware,
-// in chunks (deep_compare.hpp). A side that refuses scripts (NOPERM, EVAL disabled) is read with
-// DUMP instead and the digest computed here: correct, but every value crosses the network; a
-// warning says so once. Per key the batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made
-// absolute) and the digest on both sides at once, each side routed by slot (routed_side.hpp).
+// server and called with EVALSHA), and only keys whose digests differ, or that are too large to
+// DUMP on the server (`digest_max_bytes`), are compared type-aware, in chunks (deep_compare.hpp).
+// A side that refuses scripts (NOPERM, EVAL disabled) is read with DUMP instead and the digest
+// computed here: correct, but every value crosses the network; a warning says so once. Per key the
+// batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made absolute) and the digest on both
+// sides at once, each side routed by slot (routed_side.hpp).
 //
 // A key that differs is read again on both sides after a pause (a live source may be ahead of
 // a target that a sync is about to update): when either side has moved on, the key is compared
@@ -53,6 +54,10 @@ struct compare_options {
   bool source_pexpiretime = true;
   /// The same for the target.
   bool target_pexpiretime = true;
+  /// Keys larger than this (MEMORY USAGE) get no server-side digest, which would make the server
+  /// hold a DUMP of that size three times over and block it meanwhile; they are compared
+  /// element by element. (A side that refuses scripts DUMPs at most 4 MiB keys to ferry.)
+  std::size_t digest_max_bytes = std::size_t{64} << 20;
   /// Chunk sizes of value comparisons.
   deep_options deep;
 };
@@ -92,13 +97,19 @@ class key_comparer {
 
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_states(
       side_reader& reader, std::span<const protocol::bytes> keys);
-  boost::asio::awaitable<outcome> read_digests(side_reader& reader,
-                                               std::span<const protocol::bytes> keys,
-                                               std::vector<std::size_t> which,
-                                               std::vector<key_state>& states, bool use_eval);
+  boost::asio::awaitable<outcome> read_script_digests(side_reader& reader,
+                                                      std::span<const protocol::bytes> keys,
+                                                      const std::vector<std::size_t>& which,
+                                                      std::vector<key_state>& states,
+                                                      std::vector<std::size_t>& refused_keys,
+                                                      std::string& refusal);
+  boost::asio::awaitable<outcome> read_dump_digests(side_reader& reader,
+                                                    std::span<const protocol::bytes> keys,
+                                                    const std::vector<std::size_t>& which,
+                                                    std::vector<key_state>& states);
   boost::asio::awaitable<outcome> read_lengths(side_reader& reader,
                                                std::span<const protocol::bytes> keys,
-                                               std::vector<key_state>& states);
+                                               std::vector<key_state>& states, bool all);
   void note_refusal(side_reader& reader, std::string_view refusal);
   boost::asio::awaitable<outcome> add_lengths(std::vector<verdict>& verdicts);
   boost::asio::awaitable<maybe<verdict>> judge(const protocol::bytes& key, key_state source,

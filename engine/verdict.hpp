@@ -36,6 +36,8 @@ struct key_state {
   std::string digest;
   /// Elements (bytes for a string); -1 when not read.
   std::int64_t length = -1;
+  /// Too large for a digest (see compare_options::digest_max_bytes): compare element by element.
+  bool oversized = false;
 
   /// True when the key exists.
   bool exists() const noexcept { return type != "none"; }

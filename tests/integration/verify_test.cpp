@@ -137,6 +137,15 @@ TEST_F(verify_test, every_planted_difference_is_reported_with_its_kind_and_repai
   }
   EXPECT_THAT(found.result.err, HasSubstr("differs"));
 
+  // With no server-side digests at all, every key is compared element by element: the same
+  // differences, and no others.
+  const verify_run deep(dir_, source.url(), target.url(), {"--digest-max-bytes", "0"});
+  EXPECT_EQ(deep.result.exit_code, 1) << deep.result.output();
+  EXPECT_EQ(deep.kinds(), expected) << deep.diff_text();
+  EXPECT_EQ(deep.totals()["deep"], deep.totals()["checked"].get<std::uint64_t>() -
+                                       deep.totals()["missing"].get<std::uint64_t>() -
+                                       deep.totals()["type"].get<std::uint64_t>());
+
   const verify_run repaired(dir_, source.url(), target.url(),
                             {"--repair", "--repair-delete-extra"});
   EXPECT_EQ(repaired.result.exit_code, 0) << repaired.result.output() << repaired.diff_text();
@@ -151,6 +160,8 @@ TEST_F(verify_test, every_planted_difference_is_reported_with_its_kind_and_repai
   const verify_run clean(dir_, source.url(), target.url());
   EXPECT_EQ(clean.result.exit_code, 0) << clean.result.output() << clean.diff_text();
   EXPECT_TRUE(clean.diffs().empty());
+  const verify_run clean_deep(dir_, source.url(), target.url(), {"--digest-max-bytes", "0"});
+  EXPECT_EQ(clean_deep.result.exit_code, 0) << clean_deep.result.output() << clean_deep.diff_text();
 }
 
 TEST_F(verify_test, over_tls_in_full_and_quick_mode) {
@@ -196,15 +207,19 @@ TEST_F(verify_test, a_side_that_refuses_scripts_is_compared_through_dump) {
   const std::string target_url = fmt::format("redis://noscripts@127.0.0.1:{}", target.port());
 
   const std::map<std::string, std::string> env{{"FERRY_TARGET_PASSWORD", "secret"}};
-  const auto run = [&] {
-    return run_ferry({"verify", "--source", source.url(), "--target", target_url, "--progress",
-                      "never", "--diff", (dir_ / "diff.jsonl").string()},
-                     120s, env);
+  const auto run = [&](std::string limit = "64MiB") {
+    return run_ferry(
+        {"verify", "--source", source.url(), "--target", target_url, "--progress", "never",
+         "--diff", (dir_ / "diff.jsonl").string(), "--digest-max-bytes", limit},
+        120s, env);
   };
   const ferry_result equal = run();
   EXPECT_EQ(equal.exit_code, 0) << equal.output();
   EXPECT_THAT(equal.err, HasSubstr("refused the digest script"));
   EXPECT_EQ(equal.err.find("secret"), std::string::npos);
+  // Keys over the limit are not DUMPed into ferry but compared element by element.
+  const ferry_result small_dumps = run("200");
+  EXPECT_EQ(small_dumps.exit_code, 0) << small_dumps.output();
 
   target_client.checked({"HSET", "hash:listpack:0", "f0-new", "v"});
   const ferry_result different = run();

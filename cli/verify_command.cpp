@@ -150,9 +150,10 @@ void add_verify_command(CLI::App& app, int& exit_code) {
       ->excludes(no_extra);
   verify
       ->add_option("--digest-max-bytes", c.compare.digest_max_bytes,
-                   "Keys larger than this (MEMORY USAGE) are compared element by element instead "
-                   "of by a server-side DUMP digest, which would make the server hold their DUMP "
-                   "(accepts KiB, MiB, GiB)")
+                   "Keys estimated larger than this (a string's length, 64 bytes per element of "
+                   "a collection) are compared element by element instead of by a server-side "
+                   "digest of their DUMP, which the server would have to hold (accepts KiB, MiB, "
+                   "GiB)")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
   verify->add_option("--match", c.match, "Verify only keys matching this glob (on both sides)")

@@ -54,9 +54,10 @@ struct compare_options {
   bool source_pexpiretime = true;
   /// The same for the target.
   bool target_pexpiretime = true;
-  /// Keys larger than this (MEMORY USAGE) get no server-side digest, which would make the server
-  /// hold a DUMP of that size three times over and block it meanwhile; they are compared
-  /// element by element. (A side that refuses scripts DUMPs at most 4 MiB keys to ferry.)
+  /// Keys estimated larger than this (estimated_bytes: a string's length, 64 bytes per element
+  /// of a collection) get no server-side digest, which would make the server hold a DUMP of
+  /// that size three times over and block it meanwhile; they are compared element by element.
+  /// (A side that refuses scripts DUMPs keys of at most 4 MiB into ferry.)
   std::size_t digest_max_bytes = std::size_t{64} << 20;
   /// Chunk sizes of value comparisons.
   deep_options deep;

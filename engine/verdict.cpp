@@ -59,6 +59,16 @@ std::string_view length_unit(std::string_view type) noexcept {
   return "items";
 }
 
+std::size_t estimated_bytes(std::string_view type, std::int64_t length) noexcept {
+  if (length <= 0) return 0;
+  const auto n = static_cast<std::size_t>(length);
+  if (type == "string") return n;
+  if (type == "list" || type == "hash" || type == "set" || type == "zset" || type == "stream") {
+    return 64 * n;
+  }
+  return 0;
+}
+
 std::string utc_time(std::int64_t unix_ms) {
   const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
   std::tm parts{};

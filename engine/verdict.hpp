@@ -82,6 +82,11 @@ std::int64_t expiry_from_reply(std::int64_t reply, bool absolute, std::int64_t n
 /// for a stream, "bytes" for a string.
 std::string_view length_unit(std::string_view type) noexcept;
 
+/// A key's size as the verifier estimates it without asking the server for its memory: a
+/// string's length, 64 bytes per element of a collection (what the digest script computes too),
+/// 0 when the length is unknown.
+std::size_t estimated_bytes(std::string_view type, std::int64_t length) noexcept;
+
 /// "2026-11-22T10:00:00.000Z".
 std::string utc_time(std::int64_t unix_ms);
 

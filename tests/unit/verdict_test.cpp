@@ -89,6 +89,14 @@ TEST(verdict, scores_compare_as_numbers) {
   EXPECT_FALSE(same_score("", "0"));
 }
 
+TEST(verdict, sizes_are_estimated_from_lengths) {
+  EXPECT_EQ(estimated_bytes("string", 100), 100u);
+  EXPECT_EQ(estimated_bytes("hash", 10), 640u);
+  EXPECT_EQ(estimated_bytes("stream", 2), 128u);
+  EXPECT_EQ(estimated_bytes("string", -1), 0u);
+  EXPECT_EQ(estimated_bytes("MBbloom--", 1000), 0u);
+}
+
 TEST(verdict, kinds_have_the_names_of_the_diff_file) {
   EXPECT_EQ(name_of(difference::missing), "missing");
   EXPECT_EQ(name_of(difference::extra), "extra");

@@ -112,6 +112,8 @@ class key_comparer {
                                                std::span<const protocol::bytes> keys,
                                                std::vector<key_state>& states, bool all);
   void note_refusal(side_reader& reader, std::string_view refusal);
+  static std::vector<protocol::bytes> pick(std::span<const protocol::bytes> keys,
+                                           const std::vector<std::size_t>& which);
   boost::asio::awaitable<outcome> add_lengths(std::vector<verdict>& verdicts);
   boost::asio::awaitable<maybe<verdict>> judge(const protocol::bytes& key, key_state source,
                                                key_state target);

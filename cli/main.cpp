@@ -1,10 +1,15 @@
 // ferry: copies and replicates Redis datasets exactly, fast and resumably.
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/copy_command.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/secrets.hpp"
 #include "cli/verify_command.hpp"
 
 #ifndef FERRY_VERSION
@@ -25,8 +30,11 @@ int main(int argc, char** argv) {
   int exit_code = exit_ok;
   add_copy_command(app, exit_code);
   add_verify_command(app, exit_code);
+  // Passwords typed in URLs leave the process list before anything else happens.
+  std::vector<std::string> arguments = take_arguments(argc, argv);
+  std::reverse(arguments.begin(), arguments.end());  // CLI11 takes them last first
   try {
-    app.parse(argc, argv);
+    app.parse(arguments);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -34,7 +42,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    // CLI11 may quote an argument it did not expect: never a password.
+    fmt::print(stderr, "{}\nRun with --help for more information.\n", redact_urls(e.what()));
     return exit_usage;
   }
   return exit_code;

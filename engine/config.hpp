@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -28,8 +29,9 @@ struct side {
   protocol::endpoint where;
   /// TLS verification and client certificate, used for rediss:// endpoints.
   protocol::tls_options tls;
-  /// Credentials that override the URL's, when given.
-  std::optional<protocol::credentials> login;
+  /// Credentials that override the URL's, when given: a fixed password, or an access token
+  /// that is renewed while the job runs (engine/credentials.hpp); null for the URL's.
+  std::shared_ptr<const protocol::login_source> login;
 };
 
 /// Tuning knobs whose defaults come from measurements (bench/RESULTS.md).

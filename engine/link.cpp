@@ -13,12 +13,12 @@ namespace ferry::engine {
 namespace asio = boost::asio;
 using protocol::failure;
 
-link::link(asio::any_io_executor executor, protocol::connection_options options,
-           const tuning& tune, job_control& control)
+link::link(asio::any_io_executor executor, protocol::connection_options options, const tuning& tune,
+           job_control& control)
     : connection_(std::move(executor), std::move(options)),
       control_(control),
-      backoff_(std::chrono::milliseconds{50}, std::chrono::milliseconds{5'000},
-               tune.max_retry_time, std::random_device{}()) {}
+      backoff_(std::chrono::milliseconds{50}, std::chrono::milliseconds{5'000}, tune.max_retry_time,
+               std::random_device{}()) {}
 
 asio::awaitable<bool> link::pause_before_retry() {
   if (control_.failed()) co_return false;
@@ -49,6 +49,17 @@ asio::awaitable<outcome> link::open() {
 
 asio::awaitable<boost::system::error_code> link::exec_once(protocol::command_buffer& commands,
                                                            std::vector<protocol::reply>& replies) {
+  // A renewed token (Entra ID): AUTH again on this open connection before the old token
+  // expires and the server drops it. Between batches, so no reply is ever in flight.
+  if (connection_.login_outdated()) {
+    replies.clear();
+    if (auto ec = co_await connection_.reauth()) {
+      if (protocol::disposition_of(ec) != protocol::disposition::retry) co_return ec;
+      // The server dropped the connection while it sat idle (typically when its old token
+      // expired). Nothing of this batch was sent: reconnect with the current token at once.
+      if (auto reconnected = co_await connection_.connect()) co_return reconnected;
+    }
+  }
   auto ec = co_await connection_.exec(commands, replies);
   if (!ec) backoff_.reset();
   co_return ec;

@@ -33,9 +33,12 @@ class link {
   boost::asio::awaitable<outcome> open();
 
   /// One attempt on an open connection. After a break, the replies read before it stay in
-  /// `replies`, so the caller knows which commands surely ran.
-  boost::asio::awaitable<boost::system::error_code> exec_once(protocol::command_buffer& commands,
-                                                              std::vector<protocol::reply>& replies);
+  /// `replies`, so the caller knows which commands surely ran. When the login source has renewed
+  /// its token since the connection authenticated, AUTHs again first (a refusal is fatal:
+  /// `errc::auth_failed`); a connection the server dropped while idle (its old token expired) is
+  /// reopened with the current token before the batch is sent.
+  boost::asio::awaitable<boost::system::error_code> exec_once(
+      protocol::command_buffer& commands, std::vector<protocol::reply>& replies);
 
   /// For batches that may safely run twice (reads, RESTORE ... REPLACE): opens, executes, and
   /// after a break reconnects and executes the whole batch again.
@@ -52,6 +55,8 @@ class link {
   std::string address() const { return connection_.where().address(); }
   /// Attempts that failed and were retried since the link was made.
   std::uint64_t retries() const noexcept { return retries_; }
+  /// Times the open connection authenticated again with a renewed token.
+  std::uint64_t reauths() const noexcept { return connection_.reauths(); }
 
  private:
   protocol::connection connection_;

@@ -15,6 +15,7 @@
 #include <boost/beast/core/stream_traits.hpp>
 
 #include "protocol/errors.hpp"
+#include "protocol/tls.hpp"
 
 namespace ferry::protocol {
 namespace {
@@ -43,13 +44,14 @@ std::string describe_verify_result(long result, const std::string& name) {
     case X509_V_ERR_HOSTNAME_MISMATCH:
       return fmt::format(
           "TLS: the server's certificate does not name host '{}' (hostname mismatch); connect "
-          "with a host name the certificate lists, or set the expected name with "
-          "--tls-server-name",
+          "with a host name the certificate lists, or give the name it holds with "
+          "--source-tls-server-name or --target-tls-server-name",
           name);
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
       return fmt::format(
           "TLS: the server's certificate does not list IP address {} (IP mismatch); connect by a "
-          "host name the certificate lists",
+          "host name the certificate lists, or give that name with --source-tls-server-name or "
+          "--target-tls-server-name",
           name);
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return "TLS: the server's certificate has expired; the server must renew it";
@@ -68,6 +70,27 @@ std::string describe_verify_result(long result, const std::string& name) {
       return fmt::format("TLS: certificate verification failed: {}",
                          X509_verify_cert_error_string(result));
   }
+}
+
+/// Why a TLS server refused us after (TLS 1.3) or during (TLS 1.2) the handshake, when it is about
+/// ferry's client certificate; empty otherwise.
+std::string client_certificate_refusal(const SSL* ssl, const error_code& raw) {
+  const int reason = raw.category() == asio::error::get_ssl_category()
+                         ? ERR_GET_REASON(static_cast<unsigned long>(raw.value()))
+                         : 0;
+  if (reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED ||
+      asked_for_missing_client_certificate(ssl)) {
+    return "TLS: the server requires a client certificate and ferry presented none; give one "
+           "with --cert and --key (or --source-cert/--source-key, --target-cert/--target-key)";
+  }
+  if (reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA || reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+      reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN) {
+    return fmt::format(
+        "TLS: the server refused ferry's client certificate ({}); give one signed "
+        "by a CA the server trusts",
+        raw.message());
+  }
+  return {};
 }
 
 bool is_ip_address(const std::string& host) {
@@ -107,6 +130,13 @@ asio::awaitable<error_code> connection::connect() {
   tls_.reset();
   plain_.reset();
   reader_ = std::make_unique<resp_reader>(options_.limits);
+  raw_error_.clear();
+  // No credentials (an unreadable or expired token): fail before touching the network.
+  if (options_.login) {
+    if (auto state = options_.login->current(); !state) {
+      co_return fail(errc::auth_failed, state.error());
+    }
+  }
   if (auto ec = co_await open_socket()) co_return ec;
   if (tls_) {
     if (auto ec = co_await handshake_tls()) co_return ec;
@@ -182,9 +212,12 @@ asio::awaitable<error_code> connection::handshake_tls() {
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
   if (!ec) co_return error_code{};
   if (ec == beast::error::timeout) {
+    // A plain-text Redis reads the ClientHello as the start of an inline command and waits
+    // for the rest of the line.
     co_return fail(errc::timeout,
-                   fmt::format("no TLS handshake within {} ms; is this a TLS port? For a "
-                               "plain-text server use redis:// instead of rediss://",
+                   fmt::format("TLS: the server did not answer with TLS (no handshake within {} "
+                               "ms); it is probably a plain-text server: use redis:// instead of "
+                               "rediss://, or check the port",
                                options_.connect_timeout.count()));
   }
   const long verify = SSL_get_verify_result(ssl);
@@ -192,23 +225,39 @@ asio::awaitable<error_code> connection::handshake_tls() {
   if (ec.category() == asio::error::get_ssl_category() &&
       ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER) {
     co_return fail(errc::tls_failed,
-                   "TLS: the server did not answer with TLS (wrong version number); for a "
-                   "plain-text server use redis:// instead of rediss://");
+                   "TLS: the server did not answer with TLS (it sent something else: wrong "
+                   "version number); for a plain-text server use redis:// instead of rediss://");
+  }
+  if (auto refusal = client_certificate_refusal(ssl, ec); !refusal.empty()) {
+    co_return fail(errc::tls_failed, std::move(refusal));
   }
   co_return fail(errc::tls_failed, fmt::format("TLS handshake failed: {}", ec.message()));
 }
 
+boost::system::result<login_state, std::string> connection::credentials_now() const {
+  if (options_.login) return options_.login->current();
+  login_state state;
+  state.login = {options_.where.user, options_.where.password};
+  state.origin = "password in the URL";
+  return state;
+}
+
+void connection::push_auth(command_buffer& commands, const credentials& login) const {
+  if (login.user.empty()) {
+    commands.push({"AUTH", login.password});
+  } else {
+    commands.push({"AUTH", login.user, login.password});
+  }
+}
+
 asio::awaitable<error_code> connection::login() {
-  const credentials login =
-      options_.login ? *options_.login : credentials{options_.where.user, options_.where.password};
+  auto state = credentials_now();
+  if (!state) co_return fail(errc::auth_failed, state.error());
+  const credentials& login = state->login;
   command_buffer commands;
   std::size_t auth_index = 0, select_index = 0;
   if (!login.password.empty()) {
-    if (login.user.empty()) {
-      commands.push({"AUTH", login.password});
-    } else {
-      commands.push({"AUTH", login.user, login.password});
-    }
+    push_auth(commands, login);
     auth_index = commands.commands();
   }
   if (options_.select_db && options_.where.db != 0) {
@@ -226,20 +275,31 @@ asio::awaitable<error_code> connection::login() {
 
   std::vector<reply> replies;
   if (auto ec = co_await exec(commands, replies)) {
-    if (ec == errc::connection_closed || ec == errc::timeout) {
-      last_error_ += options_.where.tls
-                         ? ""
-                         : "; the server dropped or ignored a plain-text login: if it expects "
-                           "TLS, use rediss://";
+    if (tls_ && replies.empty()) {
+      // With TLS 1.3 a server judges the client certificate after the handshake, so its
+      // refusal shows on the first read or write.
+      if (auto refusal = client_certificate_refusal(tls_->native_handle(), raw_error_);
+          !refusal.empty()) {
+        co_return fail(errc::tls_failed, std::move(refusal));
+      }
+    }
+    if (!options_.where.tls && replies.empty() &&
+        (ec == errc::connection_closed || ec == errc::protocol_violation)) {
+      // A TLS server reads our plain-text AUTH as a broken TLS record and hangs up without a
+      // word (or, with some proxies, answers with a TLS alert that is not RESP).
+      last_error_ = fmt::format(
+          "{}: the server closed the connection at the first plain-text command without an "
+          "answer: it most likely expects TLS; use rediss:// instead of redis://",
+          options_.where.address());
     }
     co_return ec;
   }
   const std::string who = login.user.empty() ? "" : fmt::format(" as user '{}'", login.user);
   if (auth_index != 0 && replies[auth_index - 1].is_error()) {
     co_return fail(errc::auth_failed,
-                   fmt::format("authentication refused{}: {}; check the user name and password "
-                               "(or token)",
-                               who, replies[auth_index - 1].text()));
+                   fmt::format("authentication refused{} ({}): {}; check the user name and the "
+                               "password (or token)",
+                               who, state->origin, replies[auth_index - 1].text()));
   }
   if (select_index != 0 && replies[select_index - 1].is_error()) {
     co_return fail(classify_error_reply(replies[select_index - 1].text()),
@@ -257,24 +317,28 @@ asio::awaitable<error_code> connection::login() {
                                            who, pong.text())
                              : fmt::format("PING failed: {}", pong.text()));
   }
+  auth_generation_ = state->generation;
   // CLIENT SETNAME is a courtesy; proxies may refuse it.
   co_return error_code{};
 }
 
-asio::awaitable<error_code> connection::reauth(credentials login) {
+asio::awaitable<error_code> connection::reauth() {
+  auto state = credentials_now();
+  if (!state) co_return fail(errc::auth_failed, state.error());
   command_buffer commands;
-  if (login.user.empty()) {
-    commands.push({"AUTH", login.password});
-  } else {
-    commands.push({"AUTH", login.user, login.password});
-  }
+  push_auth(commands, state->login);
   std::vector<reply> replies;
   if (auto ec = co_await exec(commands, replies)) co_return ec;
   if (replies[0].is_error()) {
-    co_return fail(errc::auth_failed,
-                   fmt::format("re-authentication refused: {}", replies[0].text()));
+    co_return fail(
+        errc::auth_failed,
+        fmt::format("authentication with renewed credentials refused{} ({}): {}",
+                    state->login.user.empty() ? std::string()
+                                              : fmt::format(" for user '{}'", state->login.user),
+                    state->origin, replies[0].text()));
   }
-  options_.login = std::move(login);
+  auth_generation_ = state->generation;
+  ++reauths_;
   co_return error_code{};
 }
 
@@ -300,6 +364,7 @@ asio::awaitable<error_code> connection::write_all(command_buffer& commands) {
     std::tie(ec, std::ignore) = co_await asio::async_write(*plain_, gather_, use_tuple);
   }
   if (ec) {
+    raw_error_ = ec;
     co_return fail(map_io_error(ec),
                    ec == beast::error::timeout
                        ? fmt::format("writing {} commands took longer than {} ms",
@@ -329,6 +394,7 @@ asio::awaitable<error_code> connection::read_replies(std::size_t count,
       std::tie(ec, n) = co_await plain_->async_read_some(buffer, use_tuple);
     }
     if (ec) {
+      raw_error_ = ec;
       co_return fail(map_io_error(ec),
                      ec == beast::error::timeout
                          ? fmt::format("no reply within {} ms ({} of {} replies read)",

@@ -25,18 +25,11 @@
 
 #include "protocol/command.hpp"
 #include "protocol/endpoint.hpp"
+#include "protocol/login_source.hpp"
 #include "protocol/reply.hpp"
 #include "protocol/resp_reader.hpp"
 
 namespace ferry::protocol {
-
-/// User name and password (or access token) to AUTH with.
-struct credentials {
-  /// ACL user; empty for the default user.
-  std::string user;
-  /// Password or token; empty means no AUTH.
-  std::string password;
-};
 
 /// Everything a connection needs to know before it connects.
 struct connection_options {
@@ -48,8 +41,9 @@ struct connection_options {
   std::string server_name;
   /// Verify the certificate's host name or IP (off only with --insecure).
   bool verify_host = true;
-  /// Credentials that override the URL's (e.g. from a file or an Entra ID token).
-  std::optional<credentials> login;
+  /// Credentials that override the URL's (from a file, an environment variable, or an Entra ID
+  /// token that is renewed while the connection is open); null to use the URL's.
+  std::shared_ptr<const login_source> login;
   /// Deadline for resolving, connecting and the TLS handshake.
   std::chrono::milliseconds connect_timeout{10'000};
   /// Deadline for each read or write that makes no progress.
@@ -84,8 +78,16 @@ class connection {
   boost::asio::awaitable<boost::system::error_code> exec(command_buffer& commands,
                                                          std::vector<reply>& replies);
 
-  /// Sends AUTH with new credentials on the open connection (token rotation).
-  boost::asio::awaitable<boost::system::error_code> reauth(credentials login);
+  /// True when the login source has moved on (a renewed token) since this connection
+  /// authenticated: `reauth()` should run before the next batch.
+  bool login_outdated() const noexcept {
+    return open_ && options_.login && options_.login->generation() != auth_generation_;
+  }
+  /// Sends AUTH with the login source's current credentials on the open connection (token
+  /// renewal). A refusal closes the connection and fails with `errc::auth_failed`.
+  boost::asio::awaitable<boost::system::error_code> reauth();
+  /// How many times `reauth()` succeeded on this connection object.
+  std::uint64_t reauths() const noexcept { return reauths_; }
 
   /// Closes the socket; a later `connect()` opens it again.
   void close() noexcept;
@@ -104,6 +106,8 @@ class connection {
   boost::asio::awaitable<boost::system::error_code> open_socket();
   boost::asio::awaitable<boost::system::error_code> handshake_tls();
   boost::asio::awaitable<boost::system::error_code> login();
+  boost::system::result<login_state, std::string> credentials_now() const;
+  void push_auth(command_buffer& commands, const credentials& login) const;
   boost::asio::awaitable<boost::system::error_code> write_all(command_buffer& commands);
   boost::asio::awaitable<boost::system::error_code> read_replies(std::size_t count,
                                                                  std::vector<reply>& replies);
@@ -118,6 +122,10 @@ class connection {
   std::vector<char> read_buffer_;
   std::vector<boost::asio::const_buffer> gather_;
   std::string last_error_;
+  /// The socket's own error behind the last failed read or write.
+  boost::system::error_code raw_error_;
+  std::uint64_t auth_generation_ = 0;
+  std::uint64_t reauths_ = 0;
   bool open_ = false;
 };
 

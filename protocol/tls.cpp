@@ -7,6 +7,20 @@
 namespace ferry::protocol {
 namespace {
 
+/// The SSL ex_data slot that marks "the server asked for a client certificate we lack".
+int missing_certificate_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+/// OpenSSL calls this only when the server requests a certificate and none is set: note it and
+/// go on without one (the server decides whether that is acceptable).
+int note_certificate_request(SSL* ssl, X509** /*certificate*/, EVP_PKEY** /*key*/) {
+  static int marker = 1;
+  SSL_set_ex_data(ssl, missing_certificate_index(), &marker);
+  return 0;
+}
+
 std::string openssl_reason() {
   unsigned long code = ERR_get_error();
   ERR_clear_error();
@@ -55,7 +69,12 @@ boost::system::result<std::shared_ptr<boost::asio::ssl::context>, std::string> m
                          options.key_file, options.cert_file);
     }
   }
+  if (options.cert_file.empty()) SSL_CTX_set_client_cert_cb(native, note_certificate_request);
   return context;
+}
+
+bool asked_for_missing_client_certificate(const SSL* ssl) noexcept {
+  return ssl != nullptr && SSL_get_ex_data(ssl, missing_certificate_index()) != nullptr;
 }
 
 }  // namespace ferry::protocol

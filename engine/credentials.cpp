@@ -1,5 +1,7 @@
 #include "engine/credentials.hpp"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -44,7 +46,13 @@ std::shared_ptr<token_login> token_login::start(token_origin origin, std::string
     std::lock_guard lock(login->mutex_);
     login->take(std::move(first));
   }
+  // The refresher must not take SIGINT/SIGTERM away from the thread that sigwait()s for them
+  // (cli/signals.cpp): it starts with every signal blocked.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
   login->thread_ = std::thread([raw = login.get()] { raw->run(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return login;
 }
 
@@ -59,6 +67,7 @@ token_login::token_login(token_origin origin, std::string where, std::string use
       random_(std::random_device{}()) {}
 
 token_login::~token_login() {
+  stopping_.store(true);  // a token command still running is killed
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
@@ -93,7 +102,7 @@ std::optional<std::chrono::sys_seconds> token_login::expires() const {
 
 token_text token_login::fetch() {
   if (origin_ == token_origin::file) return detail::read_token_file(where_);
-  return detail::run_token_command(where_, timing_.command_timeout);
+  return detail::run_token_command(where_, timing_.command_timeout, &stopping_);
 }
 
 void token_login::notice(const std::string& text) const {

@@ -125,6 +125,8 @@ class token_login final : public protocol::login_source {
   std::mt19937_64 random_;
   std::atomic<std::uint64_t> generation_{0};
   bool stop_ = false;
+  /// Set before `stop_`, without the lock, to cut a running token command short.
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

@@ -82,7 +82,8 @@ token_text read_token_file(const std::string& path) {
   return text;
 }
 
-token_text run_token_command(const std::string& command, std::chrono::milliseconds timeout) {
+token_text run_token_command(const std::string& command, std::chrono::milliseconds timeout,
+                             const std::atomic<bool>* cancel) {
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0)
     return token_problem::because(fmt::format("pipe: {}", std::strerror(errno)));
@@ -125,7 +126,7 @@ token_text run_token_command(const std::string& command, std::chrono::millisecon
 
   std::string out, err;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool timed_out = false, too_long = false;
+  bool timed_out = false, too_long = false, cancelled = false;
   std::array<char, 4096> chunk;
   while (out_read.fd >= 0 || err_read.fd >= 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -134,8 +135,14 @@ token_text run_token_command(const std::string& command, std::chrono::millisecon
       timed_out = true;
       break;
     }
+    if (cancel != nullptr && cancel->load()) {
+      cancelled = true;
+      break;
+    }
     std::array<pollfd, 2> watch{pollfd{out_read.fd, POLLIN, 0}, pollfd{err_read.fd, POLLIN, 0}};
-    const int ready = ::poll(watch.data(), watch.size(), static_cast<int>(left.count()));
+    // Wake up now and then to notice `cancel`.
+    const int ready = ::poll(watch.data(), watch.size(),
+                             static_cast<int>(std::min<std::int64_t>(left.count(), 100)));
     if (ready < 0 && errno != EINTR) break;
     for (std::size_t i = 0; i < watch.size(); ++i) {
       if (watch[i].fd < 0 || watch[i].revents == 0) continue;
@@ -155,12 +162,13 @@ token_text run_token_command(const std::string& command, std::chrono::millisecon
       }
     }
   }
-  if (timed_out) ::kill(-pid, SIGKILL);
+  if (timed_out || cancelled) ::kill(-pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   const std::string said = last_line(err);
   const std::string tail = said.empty() ? "" : fmt::format(" (its last words: {})", said);
+  if (cancelled) return token_problem::because("the command was stopped because ferry is ending");
   if (timed_out) {
     return token_problem::because(fmt::format(
         "the command did not finish within {} s and was killed{}", timeout.count() / 1000.0, tail));

@@ -7,11 +7,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/auth_support.hpp"
@@ -498,6 +501,27 @@ TEST_F(auth_tls_test, a_token_file_and_a_token_command_log_in_as_the_token_s_obj
   EXPECT_EQ(diff_keyspaces(dump_keyspace(source_admin), dump_keyspace(target_admin)), "");
   expect_hidden(result, source_token.substr(source_token.rfind('.') - 20));
   expect_hidden(result, target_token.substr(target_token.rfind('.') - 20));
+}
+
+TEST_F(auth_tls_test, sigint_still_drains_while_a_token_refresher_runs) {
+  redis_server source;
+  redis_server target;
+  sync_client source_client = source.client();
+  sync_client target_admin = target.client();
+  fill_strings(source_client, 3'000, 20, 12);
+  const std::string token =
+      make_token(std::chrono::system_clock::now() + 1h, "3c4d5e6f-sigint-oid", "sigint");
+  add_user(target_admin, "3c4d5e6f-sigint-oid", token, target_rules_copy);
+  auto args = copy_args(source.url(), target.url());
+  args.insert(args.end(), {"--target-token-file", write("target.jwt", token).string(),
+                           "--max-keys-per-sec", "300"});
+  ferry_process ferry(args, dir_.path());
+  std::this_thread::sleep_for(1500ms);
+  ferry.signal(SIGINT);
+  const ferry_result result = ferry.wait(60s);
+  // The refresher thread must not take the signal (which would kill ferry at once).
+  EXPECT_EQ(result.exit_code, 3) << result.output();
+  EXPECT_THAT(result.err, HasSubstr("SIGINT received"));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -179,6 +180,18 @@ TEST(token_fetch, a_command_that_fails_or_hangs_is_reported_with_masked_words) {
   ASSERT_FALSE(hung);
   EXPECT_THAT(hung.error().why, HasSubstr("did not finish"));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+
+  std::atomic<bool> cancel{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(200ms);
+    cancel = true;
+  });
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  auto cancelled = engine::detail::run_token_command("sleep 30", 30s, &cancel);
+  stopper.join();
+  ASSERT_FALSE(cancelled);
+  EXPECT_THAT(cancelled.error().why, HasSubstr("ferry is ending"));
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, 5s);
 
   auto printed = engine::detail::run_token_command("printf 'abc.def.ghi\\n'", 5s);
   ASSERT_TRUE(printed) << printed.error().why;

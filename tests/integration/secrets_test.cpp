@@ -75,7 +75,7 @@ class secrets_test : public ::testing::Test {
   }
 };
 
-TEST_F(secrets_test, no_secret_in_any_output_or_file_of_copy_runs) {
+TEST_F(secrets_test, no_secret_in_any_output_or_file_of_copy_and_verify_runs) {
   server_options locked;
   locked.password = admin_password;
   redis_server source(locked);

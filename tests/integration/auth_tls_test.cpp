@@ -1,12 +1,10 @@
 // Logging in and TLS against real servers: refused passwords and users stop at once with a
 // message naming the endpoint (and never the password); an ACL user restricted to the documented
 // minimal rules can copy (and verify); each TLS failure has its own actionable message;
-// --insecure works and says so out loud; client certificates; expired or unreadable tokens stop
-// ferry before any data moves.
+// --insecure works and says so out loud; client certificates. (Tokens: token_copy_test.cpp.)
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -17,11 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/acl_rules.hpp"
 #include "tests/support/auth_support.hpp"
 #include "tests/support/cluster_client.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
 #include "tests/support/keyspace.hpp"
+#include "tests/support/login_fixture.hpp"
 #include "tests/support/redis_cluster.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -34,30 +34,6 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The minimal ACL rules README.auth.md documents, word for word. The test users below get exactly
-// these (plus a password), so a rule missing from the README fails this test.
-const std::vector<std::string> source_rules_copy = {"resetkeys",      "~*",
-                                                    "resetchannels",  "-@all",
-                                                    "+ping",          "+client|setname",
-                                                    "+select",        "+info",
-                                                    "+dbsize",        "+cluster|shards",
-                                                    "+cluster|slots", "+readonly",
-                                                    "+scan",          "+dump",
-                                                    "+pexpiretime",   "+pttl"};
-const std::vector<std::string> target_rules_copy = {
-    "resetkeys",       "~*",       "resetchannels", "-@all",   "+ping",
-    "+client|setname", "+select",  "+info",         "+dbsize", "+cluster|shards",
-    "+cluster|slots",  "+restore", "+asking",       "+dump"};
-// What `ferry verify` needs on both sides in addition (the target's user must also be able to
-// run the copy's commands, which --repair uses).
-const std::vector<std::string> both_rules_verify = {
-    "+scan",        "+type",   "+exists",       "+eval",         "+evalsha",         "+strlen",
-    "+getrange",    "+llen",   "+lrange",       "+hlen",         "+hscan",           "+hmget",
-    "+scard",       "+sscan",  "+sismember",    "+zcard",        "+zscan",           "+zscore",
-    "+xlen",        "+xrange", "+xinfo|stream", "+xinfo|groups", "+xinfo|consumers", "+xpending",
-    "+pexpiretime", "+pttl",   "+asking"};
-const std::vector<std::string> target_rules_repair = {"+del"};
-
 std::string with_port(const redis_server& server) {
   return "127.0.0.1:" + std::to_string(server.port());
 }
@@ -67,50 +43,7 @@ std::string user_url(const redis_server& server, const std::string& user) {
   return "redis://" + user + "@127.0.0.1:" + std::to_string(server.port());
 }
 
-void add_user(sync_client& admin, const std::string& name, const std::string& password,
-              const std::vector<std::string>& rules) {
-  std::vector<std::string> command{"ACL", "SETUSER", name, "reset", "on", ">" + password};
-  command.insert(command.end(), rules.begin(), rules.end());
-  admin.checked(command);
-}
-
-class auth_tls_test : public ::testing::Test {
- protected:
-  temp_dir dir_{"auth-tls"};
-  tls_material tls_;
-
-  /// A TLS-only server presenting `cert`.
-  server_options tls_server(const cert_files& cert) const {
-    server_options options;
-    options.tls = make_server_tls(tls_);
-    options.tls->cert_file = cert.cert;
-    options.tls->key_file = cert.key;
-    return options;
-  }
-  std::vector<std::string> copy_args(const std::string& source, const std::string& target) const {
-    return {"copy",
-            "--source",
-            source,
-            "--target",
-            target,
-            "--cacert",
-            tls_.ca().cert.string(),
-            "--progress",
-            "never",
-            "--max-retry-time",
-            "30"};
-  }
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    const auto file = dir_ / name;
-    std::ofstream(file) << text;
-    return file;
-  }
-};
-
-void expect_hidden(const ferry_result& result, const std::string& secret) {
-  EXPECT_THAT(leaked_parts(result.out + result.err, secret), ::testing::IsEmpty())
-      << result.output();
-}
+using auth_tls_test = login_fixture;
 
 TEST_F(auth_tls_test, a_refused_password_stops_at_once_names_the_endpoint_and_hides_the_password) {
   server_options protected_source;
@@ -222,8 +155,8 @@ TEST_F(auth_tls_test, acl_users_with_the_documented_minimal_rules_can_copy_and_v
   data.count_per_kind = 20;
   fill_every_type(source_admin, data);
   fill_strings(source_admin, 3'000, 50, 3);
-  add_user(source_admin, "ferry-reader", "Reader-Pw-h6Tq", source_rules_copy);
-  add_user(target_admin, "ferry-writer", "Writer-Pw-b3Kz", target_rules_copy);
+  add_user(source_admin, "ferry-reader", "Reader-Pw-h6Tq", source_rules_copy());
+  add_user(target_admin, "ferry-writer", "Writer-Pw-b3Kz", target_rules_copy());
 
   const auto password_file = write("target-password", "Writer-Pw-b3Kz\n");
   const std::map<std::string, std::string> env{{"FERRY_SOURCE_PASSWORD", "Reader-Pw-h6Tq"}};
@@ -242,8 +175,8 @@ TEST_F(auth_tls_test, acl_users_with_the_documented_minimal_rules_can_copy_and_v
   EXPECT_EQ(acl_refusals(target_admin), "");
 
   // verify, first of an exact copy, then of one with a difference of every kind.
-  grant(source_admin, "ferry-reader", both_rules_verify);
-  grant(target_admin, "ferry-writer", both_rules_verify);
+  grant(source_admin, "ferry-reader", both_rules_verify());
+  grant(target_admin, "ferry-writer", both_rules_verify());
   const ferry_result equal = run_ferry(args("verify"), 120s, env);
   ASSERT_EQ(equal.exit_code, 0) << equal.output();
   target_admin.checked({"SET", "str:embstr:1", "changed"});
@@ -266,7 +199,7 @@ TEST_F(auth_tls_test, acl_users_with_the_documented_minimal_rules_can_copy_and_v
   EXPECT_GE(lines, 8) << different.output();
 
   // --repair (and deleting extra keys) with the documented additions for the target.
-  grant(target_admin, "ferry-writer", target_rules_repair);
+  grant(target_admin, "ferry-writer", target_rules_repair());
   auto repair = args("verify");
   repair.insert(repair.end(), {"--repair", "--repair-delete-extra"});
   const ferry_result repaired = run_ferry(repair, 120s, env);
@@ -284,11 +217,11 @@ TEST_F(auth_tls_test, the_documented_minimal_rules_suffice_between_clusters_too)
   redis_cluster target(locked);
   for (redis_server* node : source.nodes()) {
     sync_client admin = node->client();
-    add_user(admin, "ferry-reader", "Reader-Pw-z5Ww", source_rules_copy);
+    add_user(admin, "ferry-reader", "Reader-Pw-z5Ww", source_rules_copy());
   }
   for (redis_server* node : target.nodes()) {
     sync_client admin = node->client();
-    add_user(admin, "ferry-writer", "Writer-Pw-n1Qs", target_rules_copy);
+    add_user(admin, "ferry-writer", "Writer-Pw-n1Qs", target_rules_copy());
   }
   cluster_client source_client = source.client();
   cluster_client target_client = target.client();
@@ -308,11 +241,11 @@ TEST_F(auth_tls_test, the_documented_minimal_rules_suffice_between_clusters_too)
 
   for (redis_server* node : source.nodes()) {
     sync_client admin = node->client();
-    grant(admin, "ferry-reader", both_rules_verify);
+    grant(admin, "ferry-reader", both_rules_verify());
   }
   for (redis_server* node : target.nodes()) {
     sync_client admin = node->client();
-    grant(admin, "ferry-writer", both_rules_verify);
+    grant(admin, "ferry-writer", both_rules_verify());
   }
   target_client.pipeline_keyed({{"SET", "str:embstr:3", "changed"}});
   auto verify = copy_args(url(source, "ferry-reader"), url(target, "ferry-writer"));
@@ -426,102 +359,6 @@ TEST_F(auth_tls_test, a_client_certificate_is_presented_when_the_server_asks) {
   ASSERT_EQ(with.exit_code, 0) << with.output();
   sync_client target_client = target.client();
   EXPECT_EQ(diff_keyspaces(dump_keyspace(source_client), dump_keyspace(target_client)), "");
-}
-
-TEST_F(auth_tls_test, an_expired_or_unreadable_token_stops_ferry_before_any_data_moves) {
-  redis_server source;
-  redis_server target;
-  sync_client source_client = source.client();
-  fill_strings(source_client, 100, 10, 7);
-  const auto now = std::chrono::system_clock::now();
-
-  const auto expired = write("expired.jwt", make_token(now - 30s, "oid-expired", "a"));
-  auto args = copy_args(source.url(), target.url());
-  args.insert(args.end(), {"--target-token-file", expired.string()});
-  const ferry_result old = run_ferry(args, 60s);
-  EXPECT_EQ(old.exit_code, 2) << old.output();
-  EXPECT_THAT(old.err, HasSubstr("expired.jwt"));
-  EXPECT_THAT(old.err, HasSubstr("expired at"));
-  EXPECT_THAT(old.err, HasSubstr(std::to_string(target.port())));
-
-  args.back() = (dir_ / "no-such-token").string();
-  const ferry_result missing = run_ferry(args, 60s);
-  EXPECT_EQ(missing.exit_code, 2) << missing.output();
-  EXPECT_THAT(missing.err, HasSubstr("no-such-token"));
-  EXPECT_THAT(missing.err, HasSubstr("No such file"));
-
-  args.back() = write("garbage.jwt", "not-a-jwt-at-all").string();
-  const ferry_result garbage = run_ferry(args, 60s);
-  EXPECT_EQ(garbage.exit_code, 2) << garbage.output();
-  EXPECT_THAT(garbage.err, HasSubstr("garbage.jwt"));
-  EXPECT_THAT(garbage.err, HasSubstr("not a JWT"));
-  EXPECT_THAT(garbage.err, Not(HasSubstr("not-a-jwt-at-all")));
-
-  // A token command that fails, and one that prints an expired token.
-  auto command_args = copy_args(source.url(), target.url());
-  command_args.insert(command_args.end(),
-                      {"--source-token-command", "echo 'no identity here' >&2; exit 3"});
-  const ferry_result failing = run_ferry(command_args, 60s);
-  EXPECT_EQ(failing.exit_code, 2) << failing.output();
-  EXPECT_THAT(failing.err, HasSubstr("--source-token-command"));
-  EXPECT_THAT(failing.err, HasSubstr("exited with code 3"));
-  EXPECT_THAT(failing.err, HasSubstr("no identity here"));
-
-  command_args.back() = "cat " + expired.string();
-  const ferry_result stale = run_ferry(command_args, 60s);
-  EXPECT_EQ(stale.exit_code, 2) << stale.output();
-  EXPECT_THAT(stale.err, HasSubstr("expired at"));
-
-  EXPECT_EQ(target.client().checked({"DBSIZE"}).integer, 0);
-}
-
-TEST_F(auth_tls_test, a_token_file_and_a_token_command_log_in_as_the_token_s_object_id) {
-  server_options locked;
-  locked.password = "Admin-Only-w2Pe";
-  redis_server source(locked);
-  redis_server target(locked);
-  sync_client source_admin = source.client();
-  sync_client target_admin = target.client();
-  fill_strings(source_admin, 1'000, 30, 8);
-  const auto expires = std::chrono::system_clock::now() + 1h;
-  const std::string source_token = make_token(expires, "5f1c0a8e-source-oid", "s1");
-  const std::string target_token = make_token(expires, "9d2e4b7a-target-oid", "t1");
-  add_user(source_admin, "5f1c0a8e-source-oid", source_token, source_rules_copy);
-  add_user(target_admin, "9d2e4b7a-target-oid", target_token, target_rules_copy);
-  const auto token_file = write("target.jwt", target_token + "\n");
-  // `az account get-access-token` prints JSON; ferry takes its accessToken.
-  const auto az_json =
-      write("az.json", R"({"accessToken": ")" + source_token + R"(", "tokenType": "Bearer"})");
-
-  auto args = copy_args(source.url(), target.url());
-  args.insert(args.end(), {"--source-token-command", "cat " + az_json.string(),
-                           "--target-token-file", token_file.string()});
-  const ferry_result result = run_ferry(args);
-  ASSERT_EQ(result.exit_code, 0) << result.output();
-  EXPECT_EQ(diff_keyspaces(dump_keyspace(source_admin), dump_keyspace(target_admin)), "");
-  expect_hidden(result, source_token.substr(source_token.rfind('.') - 20));
-  expect_hidden(result, target_token.substr(target_token.rfind('.') - 20));
-}
-
-TEST_F(auth_tls_test, sigint_still_drains_while_a_token_refresher_runs) {
-  redis_server source;
-  redis_server target;
-  sync_client source_client = source.client();
-  sync_client target_admin = target.client();
-  fill_strings(source_client, 3'000, 20, 12);
-  const std::string token =
-      make_token(std::chrono::system_clock::now() + 1h, "3c4d5e6f-sigint-oid", "sigint");
-  add_user(target_admin, "3c4d5e6f-sigint-oid", token, target_rules_copy);
-  auto args = copy_args(source.url(), target.url());
-  args.insert(args.end(), {"--target-token-file", write("target.jwt", token).string(),
-                           "--max-keys-per-sec", "300"});
-  ferry_process ferry(args, dir_.path());
-  std::this_thread::sleep_for(1500ms);
-  ferry.signal(SIGINT);
-  const ferry_result result = ferry.wait(60s);
-  // The refresher thread must not take the signal (which would kill ferry at once).
-  EXPECT_EQ(result.exit_code, 3) << result.output();
-  EXPECT_THAT(result.err, HasSubstr("SIGINT received"));
 }
 
 }  // namespace

@@ -11,12 +11,12 @@
 // rotations and AUTHed again on the way.
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,8 +30,7 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/format.h>
-
+#include "tests/support/acl_rules.hpp"
 #include "tests/support/auth_support.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
@@ -286,52 +285,10 @@ TEST(token_rotation, copy_and_verify_across_token_lifetimes_re_auth_open_connect
     options.label = side->role;
     side->server = std::make_unique<redis_server>(options);
     side->admin = std::make_unique<sync_client>(side->server->client());
-    // The documented minimal rules for copy and verify (README.auth.md), no password yet.
-    std::vector<std::string> acl{"ACL",
-                                 "SETUSER",
-                                 side->oid,
-                                 "reset",
-                                 "on",
-                                 "~*",
-                                 "resetchannels",
-                                 "-@all",
-                                 "+ping",
-                                 "+client|setname",
-                                 "+select",
-                                 "+info",
-                                 "+dbsize",
-                                 "+cluster|shards",
-                                 "+cluster|slots",
-                                 "+scan",
-                                 "+dump",
-                                 "+pexpiretime",
-                                 "+pttl",
-                                 "+type",
-                                 "+exists",
-                                 "+eval",
-                                 "+evalsha",
-                                 "+strlen",
-                                 "+getrange",
-                                 "+llen",
-                                 "+lrange",
-                                 "+hlen",
-                                 "+hscan",
-                                 "+hmget",
-                                 "+scard",
-                                 "+sscan",
-                                 "+sismember",
-                                 "+zcard",
-                                 "+zscan",
-                                 "+zscore",
-                                 "+xlen",
-                                 "+xrange",
-                                 "+xinfo|stream",
-                                 "+xinfo|groups",
-                                 "+xinfo|consumers",
-                                 "+xpending",
-                                 "+asking"};
-    acl.push_back(side->role == "source" ? "+readonly" : "+restore");
-    side->admin->checked(acl);
+    // The documented minimal rules for copy and verify (the README), no password yet.
+    add_user(*side->admin, side->oid, "",
+             joined(side->role == "source" ? source_rules_copy() : target_rules_copy(),
+                    both_rules_verify()));
     side->monitor = std::make_unique<auth_monitor>(side->server->port(), admin_password);
     side->token_file = dir / (side->role + ".jwt");
   }

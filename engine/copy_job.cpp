@@ -136,6 +136,17 @@ copy_report copy_job::run() {
   slots.mark(p.moved);
   slot_set rescanning;  // the moved slots of the rescan pass under way
   source_watch source(p.sides.source, p.sides.source_facts.map);
+  bool told_blind = false;
+  auto observe = [&](const source_view& view) {
+    slots.observe(view.map, view.in_flux);
+    if (view.blind && !told_blind) {
+      told_blind = true;
+      report.warnings.push_back(
+          "a source master refuses CLUSTER NODES, so ferry sees a slot migration only once it has "
+          "finished; allow CLUSTER NODES for ferry's user, or do not reshard the source until the "
+          "copy has ended");
+    }
+  };
 
   auto state_of = [&](const char* status) {
     checkpoint state;
@@ -176,7 +187,7 @@ copy_report copy_job::run() {
   }
   // A slot already moving when the scans begin is rescanned too.
   if (cluster) {
-    if (auto view = source.look()) slots.observe(view->map, view->in_flux);
+    if (auto view = source.look()) observe(*view);
   }
   save("running");
   if (control_.failed()) {
@@ -198,7 +209,7 @@ copy_report copy_job::run() {
         if (!released[n] && runs[n].position->get().complete) ended.push_back(n);
       }
       if (auto view = source.look()) {
-        slots.observe(view->map, view->in_flux);
+        observe(*view);
         for (const auto n : ended) {
           slots.release(*runs[n].slots);
           released[n] = true;
@@ -222,7 +233,7 @@ copy_report copy_job::run() {
     for (int attempt = 0; attempt < 100'000 && !control_.stopping(); ++attempt) {
       auto view = source.look();
       if (view) {
-        slots.observe(view->map, view->in_flux);
+        observe(*view);
         slots.release(slots.watched());
         if ((view->in_flux & slots.moved()).none()) return std::move(*view);
         why = fmt::format("slots {} are still migrating", slot_text(view->in_flux & slots.moved()));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/asio/this_coro.hpp>
+#include <optional>
 
 #include "protocol/discovery.hpp"
 #include "protocol/slot_flux.hpp"
@@ -44,8 +45,9 @@ asio::awaitable<maybe<protocol::topology>> read_map(
   co_return last;
 }
 
-/// The slots `options`' node marks as migrating or importing.
-asio::awaitable<maybe<std::vector<std::uint16_t>>> read_flux(protocol::connection_options options) {
+/// The slots `options`' node marks as migrating or importing; nothing when it refuses to say.
+asio::awaitable<maybe<std::optional<std::vector<std::uint16_t>>>> read_flux(
+    protocol::connection_options options) {
   protocol::connection c(co_await asio::this_coro::executor, options);
   if (auto ec = co_await c.connect()) {
     co_return protocol::failure{ec, fmt::format("{}: {}", options.where.address(), c.last_error())};
@@ -54,12 +56,10 @@ asio::awaitable<maybe<std::vector<std::uint16_t>>> read_flux(protocol::connectio
   commands.push({"CLUSTER", "NODES"});
   std::vector<protocol::reply> replies;
   if (auto ec = co_await c.exec(commands, replies)) co_return protocol::failure{ec, c.last_error()};
-  if (replies[0].is_error()) {
-    co_return fail_with(protocol::classify_error_reply(replies[0].text()),
-                        fmt::format("source node {}: CLUSTER NODES refused: {}",
-                                    options.where.address(), replies[0].text()));
-  }
-  co_return protocol::slots_in_flux(replies[0].text());
+  // A refusal (an ACL without CLUSTER NODES) is not a failure: the map still shows moves.
+  using marks = std::optional<std::vector<std::uint16_t>>;
+  if (replies[0].is_error()) co_return marks{};
+  co_return marks{protocol::slots_in_flux(replies[0].text())};
 }
 
 }  // namespace
@@ -76,7 +76,8 @@ maybe<source_view> source_watch::look() {
   for (const auto& master : view.map.masters()) {
     auto flux = run_blocking(read_flux(at_node(seed_, master.where)));
     if (!flux) return flux.error();
-    for (const auto slot : *flux) view.in_flux.set(slot);
+    if (!*flux) view.blind = true;
+    for (const auto slot : flux->value_or(std::vector<std::uint16_t>{})) view.in_flux.set(slot);
   }
   last_ = view.map;
   return view;

@@ -20,6 +20,8 @@ struct source_view {
   protocol::topology map;
   /// Slots some master marks as migrating or importing.
   slot_set in_flux;
+  /// Some master refused CLUSTER NODES (an ACL): its moving slots are seen only once moved.
+  bool blind = false;
 };
 
 /// See the file comment.

@@ -23,9 +23,10 @@ const char* status_name(engine::job_status status) {
 }
 
 nlohmann::json counts_json(const engine::counts& c, double duration_s) {
-  return {{"scanned", c.scanned},   {"copied", c.copied},   {"vanished", c.vanished},
-          {"skipped", c.skipped},   {"failed", c.failed},   {"bytes", c.bytes},
-          {"estimated", c.estimated}, {"retries", c.retries}, {"duration_s", duration_s}};
+  return {{"scanned", c.scanned},     {"copied", c.copied},   {"vanished", c.vanished},
+          {"skipped", c.skipped},     {"failed", c.failed},   {"bytes", c.bytes},
+          {"estimated", c.estimated}, {"retries", c.retries}, {"rescanned", c.rescanned},
+          {"duration_s", duration_s}};
 }
 
 }  // namespace
@@ -48,6 +49,8 @@ nlohmann::json report_json(const engine::copy_report& report) {
     entry["start_cursor"] = std::to_string(shard.start_cursor);
     entry["resumed"] = shard.resumed;
     entry["complete"] = shard.complete;
+    entry["rescan"] = shard.rescan;
+    if (!shard.slots.empty()) entry["slots"] = shard.slots;
     json["shards"].push_back(std::move(entry));
   }
   if (report.failure) json["error"] = report.failure->message;
@@ -84,6 +87,10 @@ std::string summary_text(const engine::copy_report& report) {
       static_cast<double>(run.settled()) / seconds, static_cast<double>(run.bytes) / 1e6 / seconds,
       report.shards.size(), report.threads);
   if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
+  if (t.rescanned != 0) {
+    text += fmt::format("  {} key(s) of moved slots rescanned (already on the target)\n",
+                        with_commas(t.rescanned));
+  }
   if (report.resumed) {
     const auto& r = report.this_run;
     text += fmt::format("  resumed from a state file: this run scanned {} and copied {} keys\n",

@@ -16,9 +16,9 @@ namespace ferry::engine {
 namespace {
 
 nlohmann::json counts_json(const counts& c) {
-  return {{"scanned", c.scanned}, {"copied", c.copied},   {"vanished", c.vanished},
-          {"skipped", c.skipped}, {"failed", c.failed},   {"bytes", c.bytes},
-          {"retries", c.retries}};
+  return {{"scanned", c.scanned}, {"copied", c.copied},      {"vanished", c.vanished},
+          {"skipped", c.skipped}, {"failed", c.failed},      {"bytes", c.bytes},
+          {"retries", c.retries}, {"rescanned", c.rescanned}};
 }
 
 counts counts_from(const nlohmann::json& j) {
@@ -30,6 +30,7 @@ counts counts_from(const nlohmann::json& j) {
   c.failed = j.at("failed").get<std::uint64_t>();
   c.bytes = j.at("bytes").get<std::uint64_t>();
   c.retries = j.value("retries", std::uint64_t{0});
+  c.rescanned = j.value("rescanned", std::uint64_t{0});
   return c;
 }
 
@@ -46,6 +47,7 @@ nlohmann::json to_json(const checkpoint& state) {
                       {"cursor", std::to_string(shard.position.cursor)},
                       {"complete", shard.position.complete},
                       {"counts", counts_json(shard.position.done)}});
+    if (shard.slots) shards.back()["slots"] = slot_text(*shard.slots);
   }
   return {{"version", state.version},
           {"status", state.status},
@@ -55,7 +57,8 @@ nlohmann::json to_json(const checkpoint& state) {
             {"match", state.job.match},
             {"type", state.job.type},
             {"slots", state.job.slots}}},
-          {"shards", std::move(shards)}};
+          {"shards", std::move(shards)},
+          {"moved_slots", slot_text(state.moved)}};
 }
 
 boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohmann::json& json) {
@@ -76,8 +79,16 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
       shard.position.cursor = std::stoull(entry.at("cursor").get<std::string>());
       shard.position.complete = entry.at("complete").get<bool>();
       shard.position.done = counts_from(entry.at("counts"));
+      if (entry.contains("slots")) {
+        auto slots = parse_slot_text(entry.at("slots").get<std::string>());
+        if (!slots) return fmt::format("shard {}: slots: {}", shard.address, slots.error());
+        shard.slots = *slots;
+      }
       state.shards.push_back(std::move(shard));
     }
+    auto moved = parse_slot_text(json.value("moved_slots", std::string{}));
+    if (!moved) return fmt::format("moved_slots: {}", moved.error());
+    state.moved = *moved;
     return state;
   } catch (const std::exception& e) {
     return fmt::format("malformed state: {}", e.what());

@@ -13,6 +13,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "engine/counters.hpp"
+#include "engine/slot_watch.hpp"
 #include "protocol/key_slot.hpp"
 
 namespace ferry::engine {
@@ -73,6 +74,9 @@ struct shard_state {
   std::string run_id;
   /// Where it stands.
   shard_position position;
+  /// The slots its scan copies (what the node owned when the scan began); none in state files
+  /// written before ferry followed resharding.
+  std::optional<slot_set> slots;
 };
 
 /// The whole state file.
@@ -85,6 +89,8 @@ struct checkpoint {
   std::vector<shard_state> shards;
   /// "running", "complete", "interrupted" or "failed".
   std::string status = "running";
+  /// Slots that moved during a scan and still await their rescan.
+  slot_set moved;
 };
 
 /// The checkpoint as JSON (cursors as strings: they are unsigned 64-bit).

@@ -1,37 +1,30 @@
 #include "engine/copy_job.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <thread>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <fmt/format.h>
-
 #include "engine/copy_plan.hpp"
 #include "engine/failed_keys.hpp"
-#include "engine/shard.hpp"
-#include "engine/target_router.hpp"
+#include "engine/shard_pass.hpp"
+#include "engine/source_watch.hpp"
 #include "engine/target_watch.hpp"
 
 namespace ferry::engine {
 
-namespace asio = boost::asio;
 using protocol::errc;
 using protocol::failure;
 
 namespace {
 
-/// One worker thread: its own io_context, memory budget, target view and shards.
-struct worker {
-  asio::io_context io{1};
-  std::unique_ptr<byte_budget> budget;
-  std::unique_ptr<target_router> router;
-  std::vector<std::unique_ptr<shard_context>> shards;
-  std::thread thread;
-};
+/// How often the calling thread looks at the source cluster while shards run: often enough to
+/// see a slot in the middle of its migration, which takes at least a few round trips.
+constexpr std::chrono::milliseconds look_interval{500};
+/// Rescan passes before a source that keeps moving slots stops the job.
+constexpr int max_rescan_rounds = 5;
 
 /// Loads the state file to resume, or makes sure a fresh job does not overwrite one.
 maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
@@ -123,135 +116,223 @@ copy_report copy_job::run() {
     report.failure = fail_with(errc::server_error, sink.error());
     return finish(report);
   }
-  {
+  // Counters and positions of every shard, rescans included; the plan's shards come first.
+  auto add_shard = [&](const shard_position& start, std::uint64_t estimate) {
     std::lock_guard lock(shards_mutex_);
-    for (const auto& shard : p.shards) {
-      counters_.push_back(std::make_unique<shard_counters>());
-      counters_.back()->set(shard.start.done);
-      counters_.back()->estimated = std::max(shard.estimate, shard.start.done.settled());
-      positions_.push_back(std::make_unique<published_position>());
-      positions_.back()->set(shard.start);
-    }
+    counters_.push_back(std::make_unique<shard_counters>());
+    counters_.back()->set(start.done);
+    counters_.back()->estimated = estimate;
+    positions_.push_back(std::make_unique<published_position>());
+    positions_.back()->set(start);
+    return counters_.size() - 1;
+  };
+  for (const auto& shard : p.shards) {
+    add_shard(shard.start, std::max(shard.estimate, shard.start.done.settled()));
   }
+
+  // Slots the source cluster moves while they are scanned (calling thread only).
+  const bool cluster = p.sides.source_facts.map.is_cluster();
+  slot_watch slots;
+  slots.mark(p.moved);
+  slot_set rescanning;  // the moved slots of the rescan pass under way
+  source_watch source(p.sides.source, p.sides.source_facts.map);
+  bool told_blind = false;
+  auto observe = [&](const source_view& view) {
+    slots.observe(view.map, view.in_flux);
+    if (view.blind && !told_blind) {
+      told_blind = true;
+      report.warnings.push_back(
+          "a source master refuses CLUSTER NODES, so ferry sees a slot migration only once it has "
+          "finished; allow CLUSTER NODES for ferry's user, or do not reshard the source until the "
+          "copy has ended");
+    }
+  };
+
   auto state_of = [&](const char* status) {
     checkpoint state;
     state.job = p.identity;
     state.status = status;
     for (std::size_t i = 0; i < p.shards.size(); ++i) {
-      state.shards.push_back({p.shards[i].node.address(), p.shards[i].node_id,
-                              p.shards[i].run_id, positions_[i]->get()});
+      state.shards.push_back({p.shards[i].node.address(), p.shards[i].node_id, p.shards[i].run_id,
+                              positions_[i]->get(), p.shards[i].slots});
     }
+    // A rescan is not resumed from a cursor: its slots stay moved until it ends.
+    state.moved = slots.moved() | rescanning;
     return state;
   };
-  if (!config_.state.path.empty()) {
-    if (auto saved = save_checkpoint(config_.state.path, state_of("running")); !saved) {
-      report.failure = fail_with(errc::server_error, saved.error());
-      return finish(report);
+  auto save = [&](const char* status) {
+    if (config_.state.path.empty()) return;
+    if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
+      control_.fail(fail_with(errc::server_error, saved.error()));
     }
-  }
+  };
+  auto source_options = [&](const protocol::endpoint& node) {
+    protocol::connection_options options = p.sides.source;
+    options.where.host = node.host;
+    options.where.port = node.port;
+    options.readonly = cluster;
+    return options;
+  };
 
-  // Shards that an earlier run finished are not scanned again.
-  std::vector<std::size_t> to_run;
+  // The first pass: every shard an earlier run did not finish.
+  std::vector<shard_run> runs;
   for (std::size_t i = 0; i < p.shards.size(); ++i) {
-    if (!p.shards[i].start.complete) to_run.push_back(i);
+    const shard_plan& shard = p.shards[i];
+    if (shard.start.complete) continue;
+    const bool every_slot = !cluster && !config_.slots;
+    runs.push_back({i, source_options(shard.node), shard.start.cursor, shard.start.done,
+                    every_slot ? nullptr : std::make_shared<const slot_set>(shard.slots), false,
+                    counters_[i].get(), positions_[i].get()});
+    if (cluster) slots.watch(shard.slots, shard.node_id);
   }
-  const unsigned wanted = config_.tune.threads != 0
-                              ? config_.tune.threads
-                              : std::max(1u, std::thread::hardware_concurrency());
-  const unsigned threads =
-      static_cast<unsigned>(std::min<std::size_t>(wanted, std::max<std::size_t>(to_run.size(), 1)));
-  report.threads = to_run.empty() ? 0 : threads;
-  rate_limiter limiter(config_.protect.max_keys_per_sec, config_.protect.max_bytes_per_sec);
-  std::vector<std::unique_ptr<worker>> workers;
-  for (unsigned t = 0; t < threads && !to_run.empty(); ++t) {
-    auto w = std::make_unique<worker>();
-    w->budget = std::make_unique<byte_budget>(
-        w->io.get_executor(), std::max<std::size_t>(config_.tune.max_inflight_bytes / threads, 1));
-    w->router = std::make_unique<target_router>(w->io.get_executor(), p.sides.target,
-                                                p.sides.target_facts.map, config_.tune, control_);
-    workers.push_back(std::move(w));
+  // A slot already moving when the scans begin is rescanned too.
+  if (cluster) {
+    if (auto view = source.look()) observe(*view);
   }
-  for (std::size_t n = 0; n < to_run.size(); ++n) {
-    const std::size_t i = to_run[n];
-    worker& w = *workers[n % workers.size()];
-    protocol::connection_options source = p.sides.source;
-    source.where.host = p.shards[i].node.host;
-    source.where.port = p.shards[i].node.port;
-    source.readonly = p.sides.source_facts.map.is_cluster();
-    w.shards.push_back(std::make_unique<shard_context>(shard_context{
-        .config = config_,
-        .index = i,
-        .label = source.where.address(),
-        .source = std::move(source),
-        .use_pexpiretime = p.sides.source_facts.major_version >= 7,
-        .start_cursor = p.shards[i].start.cursor,
-        .resumed = resuming,
-        .counters = *counters_[i],
-        .control = control_,
-        .failures = **sink,
-        .budget = *w.budget,
-        .router = *w.router,
-        .ledger = scan_ledger{p.shards[i].start.cursor, p.shards[i].start.done},
-        .position = *positions_[i],
-        .limiter = limiter,
-    }));
+  save("running");
+  if (control_.failed()) {
+    report.failure = control_.failure();
+    return finish(report);
   }
 
-  std::mutex done_mutex;
-  std::condition_variable done;
-  std::size_t running = workers.size();
-  for (auto& w : workers) {
-    w->thread = std::thread([&, &w = *w] {
-      for (auto& shard : w.shards) {
-        asio::co_spawn(w.io, copy_shard(*shard), [this](std::exception_ptr error) {
-          if (error) {
-            control_.fail(fail_with(errc::server_error, "internal error: " + describe(error)));
-          }
-        });
-      }
-      try {
-        w.io.run();
-      } catch (...) {
-        control_.fail(fail_with(errc::server_error,
-                                "internal error: " + describe(std::current_exception())));
-      }
-      std::lock_guard lock(done_mutex);
-      --running;
-      done.notify_all();
-    });
-  }
-  // The calling thread keeps the state file fresh and watches the target for lost data.
+  // While shards run, the calling thread looks at the source cluster, keeps the state file
+  // fresh and watches the target for lost data.
   target_watch watch(p.sides.target, p.sides.target_facts.map);
   watch.check(report.warnings);
-  {
-    std::unique_lock lock(done_mutex);
-    while (running != 0) {
-      if (done.wait_for(lock, config_.state.interval, [&] { return running == 0; })) break;
-      lock.unlock();
-      if (!config_.state.path.empty()) {
-        if (auto saved = save_checkpoint(config_.state.path, state_of("running")); !saved) {
-          control_.fail(fail_with(errc::server_error, saved.error()));
+  auto last_save = std::chrono::steady_clock::now();
+  std::vector<bool> released;
+  auto tick = [&] {
+    if (cluster) {
+      // A shard that ended before this look is released after it: the look covers its end.
+      std::vector<std::size_t> ended;
+      for (std::size_t n = 0; n < runs.size(); ++n) {
+        if (!released[n] && runs[n].position->get().complete) ended.push_back(n);
+      }
+      if (auto view = source.look()) {
+        observe(*view);
+        for (const auto n : ended) {
+          slots.release(*runs[n].slots);
+          released[n] = true;
         }
       }
-      watch.check(report.warnings);
-      lock.lock();
     }
+    if (std::chrono::steady_clock::now() - last_save >= config_.state.interval) {
+      save("running");
+      watch.check(report.warnings);
+      last_save = std::chrono::steady_clock::now();
+    }
+  };
+  const auto tick_every =
+      cluster ? std::min(look_interval, config_.state.interval) : config_.state.interval;
+
+  // After a pass, one last look covers every shard's end. A moved slot is rescanned only once it
+  // stands still on one owner; a source that never settles stops the job.
+  auto settle_source = [&]() -> std::optional<source_view> {
+    const auto deadline = std::chrono::steady_clock::now() + config_.tune.max_retry_time;
+    std::string why;
+    for (int attempt = 0; attempt < 100'000 && !control_.stopping(); ++attempt) {
+      auto view = source.look();
+      if (view) {
+        observe(*view);
+        slots.release(slots.watched());
+        if ((view->in_flux & slots.moved()).none()) return std::move(*view);
+        why = fmt::format("slots {} are still migrating", slot_text(view->in_flux & slots.moved()));
+      } else {
+        why = view.error().message;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    }
+    if (!control_.stopping()) {
+      control_.fail(fail_with(
+          errc::clusterdown,
+          fmt::format("the source cluster did not settle within --max-retry-time ({}); slots {} "
+                      "moved during the copy and are not rescanned yet: run the same command "
+                      "with --resume once the resharding is over",
+                      why, slot_text(slots.moved() | rescanning))));
+    }
+    return std::nullopt;
+  };
+
+  rate_limiter limiter(config_.protect.max_keys_per_sec, config_.protect.max_bytes_per_sec);
+  const pass_services services{config_,
+                               p.sides.target,
+                               p.sides.target_facts.map,
+                               control_,
+                               **sink,
+                               limiter,
+                               resuming,
+                               p.sides.source_facts.major_version >= 7};
+  std::vector<shard_run> rescans;  // every rescan of the job, for the report
+  for (int round = 0;; ++round) {
+    released.assign(runs.size(), false);
+    const pass_result used = run_pass(services, runs, tick_every, tick);
+    report.threads = std::max(report.threads, used.threads);
+    report.peak_inflight_bytes = std::max(report.peak_inflight_bytes, used.peak_inflight_bytes);
+    if (round > 0) rescans.insert(rescans.end(), runs.begin(), runs.end());
+    if (control_.stopping() || !cluster) break;
+    const auto view = settle_source();
+    if (!view) break;
+    rescanning.reset();
+    if (slots.moved().none()) break;
+    if (round == max_rescan_rounds) {
+      control_.fail(fail_with(
+          errc::clusterdown,
+          fmt::format("the source cluster kept moving slots during {} rescans (last: {}); run the "
+                      "same command with --resume once the resharding is over",
+                      max_rescan_rounds, slot_text(slots.moved()))));
+      break;
+    }
+    // Rescan the moved slots on the masters that own them now, from the start of their scan.
+    rescanning = slots.take_moved();
+    report.warnings.push_back(fmt::format(
+        "the source cluster moved slots {} while ferry scanned them; they were rescanned on "
+        "their new owners (keys the first scan had copied count as rescanned, not copied)",
+        slot_text(rescanning)));
+    runs.clear();
+    for (const auto& master : view->map.masters()) {
+      const slot_set owned = rescanning & slots_of(master.slots);
+      if (owned.none()) continue;
+      const std::size_t i = add_shard({}, 0);
+      runs.push_back({i,
+                      source_options(master.where),
+                      0,
+                      {},
+                      std::make_shared<const slot_set>(owned),
+                      true,
+                      counters_[i].get(),
+                      positions_[i].get()});
+      slots.watch(owned, master.id);
+    }
+    save("running");
   }
-  for (auto& w : workers) w->thread.join();
   watch.check(report.warnings);
 
-  bool all_complete = true;
-  for (std::size_t i = 0; i < p.shards.size(); ++i) {
+  bool all_complete = (slots.moved() | rescanning).none();
+  auto add_report = [&](std::size_t i, std::string address, const slot_set* scope, bool rescan,
+                        const shard_position& start, bool from_state) {
     const shard_position position = positions_[i]->get();
-    shard_report entry{p.shards[i].node.address(), counters_[i]->snapshot(), position.cursor,
-                       position.complete, p.shards[i].start.cursor, p.shards[i].from_state};
+    shard_report entry{std::move(address),
+                       counters_[i]->snapshot(),
+                       position.cursor,
+                       position.complete,
+                       start.cursor,
+                       from_state,
+                       rescan,
+                       cluster && scope != nullptr ? slot_text(*scope) : ""};
     all_complete = all_complete && entry.complete;
     report.totals += entry.totals;
     report.this_run += entry.totals;
-    report.this_run -= p.shards[i].start.done;
+    report.this_run -= start.done;
     report.shards.push_back(std::move(entry));
+  };
+  for (std::size_t i = 0; i < p.shards.size(); ++i) {
+    add_report(i, p.shards[i].node.address(), &p.shards[i].slots, false, p.shards[i].start,
+               p.shards[i].from_state);
   }
-  for (auto& w : workers) report.peak_inflight_bytes += w->budget->peak();
+  for (const auto& run : rescans) {
+    add_report(run.index, run.source.where.address(), run.slots.get(), true, {}, false);
+  }
   const char* status = "complete";
   if (control_.failed()) {
     report.status = job_status::fatal;

@@ -40,6 +40,10 @@ struct shard_report {
   std::uint64_t start_cursor = 0;
   /// True when this run continued the shard from a state file.
   bool resumed = false;
+  /// True for a rescan of slots the source cluster moved during the copy.
+  bool rescan = false;
+  /// The slots it copied ("0-5460"); empty for a standalone source.
+  std::string slots;
 };
 
 /// What the job did.
@@ -48,7 +52,7 @@ struct copy_report {
   job_status status = job_status::fatal;
   /// Sum over shards.
   counts totals;
-  /// Per source master.
+  /// Per source master, then the rescans of moved slots.
   std::vector<shard_report> shards;
   /// The fatal failure, when status is `fatal`.
   std::optional<protocol::failure> failure;

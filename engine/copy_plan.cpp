@@ -84,11 +84,10 @@ asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config,
                                     "ranges); fix the cluster before copying",
                                     gaps.front().start, gaps.front().end, gaps.size() - 1));
   }
+  const slot_set wanted = config.slots ? slots_of({*config.slots}) : slot_set{}.set();
   for (const auto& master : source_map.masters()) {
-    const bool wanted =
-        !config.slots || std::any_of(master.slots.begin(), master.slots.end(),
-                                     [&](auto range) { return range.overlaps(*config.slots); });
-    if (!wanted) continue;
+    const slot_set owned = slots_of(master.slots) & wanted;
+    if (owned.none()) continue;
     const protocol::cluster_node* node = &master;
     if (config.protect.read_from_replicas) {
       for (const auto& replica : source_map.replicas()) {
@@ -100,14 +99,21 @@ asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config,
     }
     auto shard = co_await probe_shard(plan.sides.source, *node);
     if (!shard) co_return shard.error();
+    shard->slots = owned;
     if (previous != nullptr) {
       if (const shard_state* saved = same_shard(*previous, *shard)) {
         shard->start = saved->position;
         shard->from_state = true;
+        // Its cursor says nothing about slots that came to the node since: rescan those.
+        if (saved->slots) {
+          plan.moved |= owned & ~*saved->slots;
+          shard->slots = owned & *saved->slots;
+        }
       }
     }
     plan.shards.push_back(std::move(*shard));
   }
+  if (previous != nullptr) plan.moved |= previous->moved & wanted;
 
   if (config.existing == existing_policy::unset && previous == nullptr) {
     auto held = co_await key_counts(plan.sides.target, plan.sides.target_facts.map.masters(),

@@ -29,6 +29,9 @@ struct shard_plan {
   shard_position start;
   /// True when `start` came from the state file.
   bool from_state = false;
+  /// The slots its scan copies: those the node serves (within --slots), and when resumed only
+  /// those its saved scan was already copying.
+  slot_set slots;
 };
 
 /// The decided job.
@@ -39,14 +42,18 @@ struct copy_plan {
   std::vector<shard_plan> shards;
   /// What identifies the job in a state file.
   job_identity identity;
+  /// Slots known to have moved, to rescan once the shards are done: those the state file says
+  /// await a rescan, and those that moved to another node since it was written.
+  slot_set moved;
 };
 
 /// The identity of the job `config` describes.
 job_identity identity_of(const copy_config& config);
 
 /// Inspects both sides and plans the shards. With `previous` (a state file being resumed), each
-/// shard whose node and process are the same starts from its saved position, and the
-/// non-empty-target rule is waived: the target holds the earlier run's keys.
+/// shard whose node and process are the same starts from its saved position (slots it gained
+/// since are marked moved), and the non-empty-target rule is waived: the target holds the
+/// earlier run's keys.
 boost::asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config,
                                                    const checkpoint* previous);
 

@@ -25,13 +25,18 @@ struct counts {
   std::uint64_t estimated = 0;
   /// Batches sent again after a connection broke or a node redirected them.
   std::uint64_t retries = 0;
+  /// Keys of moved slots that a rescan found already on the target (see slot_watch.hpp): the
+  /// first pass had copied them, so they are not counted in `copied` again.
+  std::uint64_t rescanned = 0;
 
   /// Adds another shard's counts.
   counts& operator+=(const counts& other) noexcept;
   /// Subtracts counts (this run = totals - what earlier runs had done); `estimated` is kept.
   counts& operator-=(const counts& other) noexcept;
   /// Keys settled one way or another.
-  std::uint64_t settled() const noexcept { return copied + vanished + skipped + failed; }
+  std::uint64_t settled() const noexcept {
+    return copied + vanished + skipped + failed + rescanned;
+  }
 };
 
 /// Counters of one shard. Relaxed atomics: the owner adds, others only read.
@@ -44,6 +49,7 @@ struct shard_counters {
   std::atomic<std::uint64_t> bytes{0};     ///< see counts::bytes
   std::atomic<std::uint64_t> estimated{0}; ///< see counts::estimated
   std::atomic<std::uint64_t> retries{0};   ///< see counts::retries
+  std::atomic<std::uint64_t> rescanned{0};  ///< see counts::rescanned
 
   /// Adds `n` to `counter` (owner thread only).
   static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
@@ -64,6 +70,7 @@ inline counts& counts::operator+=(const counts& other) noexcept {
   bytes += other.bytes;
   estimated += other.estimated;
   retries += other.retries;
+  rescanned += other.rescanned;
   return *this;
 }
 
@@ -75,6 +82,7 @@ inline counts& counts::operator-=(const counts& other) noexcept {
   failed -= other.failed;
   bytes -= other.bytes;
   retries -= other.retries;
+  rescanned -= other.rescanned;
   return *this;
 }
 
@@ -87,13 +95,14 @@ inline void shard_counters::set(const counts& start) noexcept {
   failed.store(start.failed, relaxed);
   bytes.store(start.bytes, relaxed);
   retries.store(start.retries, relaxed);
+  rescanned.store(start.rescanned, relaxed);
 }
 
 inline counts shard_counters::snapshot() const noexcept {
   constexpr auto relaxed = std::memory_order_relaxed;
-  return {scanned.load(relaxed), copied.load(relaxed), vanished.load(relaxed),
-          skipped.load(relaxed), failed.load(relaxed), bytes.load(relaxed),
-          estimated.load(relaxed), retries.load(relaxed)};
+  return {scanned.load(relaxed),   copied.load(relaxed),  vanished.load(relaxed),
+          skipped.load(relaxed),   failed.load(relaxed),  bytes.load(relaxed),
+          estimated.load(relaxed), retries.load(relaxed), rescanned.load(relaxed)};
 }
 
 }  // namespace ferry::engine

@@ -145,6 +145,7 @@ asio::awaitable<bool> batch_reader::read_group(link& node, std::vector<pending>&
     commands_.begin(2);
     commands_.arg("DUMP");
     commands_.arg_ref(batch.keys[p.index]);
+    if (p.asking) commands_.push({"ASKING"});  // ASKING lets only the next command in
     commands_.begin(2);
     commands_.arg(expiry);
     commands_.arg_ref(batch.keys[p.index]);
@@ -160,6 +161,7 @@ asio::awaitable<bool> batch_reader::read_group(link& node, std::vector<pending>&
   for (pending& p : group) {
     if (p.asking) ++at;
     const protocol::reply& dump = replies_[at++];
+    if (p.asking) ++at;
     const protocol::reply& ttl = replies_[at++];
     const protocol::bytes& key = batch.keys[p.index];
     if (dump.is_error() || ttl.is_error()) {

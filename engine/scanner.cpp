@@ -69,9 +69,7 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
     std::vector<protocol::bytes> keys;
     keys.reserve(scan.elements[1].elements.size());
     for (const protocol::reply& key : scan.elements[1].elements) {
-      if (shard.config.slots && !shard.config.slots->contains(protocol::key_slot(key.text()))) {
-        continue;
-      }
+      if (shard.slots && !shard.slots->test(protocol::key_slot(key.text()))) continue;
       keys.push_back(key.str);
     }
     shard_counters::add(shard.counters.scanned, keys.size());

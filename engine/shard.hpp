@@ -4,14 +4,14 @@
 // The stages talk only through two bounded channels (key batches, record batches) and the
 // thread's byte budget; the ledger records which SCAN cursor is safe to resume from.
 
-#include <cstddef>
-#include <string>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstddef>
+#include <memory>
+#include <string>
 
 #include "engine/batches.hpp"
 #include "engine/byte_budget.hpp"
@@ -22,6 +22,7 @@
 #include "engine/job_control.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/scan_ledger.hpp"
+#include "engine/slot_watch.hpp"
 #include "engine/target_router.hpp"
 
 namespace ferry::engine {
@@ -51,6 +52,11 @@ struct shard_context {
   bool resumed = false;
   /// Send READONLY: the source node may be a replica (--read-from replicas, or a failover).
   bool source_readonly = false;
+  /// The slots this shard copies; keys of other slots on its node are left to the shards (or
+  /// rescans) that own them, so no key is copied twice. Null for every slot.
+  std::shared_ptr<const slot_set> slots;
+  /// A rescan of moved slots: a key the target already holds may be the first pass's copy.
+  bool rescan = false;
   /// This shard's counters.
   shard_counters& counters;
   /// Stop requests and fatal failures of the whole job.

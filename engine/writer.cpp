@@ -81,6 +81,7 @@ class batch_writer {
                                    const record_batch& batch, std::vector<pending>& again,
                                    bool& refresh);
   asio::awaitable<bool> settle_busy_key(link& target, const record& r, bool ambiguous);
+  asio::awaitable<bool> settle_rescanned(link& target, const record& r);
   asio::awaitable<std::string> memory_of(link& target);
   void encode_restore(const record& r);
   void copied(const record& r) {
@@ -114,7 +115,8 @@ class batch_writer {
 };
 
 void batch_writer::encode_restore(const record& r) {
-  const bool replace = shard_.config.existing == existing_policy::replace;
+  // A rescan writes without REPLACE first, to tell the keys the first pass copied from new ones.
+  const bool replace = shard_.config.existing == existing_policy::replace && !shard_.rescan;
   commands_.begin(replace ? 6 : 5);
   commands_.arg("RESTORE");
   commands_.arg_ref(r.key);
@@ -262,6 +264,7 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
 
 asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& r,
                                                     bool ambiguous) {
+  if (shard_.rescan) co_return co_await settle_rescanned(target, r);
   if (ambiguous || shard_.resumed) {
     // An earlier attempt (a broken connection, or the run being resumed) may have written it:
     // if the target holds exactly our payload and expiry, it is ours.
@@ -287,6 +290,57 @@ asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& 
     skipped();
   } else {
     failed(r, errc::busykey, "the key exists on the target (--on-existing fail)");
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> batch_writer::settle_rescanned(link& target, const record& r) {
+  // The target holds the key: most often the first pass copied it before its slot moved.
+  protocol::command_buffer commands;
+  commands.push({"DUMP", r.key.view()});
+  commands.push({"PEXPIRETIME", r.key.view()});
+  std::vector<protocol::reply> answer;
+  if (auto done = co_await target.exec(commands, answer); !done) {
+    co_return fatal(done.error().code, done.error().message);
+  }
+  const std::int64_t expiry = answer[1].integer < 0 ? 0 : answer[1].integer;
+  auto rescanned = [&] {
+    shard_counters::add(shard_.counters.rescanned, 1);
+    ++tally_.rescanned;
+  };
+  if (!answer[0].is_error() && answer[0].text() == r.payload.view() &&
+      (answer[1].is_error() || expiry == r.expire_at_ms)) {
+    rescanned();
+    co_return true;
+  }
+  // Another value: the key changed on the source since the first pass, or the target held it
+  // before the job. Only a policy that lets ferry overwrite the target's keys replaces it; with
+  // none given the target was empty when the job began, so the key is ferry's own.
+  const existing_policy policy = shard_.config.existing;
+  if (policy == existing_policy::skip) {
+    skipped();
+    co_return true;
+  }
+  if (policy == existing_policy::fail) {
+    failed(r, errc::busykey,
+           "the key exists on the target with another value (--on-existing fail)");
+    co_return true;
+  }
+  commands.clear();
+  commands.begin(6);
+  commands.arg("RESTORE");
+  commands.arg_ref(r.key);
+  commands.arg(r.expire_at_ms);
+  commands.arg_ref(r.payload);
+  commands.arg("ABSTTL");
+  commands.arg("REPLACE");
+  if (auto done = co_await target.exec(commands, answer); !done) {
+    co_return fatal(done.error().code, done.error().message);
+  }
+  if (answer[0].is_error()) {
+    failed(r, protocol::classify_error_reply(answer[0].text()), answer[0].text());
+  } else {
+    rescanned();
   }
   co_return true;
 }

@@ -13,11 +13,21 @@ checkpoint sample() {
   checkpoint state;
   state.job = {"redis://127.0.0.1:6379", "rediss://user:***@host:10000", "user:*", "hash", "0-99"};
   state.status = "interrupted";
-  state.shards.push_back({"127.0.0.1:7000", "abc", "run-1",
+  state.shards.push_back({"127.0.0.1:7000",
+                          "abc",
+                          "run-1",
                           {18446744073709551615ull, false,
-                           counts{.scanned = 10, .copied = 7, .vanished = 1, .skipped = 1,
-                                  .failed = 1, .bytes = 1234, .retries = 2}}});
-  state.shards.push_back({"127.0.0.1:7001", "def", "run-2", {0, true, counts{}}});
+                           counts{.scanned = 10,
+                                  .copied = 7,
+                                  .vanished = 1,
+                                  .skipped = 1,
+                                  .failed = 1,
+                                  .bytes = 1234,
+                                  .retries = 2,
+                                  .rescanned = 3}},
+                          slot_set{}.set(5).set(6)});
+  state.shards.push_back({"127.0.0.1:7001", "def", "run-2", {0, true, counts{}}, std::nullopt});
+  state.moved.set(16383);
   return state;
 }
 
@@ -33,6 +43,11 @@ TEST(checkpoint, json_round_trip_keeps_everything) {
   EXPECT_EQ(back->shards[0].position.done.bytes, 1234u);
   EXPECT_EQ(back->shards[0].run_id, "run-1");
   EXPECT_TRUE(back->shards[1].position.complete);
+  EXPECT_EQ(back->shards[0].position.done.rescanned, 3u);
+  ASSERT_TRUE(back->shards[0].slots.has_value());
+  EXPECT_EQ(slot_text(*back->shards[0].slots), "5-6");
+  EXPECT_FALSE(back->shards[1].slots.has_value()) << "a state file from before resharding";
+  EXPECT_EQ(slot_text(back->moved), "16383");
 }
 
 TEST(checkpoint, cursors_are_strings_in_the_file) {

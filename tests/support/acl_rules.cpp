@@ -3,14 +3,10 @@
 namespace ferry::testing {
 
 const std::vector<std::string>& source_rules_copy() {
-  static const std::vector<std::string> rules = {"resetkeys",      "~*",
-                                                 "resetchannels",  "-@all",
-                                                 "+ping",          "+client|setname",
-                                                 "+select",        "+info",
-                                                 "+dbsize",        "+cluster|shards",
-                                                 "+cluster|slots", "+readonly",
-                                                 "+scan",          "+dump",
-                                                 "+pexpiretime",   "+pttl"};
+  static const std::vector<std::string> rules = {
+      "resetkeys", "~*",    "resetchannels", "-@all",           "+ping",          "+client|setname",
+      "+select",   "+info", "+dbsize",       "+cluster|shards", "+cluster|slots", "+cluster|nodes",
+      "+readonly", "+scan", "+dump",         "+pexpiretime",    "+pttl"};
   return rules;
 }
 

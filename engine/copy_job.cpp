@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 
 #include "engine/copy_plan.hpp"
+#include "engine/diff_file.hpp"
 #include "engine/failed_keys.hpp"
+#include "engine/inline_verify.hpp"
 #include "engine/shard.hpp"
 #include "engine/target_router.hpp"
 #include "engine/target_watch.hpp"
@@ -24,14 +26,31 @@ using protocol::failure;
 
 namespace {
 
-/// One worker thread: its own io_context, memory budget, target view and shards.
+/// One worker thread: its own io_context, memory budget, target view and shards (and, with
+/// --verify, a source view and each shard's inline verifier).
 struct worker {
   asio::io_context io{1};
   std::unique_ptr<byte_budget> budget;
   std::unique_ptr<target_router> router;
+  std::unique_ptr<target_router> source_router;
+  std::unique_ptr<inline_verify_context> verify_context;
+  std::vector<std::unique_ptr<inline_verifier>> verifiers;
   std::vector<std::unique_ptr<shard_context>> shards;
   std::thread thread;
 };
+
+/// What the inline verifier compares: values too, with the user's tolerance and patience.
+compare_options inline_compare_options(const copy_config& config, const inspected_sides& sides) {
+  compare_options options;
+  options.mode = compare_mode::full;
+  options.ttl_tolerance_ms = config.verify.ttl_tolerance_ms;
+  options.rounds = std::max(1u, config.verify.rounds);
+  options.recheck_pause = config.verify.recheck_pause;
+  // A server that hides its version gets PTTL, which every version answers.
+  options.source_pexpiretime = sides.source_facts.major_version >= 7;
+  options.target_pexpiretime = sides.target_facts.major_version >= 7;
+  return options;
+}
 
 /// Loads the state file to resume, or makes sure a fresh job does not overwrite one.
 maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
@@ -123,6 +142,15 @@ copy_report copy_job::run() {
     report.failure = fail_with(errc::server_error, sink.error());
     return finish(report);
   }
+  const bool verifying = config_.verify.enabled;
+  auto diffs = diff_file::open(verifying ? config_.verify.diff_path : std::string{});
+  if (!diffs) {
+    report.failure = fail_with(errc::server_error, diffs.error());
+    return finish(report);
+  }
+  warning_list verify_warnings;
+  report.verified = verifying;
+  report.verify_sample = config_.verify.sample;
   {
     std::lock_guard lock(shards_mutex_);
     for (const auto& shard : p.shards) {
@@ -131,6 +159,7 @@ copy_report copy_job::run() {
       counters_.back()->estimated = std::max(shard.estimate, shard.start.done.settled());
       positions_.push_back(std::make_unique<published_position>());
       positions_.back()->set(shard.start);
+      verified_.push_back(std::make_unique<verify_counters>());
     }
   }
   auto state_of = [&](const char* status) {
@@ -169,6 +198,13 @@ copy_report copy_job::run() {
         w->io.get_executor(), std::max<std::size_t>(config_.tune.max_inflight_bytes / threads, 1));
     w->router = std::make_unique<target_router>(w->io.get_executor(), p.sides.target,
                                                 p.sides.target_facts.map, config_.tune, control_);
+    if (verifying) {
+      w->source_router = std::make_unique<target_router>(
+          w->io.get_executor(), p.sides.source, p.sides.source_facts.map, config_.tune, control_);
+      w->verify_context = std::make_unique<inline_verify_context>(inline_verify_context{
+          config_.verify, inline_compare_options(config_, p.sides), config_.tune, control_,
+          **diffs, verify_warnings, *w->source_router, *w->router});
+    }
     workers.push_back(std::move(w));
   }
   for (std::size_t n = 0; n < to_run.size(); ++n) {
@@ -195,6 +231,13 @@ copy_report copy_job::run() {
         .position = *positions_[i],
         .limiter = limiter,
     }));
+    if (verifying) {
+      // As many comparers as writers, so that a full --verify keeps up with the copy.
+      w.verifiers.push_back(std::make_unique<inline_verifier>(
+          w.io.get_executor(), *w.verify_context, *verified_[i],
+          std::max(1u, config_.tune.writers_per_shard)));
+      w.shards.back()->verify = w.verifiers.back().get();
+    }
   }
 
   std::mutex done_mutex;
@@ -244,14 +287,17 @@ copy_report copy_job::run() {
   for (std::size_t i = 0; i < p.shards.size(); ++i) {
     const shard_position position = positions_[i]->get();
     shard_report entry{p.shards[i].node.address(), counters_[i]->snapshot(), position.cursor,
-                       position.complete, p.shards[i].start.cursor, p.shards[i].from_state};
+                       position.complete, p.shards[i].start.cursor, p.shards[i].from_state,
+                       verified_[i]->snapshot()};
     all_complete = all_complete && entry.complete;
+    report.verify += entry.verify;
     report.totals += entry.totals;
     report.this_run += entry.totals;
     report.this_run -= p.shards[i].start.done;
     report.shards.push_back(std::move(entry));
   }
   for (auto& w : workers) report.peak_inflight_bytes += w->budget->peak();
+  for (const auto& warning : verify_warnings.all()) report.warnings.push_back(warning);
   const char* status = "complete";
   if (control_.failed()) {
     report.status = job_status::fatal;
@@ -264,7 +310,9 @@ copy_report copy_job::run() {
     report.status = job_status::interrupted;
     status = "interrupted";
   } else {
-    report.status = report.totals.failed != 0 ? job_status::keys_failed : job_status::complete;
+    report.status = report.totals.failed != 0        ? job_status::keys_failed
+                    : report.verify.differences() != 0 ? job_status::differences
+                                                       : job_status::complete;
   }
   if (!config_.state.path.empty()) {
     if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {

@@ -187,6 +187,7 @@ TEST_F(copy_verify_test, keys_the_target_evicts_are_reported_missing_with_exit_c
   EXPECT_EQ(r["status"], "differences");
   EXPECT_EQ(u64(r["totals"]["failed"]), 0u);
   const nlohmann::json& v = r["verify"];
+  RecordProperty("verify", v.dump());
   EXPECT_GT(u64(v["missing"]), 0u) << v.dump();
   EXPECT_EQ(u64(v["differences"]), u64(v["missing"])) << v.dump();
   EXPECT_EQ(u64(v["checked"]), u64(r["totals"]["copied"])) << v.dump();
@@ -234,6 +235,7 @@ TEST_F(copy_verify_test, keys_rewritten_on_a_live_source_are_changed_never_diffe
 
   const nlohmann::json r = report();
   const nlohmann::json& v = r["verify"];
+  RecordProperty("verify", v.dump());
   EXPECT_EQ(u64(v["differences"]), 0u) << v.dump();
   EXPECT_EQ(u64(v["checked"]), u64(r["totals"]["copied"])) << v.dump();
   EXPECT_EQ(u64(v["equal"]) + u64(v["changed"]), u64(v["checked"])) << v.dump();

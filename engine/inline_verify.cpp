@@ -1,7 +1,5 @@
 #include "engine/inline_verify.hpp"
 
-#include <fmt/format.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -35,23 +33,6 @@ class release_on_exit {
   byte_budget& budget_;
   std::size_t bytes_;
 };
-
-/// A difference on a key whose source no longer holds what ferry copied says nothing about the
-/// copy: the source was written after ferry read the key (a live source). Such a key is
-/// `changed`. A key the target lacks stays `missing`: the target lost what it acknowledged.
-void judge_against_copy(verdict& v, const copied_key& copied, std::int64_t tolerance_ms) {
-  if (v.kind != difference::value && v.kind != difference::type && v.kind != difference::expiry) {
-    return;
-  }
-  // No digest is read for keys too large for one (digest_max_bytes): only the expiry tells.
-  const bool value_moved = !v.source.digest.empty() && v.source.digest != copied.digest;
-  const bool expiry_moved =
-      expiry_differs(v.source.expire_at_ms, copied.expire_at_ms, tolerance_ms);
-  if (!value_moved && !expiry_moved) return;
-  v.kind = difference::changed;
-  v.detail = fmt::format("the source's {} changed after ferry copied the key",
-                         value_moved ? "value" : "expiry");
-}
 
 }  // namespace
 
@@ -125,7 +106,8 @@ asio::awaitable<void> inline_verifier::compare_batches() {
         ++counts[verify_counter::vanished];
         continue;
       }
-      judge_against_copy(v, batch.keys[i], context_.compare.ttl_tolerance_ms);
+      const copied_key& copied = batch.keys[i];
+      judge_against_copy(v, copied.digest, copied.expire_at_ms, context_.compare.ttl_tolerance_ms);
       ++counts[verify_counter::checked];
       ++counts[counter_of(v.kind)];
       if (v.rounds > 1) ++counts[verify_counter::rechecked];

@@ -118,9 +118,11 @@ TEST_F(copy_verify_test, standalone_to_tls_standalone_verifies_every_copied_key)
   EXPECT_THAT(run.out, HasSubstr("equal "));
 }
 
-TEST_F(copy_verify_test, cluster_to_cluster_verifies_every_copied_key_per_shard) {
+TEST_F(copy_verify_test, cluster_to_cluster_with_auth_verifies_every_copied_key_per_shard) {
   redis_cluster source;
-  redis_cluster target;
+  cluster_options with_password;
+  with_password.node.password = "target secret";
+  redis_cluster target(with_password);
   cluster_client source_client = source.client();
   cluster_client target_client = target.client();
   fill_every_type(source_client);
@@ -139,6 +141,26 @@ TEST_F(copy_verify_test, cluster_to_cluster_verifies_every_copied_key_per_shard)
     EXPECT_GT(u64(shard["copied"]), 0u);
     expect_all_equal(shard["verify"], u64(shard["copied"]));
   }
+}
+
+TEST_F(copy_verify_test, keys_left_alone_under_on_existing_skip_are_not_compared) {
+  redis_server source;
+  redis_server target;
+  sync_client source_client = source.client();
+  fill_strings(source_client, 1'000, 20, 1, "str:");
+  sync_client target_client = target.client();
+  for (int i = 0; i < 10; ++i) {
+    target_client.checked({"SET", "str:" + std::to_string(i), "the target's own value"});
+  }
+
+  // The ten skipped keys differ, but ferry did not write them: not its copy to judge.
+  const ferry_result run = copy(source.url(), target.url(), {"--on-existing", "skip"});
+  ASSERT_EQ(run.exit_code, 0) << run.output();
+  const nlohmann::json r = report();
+  EXPECT_EQ(u64(r["totals"]["skipped"]), 10u);
+  EXPECT_EQ(u64(r["totals"]["copied"]), 990u);
+  expect_all_equal(r["verify"], 990);
+  EXPECT_EQ(target_client.checked({"GET", "str:3"}).str, "the target's own value");
 }
 
 TEST_F(copy_verify_test, a_sample_checks_the_keys_their_hash_chooses_on_every_run) {

@@ -250,7 +250,9 @@ void add_copy_command(CLI::App& app, int& exit_code) {
   copy->add_flag("--verify", flags->verify,
                  "Compare every key this job copies with the source, right behind the writers "
                  "(on separate connections, values by server-side digests), and report the "
-                 "counts; a difference ends with exit code 1")
+                 "counts. A key rewritten on the source after ferry copied it counts as "
+                 "changed, not as a difference; a difference ends with exit code 1 (fix it "
+                 "with `ferry verify --repair`)")
       ->group("Inline verification");
   copy->add_option("--verify-sample", flags->verify_sample,
                    "Compare only this fraction (0 < F <= 1) of copied keys, chosen by a hash of "

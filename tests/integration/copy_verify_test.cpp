@@ -6,7 +6,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -54,9 +56,10 @@ class copy_verify_test : public ::testing::Test {
     options.tls = make_server_tls(tls_);
     return options;
   }
-  /// `ferry copy --verify` with a report, a diff file and the test CA; `extra` appended.
-  ferry_result copy(const std::string& source, const std::string& target,
-                    std::vector<std::string> extra = {}) const {
+  /// The arguments of `ferry copy --verify` with a report, a diff file and the test CA;
+  /// `extra` appended (--verify is left out when `extra` holds --verify-sample).
+  std::vector<std::string> arguments(const std::string& source, const std::string& target,
+                                     const std::vector<std::string>& extra) const {
     std::vector<std::string> args{"copy",
                                   "--source",
                                   source,
@@ -74,7 +77,12 @@ class copy_verify_test : public ::testing::Test {
       args.push_back("--verify");
     }
     args.insert(args.end(), extra.begin(), extra.end());
-    return run_ferry(args, std::chrono::seconds{60});
+    return args;
+  }
+  /// Runs `ferry copy --verify` (see arguments()) to its end.
+  ferry_result copy(const std::string& source, const std::string& target,
+                    const std::vector<std::string>& extra = {}) const {
+    return run_ferry(arguments(source, target, extra), std::chrono::seconds{60});
   }
   std::filesystem::path report_path() const { return dir_ / "report.json"; }
   std::filesystem::path diff_path() const { return dir_ / "diff.jsonl"; }
@@ -266,6 +274,58 @@ TEST_F(copy_verify_test, keys_rewritten_on_a_live_source_are_changed_never_diffe
     EXPECT_EQ(line["kind"], "changed") << line.dump();
     EXPECT_THAT(line["key"].get<std::string>(), HasSubstr("hot:"));
   }
+}
+
+TEST_F(copy_verify_test,
+       an_interrupted_job_drains_the_verifier_and_a_resumed_one_verifies_the_rest) {
+  redis_server source;
+  redis_server target;
+  sync_client source_client = source.client();
+  sync_client target_client = target.client();
+  fill_strings(source_client, 40'000, 64, 8, "str:");
+  const std::string state = (dir_ / "state.json").string();
+
+  {
+    ferry_process ferry(
+        arguments(source.url(), target.url(), {"--state", state, "--max-keys-per-sec", "20000"}),
+        dir_.path());
+    std::this_thread::sleep_for(std::chrono::milliseconds{700});
+    ASSERT_TRUE(ferry.running()) << ferry.err_so_far();
+    ferry.signal(SIGINT);
+    const ferry_result stopped = ferry.wait(std::chrono::seconds{20});
+    ASSERT_EQ(stopped.exit_code, 3) << stopped.output();
+  }
+  const nlohmann::json first = report();
+  EXPECT_EQ(first["status"], "interrupted");
+  EXPECT_EQ(u64(first["verify"]["differences"]), 0u);
+  EXPECT_LE(u64(first["verify"]["checked"]), u64(first["totals"]["copied"]));
+
+  const ferry_result resumed = copy(source.url(), target.url(), {"--state", state, "--resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output();
+  const nlohmann::json second = report();
+  // The resumed run verifies what it copies itself; the exact copy is the oracle's to prove.
+  expect_all_equal(second["verify"], u64(second["this_run"]["copied"]));
+  EXPECT_GT(u64(second["this_run"]["copied"]), 0u);
+  EXPECT_EQ(diff_keyspaces(dump_keyspace(source_client), dump_keyspace(target_client)), "");
+}
+
+TEST_F(copy_verify_test, a_target_that_dies_stops_the_job_without_hanging_the_verifier) {
+  redis_server source;
+  auto target = std::make_unique<redis_server>();
+  sync_client source_client = source.client();
+  fill_strings(source_client, 40'000, 64, 6, "str:");
+
+  ferry_process ferry(arguments(source.url(), target->url(),
+                                {"--max-keys-per-sec", "20000", "--max-retry-time", "2",
+                                 "--connect-timeout", "500", "--timeout", "1000"}),
+                      dir_.path());
+  std::this_thread::sleep_for(std::chrono::milliseconds{600});
+  ASSERT_TRUE(ferry.running()) << ferry.err_so_far();
+  target.reset();  // SIGKILL: writers and comparers lose their connections at once
+  const ferry_result run = ferry.wait(std::chrono::seconds{30});
+  EXPECT_EQ(run.exit_code, 2) << run.output();
+  EXPECT_LT(run.seconds, 20) << run.output();
+  EXPECT_EQ(report()["status"], "failed");
 }
 
 TEST_F(copy_verify_test, help_documents_the_options_and_wrong_ones_are_refused) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -29,9 +30,31 @@ struct copy_flags {
   double checkpoint_interval_s = 5;
   std::string read_from = "master";
   unsigned latency_target_ms = 0;
+  bool verify = false;
+  std::optional<double> verify_sample;
 };
 
-int run_copy(copy_flags& flags) {
+/// Fills the inline verifier's settings; an error message for a wrong combination.
+std::optional<std::string> apply_verify_flags(copy_flags& flags, const CLI::App& copy) {
+  engine::inline_verification& v = flags.config.verify;
+  // --verify-sample says what to verify, so it asks for verification too.
+  v.enabled = flags.verify || flags.verify_sample.has_value();
+  if (flags.verify_sample) {
+    if (!(*flags.verify_sample > 0 && *flags.verify_sample <= 1)) {
+      return fmt::format("--verify-sample must be a fraction in (0, 1], not {}",
+                         *flags.verify_sample);
+    }
+    v.sample = *flags.verify_sample;
+  }
+  if (!v.enabled) {
+    for (const char* name : {"--diff", "--ttl-tolerance", "--rounds"}) {
+      if (copy.count(name) != 0) return fmt::format("{} needs --verify", name);
+    }
+  }
+  return std::nullopt;
+}
+
+int run_copy(copy_flags& flags, const CLI::App& command) {
   auto sides = resolve_sides(flags.connection);
   if (!sides) {
     fmt::print(stderr, "ferry copy: {}\n", sides.error());
@@ -58,6 +81,10 @@ int run_copy(copy_flags& flags) {
       static_cast<long long>(flags.checkpoint_interval_s * 1000)};
   config.protect.read_from_replicas = flags.read_from == "replicas";
   config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
+  if (auto wrong = apply_verify_flags(flags, command)) {
+    fmt::print(stderr, "ferry copy: {}\n", *wrong);
+    return exit_usage;
+  }
   if (config.state.resume && config.state.path.empty()) {
     fmt::print(stderr, "ferry copy: --resume needs --state FILE (the state file to continue)\n");
     return exit_usage;
@@ -82,9 +109,20 @@ int run_copy(copy_flags& flags) {
       if (report.status == engine::job_status::complete) return exit_failed;
     }
   }
+  if (const auto differ = report.verify.differences(); differ != 0) {
+    fmt::print(stderr,
+               "ferry copy: the inline verifier found {} key(s) that differ on the target{}; run "
+               "`ferry verify --repair` with the same source and target to fix them\n",
+               with_commas(differ),
+               config.verify.diff_path.empty()
+                   ? " (add --diff FILE to list them)"
+                   : fmt::format(" (listed in {})", config.verify.diff_path));
+  }
   switch (report.status) {
     case engine::job_status::complete:
       return exit_ok;
+    case engine::job_status::differences:
+      return exit_incomplete;
     case engine::job_status::keys_failed:
       fmt::print(stderr, "ferry copy: {} key(s) could not be copied{}\n",
                  with_commas(report.totals.failed),
@@ -209,7 +247,36 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                    "Slow down while the source's round-trip time exceeds MS milliseconds "
                    "(measured with PING beside the copy; 0: off)")
       ->type_name("MS");
-  copy->callback([flags, &exit_code] { exit_code = run_copy(*flags); });
+  copy->add_flag("--verify", flags->verify,
+                 "Compare every key this job copies with the source, right behind the writers "
+                 "(on separate connections, values by server-side digests), and report the "
+                 "counts. A key rewritten on the source after ferry copied it counts as "
+                 "changed, not as a difference; a difference ends with exit code 1 (fix it "
+                 "with `ferry verify --repair`)")
+      ->group("Inline verification");
+  copy->add_option("--verify-sample", flags->verify_sample,
+                   "Compare only this fraction (0 < F <= 1) of copied keys, chosen by a hash of "
+                   "the key so that a re-run checks the same keys (implies --verify)")
+      ->type_name("F")
+      ->group("Inline verification");
+  copy->add_option("--diff", c.verify.diff_path,
+                   "With --verify: write each difference to FILE as JSON lines, as `ferry verify "
+                   "--diff` does (kind, key, key_base64, source, target, detail)")
+      ->type_name("FILE")
+      ->group("Inline verification");
+  copy->add_option("--ttl-tolerance", c.verify.ttl_tolerance_ms,
+                   "With --verify: expiries this many milliseconds apart still count as equal")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}))
+      ->type_name("MS")
+      ->capture_default_str()
+      ->group("Inline verification");
+  copy->add_option("--rounds", c.verify.rounds,
+                   "With --verify: comparisons of a key whose source keeps changing before it is "
+                   "reported as changed rather than as a difference")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str()
+      ->group("Inline verification");
+  copy->callback([flags, copy, &exit_code] { exit_code = run_copy(*flags, *copy); });
 }
 
 }  // namespace ferry::cli

@@ -16,6 +16,7 @@ const char* status_name(engine::job_status status) {
   switch (status) {
     case engine::job_status::complete: return "complete";
     case engine::job_status::keys_failed: return "keys_failed";
+    case engine::job_status::differences: return "differences";
     case engine::job_status::interrupted: return "interrupted";
     case engine::job_status::fatal: return "failed";
   }
@@ -27,6 +28,23 @@ nlohmann::json counts_json(const engine::counts& c, double duration_s) {
           {"skipped", c.skipped},     {"failed", c.failed},   {"bytes", c.bytes},
           {"estimated", c.estimated}, {"retries", c.retries}, {"rescanned", c.rescanned},
           {"duration_s", duration_s}};
+}
+
+/// The inline verifier's counts (the names of `ferry verify --report`).
+nlohmann::json verify_json(const engine::verify_counts& c, double sample) {
+  using engine::verify_counter;
+  return {{"sample", sample},
+          {"checked", c[verify_counter::checked]},
+          {"equal", c[verify_counter::equal]},
+          {"missing", c[verify_counter::missing]},
+          {"value", c[verify_counter::value]},
+          {"type", c[verify_counter::type]},
+          {"expiry", c[verify_counter::expiry]},
+          {"changed", c[verify_counter::changed]},
+          {"vanished", c[verify_counter::vanished]},
+          {"differences", c.differences()},
+          {"deep", c[verify_counter::deep]},
+          {"rechecked", c[verify_counter::rechecked]}};
 }
 
 }  // namespace
@@ -51,8 +69,10 @@ nlohmann::json report_json(const engine::copy_report& report) {
     entry["complete"] = shard.complete;
     entry["rescan"] = shard.rescan;
     if (!shard.slots.empty()) entry["slots"] = shard.slots;
+    if (report.verified) entry["verify"] = verify_json(shard.verify, report.verify_sample);
     json["shards"].push_back(std::move(entry));
   }
+  if (report.verified) json["verify"] = verify_json(report.verify, report.verify_sample);
   if (report.failure) json["error"] = report.failure->message;
   return json;
 }
@@ -90,6 +110,20 @@ std::string summary_text(const engine::copy_report& report) {
   if (t.rescanned != 0) {
     text += fmt::format("  {} key(s) of moved slots rescanned (already on the target)\n",
                         with_commas(t.rescanned));
+  }
+  if (report.verified) {
+    using engine::verify_counter;
+    const auto& v = report.verify;
+    const auto n = [&](verify_counter c) { return with_commas(v[c]); };
+    text += fmt::format(
+        "  verified {} of {} keys copied by this run ({}): equal {}  missing {}  different value "
+        "{}  different type {}  different expiry {}  changed on the source {}  vanished {}\n",
+        n(verify_counter::checked), with_commas(report.this_run.copied),
+        report.verify_sample >= 1 ? std::string("all")
+                                  : fmt::format("sample {:g}", report.verify_sample),
+        n(verify_counter::equal), n(verify_counter::missing), n(verify_counter::value),
+        n(verify_counter::type), n(verify_counter::expiry), n(verify_counter::changed),
+        n(verify_counter::vanished));
   }
   if (report.resumed) {
     const auto& r = report.this_run;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/copy_plan.hpp"
+#include "engine/diff_file.hpp"
 #include "engine/failed_keys.hpp"
 #include "engine/shard_pass.hpp"
 #include "engine/source_watch.hpp"
@@ -25,6 +26,19 @@ namespace {
 constexpr std::chrono::milliseconds look_interval{500};
 /// Rescan passes before a source that keeps moving slots stops the job.
 constexpr int max_rescan_rounds = 5;
+
+/// What the inline verifier compares: values too, with the user's tolerance and patience.
+compare_options inline_compare_options(const copy_config& config, const inspected_sides& sides) {
+  compare_options options;
+  options.mode = compare_mode::full;
+  options.ttl_tolerance_ms = config.verify.ttl_tolerance_ms;
+  options.rounds = std::max(1u, config.verify.rounds);
+  options.recheck_pause = config.verify.recheck_pause;
+  // A server that hides its version gets PTTL, which every version answers.
+  options.source_pexpiretime = sides.source_facts.major_version >= 7;
+  options.target_pexpiretime = sides.target_facts.major_version >= 7;
+  return options;
+}
 
 /// Loads the state file to resume, or makes sure a fresh job does not overwrite one.
 maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
@@ -58,12 +72,11 @@ maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
 
 /// Adds to a fatal OOM message what a person needs to size the target.
 std::string explain_oom(const std::string& message, const counts& totals) {
-  const std::uint64_t left = totals.estimated > totals.settled()
-                                 ? totals.estimated - totals.settled()
-                                 : 0;
-  const double per_key = totals.copied != 0
-                             ? static_cast<double>(totals.bytes) / static_cast<double>(totals.copied)
-                             : 0.0;
+  const std::uint64_t left =
+      totals.estimated > totals.settled() ? totals.estimated - totals.settled() : 0;
+  const double per_key =
+      totals.copied != 0 ? static_cast<double>(totals.bytes) / static_cast<double>(totals.copied)
+                         : 0.0;
   return fmt::format(
       "{}. About {} keys (~{:.1f} MB of DUMP payload) remain to be copied: raise the target's "
       "maxmemory or move to a larger SKU, then run the same command again with --resume to "
@@ -116,6 +129,15 @@ copy_report copy_job::run() {
     report.failure = fail_with(errc::server_error, sink.error());
     return finish(report);
   }
+  const bool verifying = config_.verify.enabled;
+  auto diffs = diff_file::open(verifying ? config_.verify.diff_path : std::string{});
+  if (!diffs) {
+    report.failure = fail_with(errc::server_error, diffs.error());
+    return finish(report);
+  }
+  warning_list verify_warnings;
+  report.verified = verifying;
+  report.verify_sample = config_.verify.sample;
   // Counters and positions of every shard, rescans included; the plan's shards come first.
   auto add_shard = [&](const shard_position& start, std::uint64_t estimate) {
     std::lock_guard lock(shards_mutex_);
@@ -124,6 +146,7 @@ copy_report copy_job::run() {
     counters_.back()->estimated = estimate;
     positions_.push_back(std::make_unique<published_position>());
     positions_.back()->set(start);
+    verified_.push_back(std::make_unique<verify_counters>());
     return counters_.size() - 1;
   };
   for (const auto& shard : p.shards) {
@@ -182,7 +205,7 @@ copy_report copy_job::run() {
     const bool every_slot = !cluster && !config_.slots;
     runs.push_back({i, source_options(shard.node), shard.start.cursor, shard.start.done,
                     every_slot ? nullptr : std::make_shared<const slot_set>(shard.slots), false,
-                    counters_[i].get(), positions_[i].get()});
+                    counters_[i].get(), positions_[i].get(), verified_[i].get()});
     if (cluster) slots.watch(shard.slots, shard.node_id);
   }
   // A slot already moving when the scans begin is rescanned too.
@@ -255,14 +278,17 @@ copy_report copy_job::run() {
   };
 
   rate_limiter limiter(config_.protect.max_keys_per_sec, config_.protect.max_bytes_per_sec);
-  const pass_services services{config_,
-                               p.sides.target,
-                               p.sides.target_facts.map,
-                               control_,
-                               **sink,
-                               limiter,
-                               resuming,
-                               p.sides.source_facts.major_version >= 7};
+  const pass_services services{
+      config_,
+      p.sides.target,
+      p.sides.target_facts.map,
+      control_,
+      **sink,
+      limiter,
+      resuming,
+      p.sides.source_facts.major_version >= 7,
+      {p.sides.source, p.sides.source_facts.map, inline_compare_options(config_, p.sides), **diffs,
+       verify_warnings}};
   std::vector<shard_run> rescans;  // every rescan of the job, for the report
   for (int round = 0;; ++round) {
     released.assign(runs.size(), false);
@@ -301,7 +327,8 @@ copy_report copy_job::run() {
                       std::make_shared<const slot_set>(owned),
                       true,
                       counters_[i].get(),
-                      positions_[i].get()});
+                      positions_[i].get(),
+                      verified_[i].get()});
       slots.watch(owned, master.id);
     }
     save("running");
@@ -319,8 +346,10 @@ copy_report copy_job::run() {
                        start.cursor,
                        from_state,
                        rescan,
-                       cluster && scope != nullptr ? slot_text(*scope) : ""};
+                       cluster && scope != nullptr ? slot_text(*scope) : "",
+                       verified_[i]->snapshot()};
     all_complete = all_complete && entry.complete;
+    report.verify += entry.verify;
     report.totals += entry.totals;
     report.this_run += entry.totals;
     report.this_run -= start.done;
@@ -333,6 +362,7 @@ copy_report copy_job::run() {
   for (const auto& run : rescans) {
     add_report(run.index, run.source.where.address(), run.slots.get(), true, {}, false);
   }
+  for (const auto& warning : verify_warnings.all()) report.warnings.push_back(warning);
   const char* status = "complete";
   if (control_.failed()) {
     report.status = job_status::fatal;
@@ -345,7 +375,9 @@ copy_report copy_job::run() {
     report.status = job_status::interrupted;
     status = "interrupted";
   } else {
-    report.status = report.totals.failed != 0 ? job_status::keys_failed : job_status::complete;
+    report.status = report.totals.failed != 0          ? job_status::keys_failed
+                    : report.verify.differences() != 0 ? job_status::differences
+                                                       : job_status::complete;
   }
   if (!config_.state.path.empty()) {
     if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {

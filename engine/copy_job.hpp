@@ -14,6 +14,7 @@
 #include "engine/config.hpp"
 #include "engine/counters.hpp"
 #include "engine/job_control.hpp"
+#include "engine/verifier.hpp"
 #include "protocol/failure.hpp"
 
 namespace ferry::engine {
@@ -22,6 +23,7 @@ namespace ferry::engine {
 enum class job_status {
   complete,     ///< every key copied or accounted for (vanished, skipped)
   keys_failed,  ///< the job ran to the end but some keys could not be copied
+  differences,  ///< every key was copied, but the inline verifier found some that differ
   interrupted,  ///< stopped by drain() (SIGINT/SIGTERM) after finishing what was in flight
   fatal,        ///< could not start, or stopped by a fatal error (see `failure`)
 };
@@ -44,6 +46,8 @@ struct shard_report {
   bool rescan = false;
   /// The slots it copied ("0-5460"); empty for a standalone source.
   std::string slots;
+  /// What the inline verifier found in this shard during this run (copy --verify).
+  verify_counts verify;
 };
 
 /// What the job did.
@@ -70,6 +74,13 @@ struct copy_report {
   counts this_run;
   /// Things a person must know although the job went on (e.g. a target that lost data).
   std::vector<std::string> warnings;
+  /// True when the inline verifier ran (copy --verify).
+  bool verified = false;
+  /// The fraction of copied keys it compared.
+  double verify_sample = 1;
+  /// What it found during this run, summed over shards (keys an earlier run copied are not
+  /// compared again; compare `verify.checked` with `this_run.copied`).
+  verify_counts verify;
 };
 
 /// See the file comment.
@@ -93,6 +104,7 @@ class copy_job {
   mutable std::mutex shards_mutex_;
   std::vector<std::unique_ptr<shard_counters>> counters_;
   std::vector<std::unique_ptr<published_position>> positions_;
+  std::vector<std::unique_ptr<verify_counters>> verified_;
 };
 
 }  // namespace ferry::engine

@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include "engine/inline_verify.hpp"
 #include "engine/task_group.hpp"
 #include "protocol/errors.hpp"
 
@@ -74,7 +75,12 @@ boost::asio::awaitable<void> copy_shard(shard_context& shard) {
   // The probe runs beside the pipeline and stops once the pipeline is done.
   task_group probes(executor, [](std::exception_ptr) {});
   if (shard.config.protect.latency_target.count() > 0) probes.spawn(probe_latency(shard));
+  // The inline verifier runs behind the writers and ends once they have handed it everything.
+  task_group checks(executor, [](std::exception_ptr) {});  // it reports its own errors
+  if (shard.verify != nullptr) checks.spawn(shard.verify->run());
   co_await stages.wait();
+  if (shard.verify != nullptr) co_await shard.verify->finish();
+  co_await checks.wait();
   shard.finished = true;
   co_await probes.wait();
 }

@@ -27,6 +27,8 @@
 
 namespace ferry::engine {
 
+class inline_verifier;
+
 /// Key batches from the scanner to the readers.
 using key_channel =
     boost::asio::experimental::channel<void(boost::system::error_code, key_batch)>;
@@ -84,6 +86,8 @@ struct shard_context {
   unsigned writers = 1;
   /// Readers still running; the last one ends the record stream.
   unsigned readers_running = 0;
+  /// Compares what the writers copied (`ferry copy --verify`); null when not asked for.
+  inline_verifier* verify = nullptr;
 };
 
 /// Tells each of `consumers` receivers that nothing more will come. (A channel's close() would

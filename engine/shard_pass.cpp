@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/inline_verify.hpp"
 #include "engine/shard.hpp"
 #include "engine/sides.hpp"
 #include "engine/target_router.hpp"
@@ -18,11 +19,15 @@ using protocol::errc;
 
 namespace {
 
-/// One worker thread: its own io_context, memory budget, target view and shards.
+/// One worker thread: its own io_context, memory budget, target view and shards (and, with
+/// --verify, a source view and each shard's inline verifier).
 struct worker {
   asio::io_context io{1};
   std::unique_ptr<byte_budget> budget;
   std::unique_ptr<target_router> router;
+  std::unique_ptr<target_router> source_router;
+  std::unique_ptr<inline_verify_context> verify_context;
+  std::vector<std::unique_ptr<inline_verifier>> verifiers;
   std::vector<std::unique_ptr<shard_context>> shards;
   std::thread thread;
 };
@@ -46,6 +51,14 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
         w->io.get_executor(), std::max<std::size_t>(config.tune.max_inflight_bytes / threads, 1));
     w->router = std::make_unique<target_router>(w->io.get_executor(), services.target,
                                                 services.target_map, config.tune, services.control);
+    if (config.verify.enabled) {
+      const verify_services& v = services.verify;
+      w->source_router = std::make_unique<target_router>(
+          w->io.get_executor(), v.source, v.source_map, config.tune, services.control);
+      w->verify_context = std::make_unique<inline_verify_context>(
+          inline_verify_context{config.verify, v.compare, config.tune, services.control, v.diffs,
+                                v.warnings, *w->source_router, *w->router});
+    }
     workers.push_back(std::move(w));
   }
   for (std::size_t n = 0; n < runs.size(); ++n) {
@@ -70,6 +83,13 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
         .position = *run.position,
         .limiter = services.limiter,
     }));
+    if (config.verify.enabled) {
+      // As many comparers as writers, so that a full --verify keeps up with the copy.
+      w.verifiers.push_back(
+          std::make_unique<inline_verifier>(w.io.get_executor(), *w.verify_context, *run.verified,
+                                            std::max(1u, config.tune.writers_per_shard)));
+      w.shards.back()->verify = w.verifiers.back().get();
+    }
   }
 
   std::mutex done_mutex;

@@ -16,10 +16,13 @@
 #include "engine/checkpoint.hpp"
 #include "engine/config.hpp"
 #include "engine/counters.hpp"
+#include "engine/diff_file.hpp"
 #include "engine/failed_keys.hpp"
 #include "engine/job_control.hpp"
+#include "engine/key_compare.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/slot_watch.hpp"
+#include "engine/verifier.hpp"
 #include "protocol/connection.hpp"
 #include "protocol/topology.hpp"
 
@@ -42,6 +45,20 @@ struct shard_run {
   /// Its counters and published position, owned by the job (they outlive the pass).
   shard_counters* counters = nullptr;
   published_position* position = nullptr;
+  /// What its inline verifier finds (copy --verify), owned by the job.
+  verify_counters* verified = nullptr;
+};
+
+/// What the inline verifiers of a pass share (copy --verify; unused otherwise).
+struct verify_services {
+  /// Source seed settings and slot map, for the verifiers' own source connections.
+  const protocol::connection_options& source;
+  const protocol::topology& source_map;
+  /// How keys are compared.
+  compare_options compare;
+  /// Where differences go, and messages to show once (shared by every thread).
+  diff_file& diffs;
+  warning_list& warnings;
 };
 
 /// What every shard of a pass shares.
@@ -57,6 +74,8 @@ struct pass_services {
   bool resumed = false;
   /// The source has PEXPIRETIME (Redis >= 7).
   bool use_pexpiretime = true;
+  /// The inline verifier's needs, when config.verify.enabled.
+  verify_services verify;
 };
 
 /// What a pass used.

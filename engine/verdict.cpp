@@ -104,6 +104,21 @@ std::string sha1_hex(std::string_view data) {
   return out;
 }
 
+void judge_against_copy(verdict& v, std::string_view copied_digest,
+                        std::int64_t copied_expire_at_ms, std::int64_t tolerance_ms) {
+  if (v.kind != difference::value && v.kind != difference::type &&
+      v.kind != difference::expiry) {
+    return;
+  }
+  const bool value_moved = !v.source.digest.empty() && v.source.digest != copied_digest;
+  const bool expiry_moved =
+      expiry_differs(v.source.expire_at_ms, copied_expire_at_ms, tolerance_ms);
+  if (!value_moved && !expiry_moved) return;
+  v.kind = difference::changed;
+  v.detail = value_moved ? "the source's value changed after ferry copied the key"
+                         : "the source's expiry changed after ferry copied the key";
+}
+
 std::string dump_digest(std::string_view payload) {
   constexpr std::size_t trailer = 10;  // 2-byte RDB version + 8-byte CRC64
   return sha1_hex(payload.substr(0, payload.size() > trailer ? payload.size() - trailer : 0));

@@ -65,6 +65,15 @@ struct verdict {
   unsigned rounds = 1;
 };
 
+/// For a key ferry copied itself (`ferry copy --verify`), knowing what it wrote: the digest
+/// (dump_digest) and absolute expiry (-1 = none) of the payload. A value, type or expiry
+/// difference whose source no longer holds what was copied says nothing about the copy (the
+/// source was written after ferry read it): it becomes `changed`. Any other verdict, `missing`
+/// included (the target lost what it acknowledged), is left as it is. Without a source digest
+/// (a key too large for one) only the expiry can tell.
+void judge_against_copy(verdict& v, std::string_view copied_digest,
+                        std::int64_t copied_expire_at_ms, std::int64_t tolerance_ms);
+
 /// True when two expiries (-1 = none) differ: one side has one and the other not, or they are
 /// more than `tolerance_ms` apart.
 bool expiry_differs(std::int64_t a, std::int64_t b, std::int64_t tolerance_ms) noexcept;

@@ -36,6 +36,26 @@ verify_counts& verify_counts::operator+=(const verify_counts& other) noexcept {
   return *this;
 }
 
+verify_counter counter_of(difference kind) noexcept {
+  switch (kind) {
+    case difference::none:
+      return verify_counter::equal;
+    case difference::missing:
+      return verify_counter::missing;
+    case difference::extra:
+      return verify_counter::extra;
+    case difference::type:
+      return verify_counter::type;
+    case difference::value:
+      return verify_counter::value;
+    case difference::expiry:
+      return verify_counter::expiry;
+    case difference::changed:
+      return verify_counter::changed;
+  }
+  return verify_counter::changed;
+}
+
 void verify_counters::add(const verify_counts& counts) noexcept {
   for (std::size_t i = 0; i < values_.size(); ++i) {
     if (counts.values[i] != 0) values_[i].fetch_add(counts.values[i], std::memory_order_relaxed);

@@ -89,6 +89,9 @@ struct verify_counts {
   verify_counts& operator+=(const verify_counts& other) noexcept;
 };
 
+/// The counter of verdicts of kind `kind` (`equal` for none).
+verify_counter counter_of(difference kind) noexcept;
+
 /// The job's counters. Relaxed atomics: workers add a batch's counts at once; anyone reads.
 class verify_counters {
  public:

@@ -23,26 +23,6 @@ namespace {
 using key_list = std::vector<bytes>;
 using key_list_channel = asio::experimental::channel<void(boost::system::error_code, key_list)>;
 
-verify_counter counter_of(difference kind) {
-  switch (kind) {
-    case difference::none:
-      return verify_counter::equal;
-    case difference::missing:
-      return verify_counter::missing;
-    case difference::extra:
-      return verify_counter::extra;
-    case difference::type:
-      return verify_counter::type;
-    case difference::value:
-      return verify_counter::value;
-    case difference::expiry:
-      return verify_counter::expiry;
-    case difference::changed:
-      return verify_counter::changed;
-  }
-  return verify_counter::changed;
-}
-
 key_list pick(const std::vector<verdict>& verdicts, const std::vector<std::size_t>& which) {
   key_list keys;
   for (std::size_t i : which) keys.push_back(verdicts[i].key);

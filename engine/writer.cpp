@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "engine/inline_verify.hpp"
 #include "engine/shard.hpp"
 #include "protocol/errors.hpp"
 
@@ -73,6 +74,8 @@ class batch_writer {
   asio::awaitable<bool> write(const record_batch& batch);
   /// How the keys of the last batch written were settled (the reader's part included).
   const counts& tally() const noexcept { return tally_; }
+  /// The records of the last batch the target acknowledged as written by this job.
+  const std::vector<const record*>& written() const noexcept { return written_; }
 
   std::uint64_t retries() const { return links_.retries() + rounds_retried_; }
 
@@ -85,6 +88,7 @@ class batch_writer {
   asio::awaitable<std::string> memory_of(link& target);
   void encode_restore(const record& r);
   void copied(const record& r) {
+    written_.push_back(&r);
     shard_counters::add(shard_.counters.copied, 1);
     shard_counters::add(shard_.counters.bytes, r.payload.size());
     ++tally_.copied;
@@ -112,6 +116,7 @@ class batch_writer {
   std::vector<protocol::reply> replies_;
   std::uint64_t rounds_retried_ = 0;
   counts tally_;  // how the keys of the batch being written were settled
+  std::vector<const record*> written_;  // the batch's keys this job copied
 };
 
 void batch_writer::encode_restore(const record& r) {
@@ -128,6 +133,7 @@ void batch_writer::encode_restore(const record& r) {
 
 asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
   tally_ = batch.tally;
+  written_.clear();
   std::vector<pending> todo(batch.records.size());
   for (std::uint32_t i = 0; i < todo.size(); ++i) todo[i].index = i;
   backoff_.reset();
@@ -372,10 +378,14 @@ asio::awaitable<void> write_batches(shard_context& shard, record_channel& in) {
   for (;;) {
     auto [ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
+    copied_batch to_verify;
     if (!shard.control.failed() && co_await writer.write(batch)) {
       settle_part(shard, batch.scan_seq, writer.tally());
+      if (shard.verify != nullptr) to_verify = shard.verify->select(writer.written());
     }
     shard.budget.release(batch.charged_bytes);
+    // Waits while the verifier is behind: back-pressure on the copy rather than memory.
+    if (shard.verify != nullptr) co_await shard.verify->push(std::move(to_verify));
     const auto retries = writer.retries();
     shard_counters::add(shard.counters.retries, retries - retries_seen);
     retries_seen = retries;

@@ -55,6 +55,31 @@ TEST(verdict, a_side_moved_when_type_digest_length_or_expiry_changed) {
   EXPECT_FALSE(state_moved(before, other, 1000));
 }
 
+TEST(verdict, a_copied_key_whose_source_moved_since_is_changed_not_different) {
+  key_state copied_state{"string", 5000, "aaaa"};
+  auto judged = [&](difference kind, key_state source) {
+    verdict v;
+    v.kind = kind;
+    v.source = std::move(source);
+    v.target = copied_state;
+    judge_against_copy(v, "aaaa", 5000, 1000);
+    return v.kind;
+  };
+  // The source holds what was copied: the target is wrong.
+  EXPECT_EQ(judged(difference::value, {"string", 5000, "aaaa"}), difference::value);
+  EXPECT_EQ(judged(difference::expiry, {"string", 5500, "aaaa"}), difference::expiry);
+  // The source was written after the copy: no verdict on the copy.
+  EXPECT_EQ(judged(difference::value, {"string", 5000, "bbbb"}), difference::changed);
+  EXPECT_EQ(judged(difference::type, {"hash", 5000, "cccc"}), difference::changed);
+  EXPECT_EQ(judged(difference::expiry, {"string", -1, "aaaa"}), difference::changed);
+  EXPECT_EQ(judged(difference::expiry, {"string", 9000, "aaaa"}), difference::changed);
+  // No digest (too large for one): only the expiry can tell.
+  EXPECT_EQ(judged(difference::value, {"string", 5000, ""}), difference::value);
+  // A target that lost the key is missing whatever the source did; equal stays equal.
+  EXPECT_EQ(judged(difference::missing, {"string", 5000, "bbbb"}), difference::missing);
+  EXPECT_EQ(judged(difference::none, {"string", 5000, "bbbb"}), difference::none);
+}
+
 TEST(verdict, sides_are_described_without_their_values) {
   EXPECT_EQ(describe(key_state{}), "absent");
   EXPECT_EQ(describe(key_state{"hash", -1, "d", 3}), "hash, 3 fields, no expiry");

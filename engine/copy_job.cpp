@@ -168,7 +168,8 @@ copy_report copy_job::run() {
     w->budget = std::make_unique<byte_budget>(
         w->io.get_executor(), std::max<std::size_t>(config_.tune.max_inflight_bytes / threads, 1));
     w->router = std::make_unique<target_router>(w->io.get_executor(), p.sides.target,
-                                                p.sides.target_facts.map, config_.tune, control_);
+                                                p.sides.target_facts.map, config_.tune, control_,
+                                                p.sides.target_facts.max_bulk_len);
     workers.push_back(std::move(w));
   }
   for (std::size_t n = 0; n < to_run.size(); ++n) {

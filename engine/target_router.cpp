@@ -1,8 +1,8 @@
 #include "engine/target_router.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "protocol/discovery.hpp"
 
@@ -11,13 +11,33 @@ namespace ferry::engine {
 namespace asio = boost::asio;
 
 target_router::target_router(asio::any_io_executor executor, protocol::connection_options seed,
-                             protocol::topology initial, const tuning& tune, job_control& control)
+                             protocol::topology initial, const tuning& tune, job_control& control,
+                             std::uint64_t max_bulk_len)
     : executor_(executor),
       seed_(std::move(seed)),
       tune_(tune),
       control_(control),
       map_(std::move(initial)),
+      max_bulk_len_(max_bulk_len),
       refreshed_(executor, asio::steady_timer::time_point::max()) {}
+
+std::string target_router::refuses_bulk(std::size_t size) const {
+  if (max_bulk_len_ != 0 && size > max_bulk_len_) {
+    return fmt::format(
+        "the key is too large for the target's bulk limit: its DUMP payload is {} bytes and the "
+        "target's proto-max-bulk-len is {} bytes; raise proto-max-bulk-len on the target to copy "
+        "it",
+        size, max_bulk_len_);
+  }
+  if (refused_bulk_ != 0 && size >= refused_bulk_) {
+    return fmt::format(
+        "the key is too large for the target's bulk limit: its DUMP payload is {} bytes and the "
+        "target refused a {}-byte payload as over its proto-max-bulk-len; raise "
+        "proto-max-bulk-len on the target to copy it",
+        size, refused_bulk_);
+  }
+  return {};
+}
 
 protocol::connection_options target_router::options_for(const protocol::endpoint& node) const {
   protocol::connection_options options = seed_;
@@ -51,6 +71,7 @@ asio::awaitable<outcome> target_router::refresh() {
       continue;
     }
     map_ = std::move(facts->map);
+    if (facts->max_bulk_len != 0) max_bulk_len_ = facts->max_bulk_len;
     ++version_;
     refreshing_ = false;
     refreshed_.cancel();
@@ -58,8 +79,8 @@ asio::awaitable<outcome> target_router::refresh() {
   }
   refreshing_ = false;
   refreshed_.cancel();
-  co_return protocol::failure{last.code, fmt::format("cannot refresh the target's slot map: {}",
-                                                     last.message)};
+  co_return protocol::failure{
+      last.code, fmt::format("cannot refresh the target's slot map: {}", last.message)};
 }
 
 }  // namespace ferry::engine

@@ -3,7 +3,9 @@
 //
 // Thread: one worker thread; not thread-safe (each thread has its own router: share nothing).
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -18,8 +20,10 @@ namespace ferry::engine {
 class target_router {
  public:
   /// A router starting from `initial`, able to re-ask the node `seed` describes.
+  /// `max_bulk_len` is the target's proto-max-bulk-len (0 when unknown).
   target_router(boost::asio::any_io_executor executor, protocol::connection_options seed,
-                protocol::topology initial, const tuning& tune, job_control& control);
+                protocol::topology initial, const tuning& tune, job_control& control,
+                std::uint64_t max_bulk_len = 0);
 
   /// The current slot map.
   const protocol::topology& map() const noexcept { return map_; }
@@ -28,6 +32,16 @@ class target_router {
 
   /// Asks the cluster for its slot map again; callers that arrive during a refresh wait for it.
   boost::asio::awaitable<outcome> refresh();
+
+  /// Why the target cannot take an argument of `size` bytes (its proto-max-bulk-len, read with
+  /// CONFIG GET or learned from a refusal); empty when it may. Checked before a RESTORE is sent,
+  /// because Redis closes the connection after refusing one, losing the rest of the pipeline.
+  std::string refuses_bulk(std::size_t size) const;
+  /// Remembers that the target refused an argument of `size` bytes as over its bulk limit (when
+  /// CONFIG GET was not allowed), so larger payloads are not sent again.
+  void note_refused_bulk(std::size_t size) noexcept {
+    if (refused_bulk_ == 0 || size < refused_bulk_) refused_bulk_ = size;
+  }
 
   /// Connection settings for a node of the map (the seed's TLS, credentials and timeouts).
   protocol::connection_options options_for(const protocol::endpoint& node) const;
@@ -39,6 +53,8 @@ class target_router {
   job_control& control_;
   protocol::topology map_;
   std::uint64_t version_ = 0;
+  std::uint64_t max_bulk_len_ = 0;  // from CONFIG GET; 0 when unknown
+  std::uint64_t refused_bulk_ = 0;  // smallest argument the target refused; 0 for none
   bool refreshing_ = false;
   boost::asio::steady_timer refreshed_;
 };

@@ -4,12 +4,13 @@
 #include <map>
 #include <memory>
 
+#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
+#include "engine/restored_value.hpp"
 #include "engine/shard.hpp"
 #include "protocol/errors.hpp"
 
@@ -30,13 +31,14 @@ struct pending {
   std::string ask;
 };
 
-/// One writer's connections to the target masters, re-matched when the slot map changes.
+/// One writer's connections to the target nodes, kept by "host:port" across slot map changes.
 class node_links {
  public:
   node_links(asio::any_io_executor executor, shard_context& shard)
       : executor_(std::move(executor)), shard_(shard) {}
 
-  /// The link to the node at `address` (a master of the map, or an ASK target).
+  /// The link to the node at `address` (a master of the map, or an ASK target). Called once per
+  /// node and round, never per key.
   link& to(const protocol::endpoint& node) {
     auto& slot = links_[node.address()];
     if (!slot) {
@@ -109,6 +111,7 @@ class batch_writer {
   backoff backoff_;
   protocol::command_buffer commands_;
   std::vector<protocol::reply> replies_;
+  std::vector<std::vector<pending>> groups_;  // per master index; capacity kept across batches
   std::uint64_t rounds_retried_ = 0;
   counts tally_;  // how the keys of the batch being written were settled
 };
@@ -126,36 +129,57 @@ void batch_writer::encode_restore(const record& r) {
 
 asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
   tally_ = batch.tally;
-  std::vector<pending> todo(batch.records.size());
-  for (std::uint32_t i = 0; i < todo.size(); ++i) todo[i].index = i;
+  std::vector<pending> todo;
+  todo.reserve(batch.records.size());
+  for (std::uint32_t i = 0; i < batch.records.size(); ++i) {
+    const record& r = batch.records[i];
+    // Redis closes the connection after refusing an argument over its proto-max-bulk-len, and
+    // the rest of the pipeline is lost with it: such a key is failed before it is sent.
+    if (auto why = shard_.router.refuses_bulk(std::max(r.payload.size(), r.key.size()));
+        !why.empty()) {
+      failed(r, errc::key_too_large, why);
+      continue;
+    }
+    todo.push_back({i, false, {}});
+  }
   backoff_.reset();
   while (!todo.empty()) {
     if (shard_.control.failed()) co_return false;
-    // Group by the node that should take each key.
-    std::map<std::string, std::pair<protocol::endpoint, std::vector<pending>>> groups;
+    // Group by the master that owns each key's slot: an index into the map's masters, so the
+    // per-key cost is one table lookup (no address strings, no map). -ASK targets are rare and
+    // grouped by address.
+    const auto& map = shard_.router.map();
+    const std::size_t masters = map.masters().size();
+    if (groups_.size() < masters) groups_.resize(masters);
+    for (auto& group : groups_) group.clear();
+    std::map<std::string, std::vector<pending>> asked;
     std::vector<pending> again;
     bool refresh = false;
-    const auto& map = shard_.router.map();
     for (pending& p : todo) {
-      protocol::endpoint node;
       if (!p.ask.empty()) {
-        const auto colon = p.ask.rfind(':');
-        node = map.masters().front().where;  // the target's scheme and credentials
-        node.host = p.ask.substr(0, colon);
-        node.port = static_cast<std::uint16_t>(std::stoi(p.ask.substr(colon + 1)));
+        asked[p.ask].push_back(std::move(p));
       } else if (auto owner = map.master_of(batch.records[p.index].slot)) {
-        node = map.masters()[*owner].where;
+        groups_[*owner].push_back(std::move(p));
       } else {
         refresh = true;
         again.push_back(std::move(p));
-        continue;
       }
-      auto& group = groups[node.address()];
-      group.first = node;
-      group.second.push_back(std::move(p));
     }
-    for (auto& [address, group] : groups) {
-      if (!co_await write_node(group.first, group.second, batch, again, refresh)) co_return false;
+    // The nodes are picked before any write: another writer of this thread may refresh the map
+    // while this one waits for replies. (groups_ is this writer's own, so the pointers hold.)
+    std::vector<std::pair<protocol::endpoint, std::vector<pending>*>> work;
+    for (std::size_t m = 0; m < masters; ++m) {
+      if (!groups_[m].empty()) work.emplace_back(map.masters()[m].where, &groups_[m]);
+    }
+    for (auto& [address, group] : asked) {
+      protocol::endpoint node = map.masters().front().where;  // the target's scheme, credentials
+      const auto colon = address.rfind(':');
+      node.host = address.substr(0, colon);
+      node.port = static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
+      work.emplace_back(std::move(node), &group);
+    }
+    for (auto& [node, group] : work) {
+      if (!co_await write_node(node, *group, batch, again, refresh)) co_return false;
     }
     todo = std::move(again);
     if (todo.empty()) break;
@@ -226,6 +250,18 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
       case errc::busykey:
         if (!co_await settle_busy_key(target, r, p.ambiguous)) co_return false;
         continue;
+      case errc::key_too_large: {
+        // "ERR Protocol error: invalid bulk length": the payload is over the target's
+        // proto-max-bulk-len (CONFIG GET was refused, or the limit was lowered since). The
+        // server closes the connection after this reply; the commands after it are retried.
+        shard_.router.note_refused_bulk(std::max(r.payload.size(), r.key.size()));
+        failed(r, kind,
+               fmt::format("the key is too large for the target's bulk limit: the target "
+                           "refused its {}-byte DUMP payload as over its proto-max-bulk-len ({}); "
+                           "raise proto-max-bulk-len on the target to copy it",
+                           r.payload.size(), answer.text()));
+        continue;
+      }
       default:
         break;
     }
@@ -249,8 +285,8 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
   }
   if (broken) {
     if (protocol::disposition_of(broken) != protocol::disposition::retry) {
-      co_return fatal(broken, fmt::format("writing to the target: {}",
-                                          target.connection().last_error()));
+      co_return fatal(broken,
+                      fmt::format("writing to the target: {}", target.connection().last_error()));
     }
     if (!co_await target.pause_before_retry()) {
       co_return fatal(broken, fmt::format("writing to the target: {} (gave up after retrying)",
@@ -260,25 +296,13 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
   co_return true;
 }
 
-asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& r,
-                                                    bool ambiguous) {
+asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& r, bool ambiguous) {
   if (ambiguous || shard_.resumed) {
     // An earlier attempt (a broken connection, or the run being resumed) may have written it:
-    // if the target holds exactly our payload and expiry, it is ours.
-    protocol::command_buffer probe;
-    probe.begin(2);
-    probe.arg("DUMP");
-    probe.arg_ref(r.key);
-    probe.begin(2);
-    probe.arg("PEXPIRETIME");
-    probe.arg_ref(r.key);
-    std::vector<protocol::reply> answer;
-    if (auto done = co_await target.exec(probe, answer); !done) {
-      co_return fatal(done.error().code, done.error().message);
-    }
-    const std::int64_t expiry = answer[1].integer < 0 ? 0 : answer[1].integer;
-    if (answer[0].text() == r.payload.view() && !answer[0].is_error() &&
-        (answer[1].is_error() || expiry == r.expire_at_ms)) {
+    // if the target holds exactly our value and expiry, it is ours.
+    auto ours = co_await holds_restored_value(target, r);
+    if (!ours) co_return fatal(ours.error().code, ours.error().message);
+    if (*ours) {
       copied(r);
       co_return true;
     }

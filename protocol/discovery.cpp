@@ -1,9 +1,9 @@
 #include "protocol/discovery.hpp"
 
-#include <fmt/format.h>
-
 #include <charconv>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "protocol/errors.hpp"
 
@@ -40,6 +40,9 @@ boost::asio::awaitable<boost::system::result<server_facts, failure>> discover(co
   commands.push({"INFO", "server"});
   commands.push({"INFO", "cluster"});
   commands.push({"CLUSTER", "SHARDS"});
+  // Refused on managed services (renamed or ACL-denied): the limit then stays unknown and a
+  // payload over it is recognised by the server's error instead.
+  commands.push({"CONFIG", "GET", "proto-max-bulk-len"});
   std::vector<reply> replies;
   if (auto ec = co_await seed.exec(commands, replies)) co_return failure{ec, seed.last_error()};
 
@@ -47,6 +50,11 @@ boost::asio::awaitable<boost::system::result<server_facts, failure>> discover(co
   if (!replies[0].is_error()) {
     parse_version(info_field(replies[0].text(), "redis_version"), facts);
     facts.run_id = info_field(replies[0].text(), "run_id");
+  }
+  if (const reply& limit = replies[3];
+      limit.kind == reply_kind::array && limit.elements.size() == 2) {
+    const std::string_view value = limit.elements[1].text();
+    std::from_chars(value.data(), value.data() + value.size(), facts.max_bulk_len);
   }
   const bool says_cluster =
       !replies[1].is_error() && info_field(replies[1].text(), "cluster_enabled") == "1";

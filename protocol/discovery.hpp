@@ -1,6 +1,8 @@
 #pragma once
 // Asks a seed node what it is: its Redis version and, when it is a cluster, the topology.
 
+#include <cstdint>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
 
@@ -20,12 +22,16 @@ struct server_facts {
   int minor_version = 0;
   /// The server's run_id: tells two URLs that name the same server apart from two servers.
   std::string run_id;
+  /// proto-max-bulk-len from CONFIG GET: the largest argument (a key, a DUMP payload) the server
+  /// accepts. 0 when it is not known (CONFIG refused, as on managed services).
+  std::uint64_t max_bulk_len = 0;
 };
 
-/// Runs CLUSTER SHARDS (or CLUSTER SLOTS on servers older than 7) on an open connection. A server
-/// with cluster support disabled, or a proxy that refuses CLUSTER (Azure Managed Redis with the
-/// Enterprise clustering policy), is one node with every slot. A server that says it is a cluster
-/// but refuses to describe it is an error: copying only one of its nodes would lose keys.
+/// Runs INFO, CONFIG GET proto-max-bulk-len and CLUSTER SHARDS (or CLUSTER SLOTS on servers older
+/// than 7) on an open connection. A server with cluster support disabled, or a proxy that refuses
+/// CLUSTER (Azure Managed Redis with the Enterprise clustering policy), is one node with every
+/// slot. A server that says it is a cluster but refuses to describe it is an error: copying only
+/// one of its nodes would lose keys.
 boost::asio::awaitable<boost::system::result<server_facts, failure>> discover(connection& seed);
 
 }  // namespace ferry::protocol

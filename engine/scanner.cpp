@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -55,7 +56,7 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
       break;
     }
     shard_counters::add(shard.counters.retries, source.retries());
-    const protocol::reply& scan = replies.front();
+    protocol::reply& scan = replies.front();
     if (scan.is_error() || scan.elements.size() != 2) {
       shard.control.fail({make_error_code(protocol::classify_error_reply(scan.text())),
                           fmt::format("source {}: SCAN failed: {}", shard.label,
@@ -68,11 +69,11 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
 
     std::vector<protocol::bytes> keys;
     keys.reserve(scan.elements[1].elements.size());
-    for (const protocol::reply& key : scan.elements[1].elements) {
+    for (protocol::reply& key : scan.elements[1].elements) {
       if (shard.config.slots && !shard.config.slots->contains(protocol::key_slot(key.text()))) {
         continue;
       }
-      keys.push_back(key.str);
+      keys.push_back(std::move(key.str));  // moved: no reference count traffic per key
     }
     shard_counters::add(shard.counters.scanned, keys.size());
 
@@ -80,7 +81,8 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
     // Parts sized by what the readers learned about payload sizes.
     for (std::size_t at = 0; at < keys.size();) {
       const std::size_t take = std::min(keys.size() - at, std::max<std::size_t>(shard.keys_per_batch, 1));
-      key_batch part{seq, {keys.begin() + at, keys.begin() + at + take}};
+      key_batch part{seq, {std::make_move_iterator(keys.begin() + at),
+                           std::make_move_iterator(keys.begin() + at + take)}};
       at += take;
       shard.ledger.part_sent(seq);
       auto [ec] = co_await out.async_send(boost::system::error_code{}, std::move(part),

@@ -4,11 +4,11 @@
 #include <map>
 #include <memory>
 
-#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 
 #include "engine/restored_value.hpp"
 #include "engine/shard.hpp"
@@ -86,10 +86,15 @@ class batch_writer {
   asio::awaitable<std::string> memory_of(link& target);
   void encode_restore(const record& r);
   void copied(const record& r) {
-    shard_counters::add(shard_.counters.copied, 1);
-    shard_counters::add(shard_.counters.bytes, r.payload.size());
     ++tally_.copied;
     tally_.bytes += r.payload.size();
+  }
+  /// Adds the keys copied since the last call to the shard's counters: once per node and round
+  /// rather than two atomic additions per key.
+  void publish_copied() {
+    shard_counters::add(shard_.counters.copied, tally_.copied - published_.copied);
+    shard_counters::add(shard_.counters.bytes, tally_.bytes - published_.bytes);
+    published_ = tally_;
   }
   void skipped() {
     shard_counters::add(shard_.counters.skipped, 1);
@@ -113,7 +118,8 @@ class batch_writer {
   std::vector<protocol::reply> replies_;
   std::vector<std::vector<pending>> groups_;  // per master index; capacity kept across batches
   std::uint64_t rounds_retried_ = 0;
-  counts tally_;  // how the keys of the batch being written were settled
+  counts tally_;      // how the keys of the batch being written were settled
+  counts published_;  // the part of tally_ already added to the shard's counters
 };
 
 void batch_writer::encode_restore(const record& r) {
@@ -129,6 +135,7 @@ void batch_writer::encode_restore(const record& r) {
 
 asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
   tally_ = batch.tally;
+  published_ = batch.tally;  // the reader counted its part itself
   std::vector<pending> todo;
   todo.reserve(batch.records.size());
   for (std::uint32_t i = 0; i < batch.records.size(); ++i) {
@@ -179,7 +186,9 @@ asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
       work.emplace_back(std::move(node), &group);
     }
     for (auto& [node, group] : work) {
-      if (!co_await write_node(node, *group, batch, again, refresh)) co_return false;
+      const bool written = co_await write_node(node, *group, batch, again, refresh);
+      publish_copied();
+      if (!written) co_return false;
     }
     todo = std::move(again);
     if (todo.empty()) break;

@@ -108,7 +108,8 @@ std::string summary_text(const engine::copy_report& report) {
       report.shards.size(), report.threads);
   if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
   if (t.rescanned != 0) {
-    text += fmt::format("  {} key(s) of moved slots rescanned (already on the target)\n",
+    text += fmt::format("  {} key(s) seen again and already on the target (moved slots rescanned, or keys SCAN "
+                        "returned twice)\n",
                         with_commas(t.rescanned));
   }
   if (report.verified) {

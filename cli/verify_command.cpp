@@ -173,6 +173,8 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   verify->add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
+  // The copy's measured default (1024) was not measured for verify, which keeps its own.
+  c.tune.batch_keys = 512;
   verify->add_option("--batch-keys", c.tune.batch_keys, "Keys compared per pipeline")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();

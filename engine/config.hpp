@@ -40,14 +40,16 @@ struct tuning {
   unsigned threads = 0;
   /// SCAN COUNT hint.
   unsigned scan_count = 1000;
-  /// Most keys in one DUMP or RESTORE pipeline.
-  std::size_t batch_keys = 512;
+  /// Most keys in one DUMP or RESTORE pipeline (1024: 0.68 vs 0.79 ferry CPU s per M small keys
+  /// and faster than 512 in bench/RESULTS.md; one SCAN reply of --scan-count keys caps it).
+  std::size_t batch_keys = 1024;
   /// Payload bytes one reader batch aims at; the number of keys adapts to observed sizes.
   std::size_t batch_bytes = std::size_t{1} << 20;
   /// Bytes of DUMP payload held in memory at once across all threads.
   std::size_t max_inflight_bytes = std::size_t{64} << 20;
-  /// Source connections reading DUMPs, per shard.
-  unsigned readers_per_shard = 2;
+  /// Source connections reading DUMPs, per shard (4: the source is the bottleneck, and 2 readers
+  /// left it idle between pipelines; 8 gained little and costs a production source connections).
+  unsigned readers_per_shard = 4;
   /// Writer pipelines per shard (each with a connection to every target master it needs).
   unsigned writers_per_shard = 2;
   /// Deadline for connecting (and the TLS handshake).

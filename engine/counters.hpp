@@ -25,8 +25,9 @@ struct counts {
   std::uint64_t estimated = 0;
   /// Batches sent again after a connection broke or a node redirected them.
   std::uint64_t retries = 0;
-  /// Keys of moved slots that a rescan found already on the target (see slot_watch.hpp): the
-  /// first pass had copied them, so they are not counted in `copied` again.
+  /// Keys seen again and found already copied (or overwritten with their newer value): keys of
+  /// moved slots that a rescan met on the target (see slot_watch.hpp), or keys SCAN returned
+  /// twice. They are not counted in `copied` again.
   std::uint64_t rescanned = 0;
 
   /// Adds another shard's counts.

@@ -1,15 +1,15 @@
 // The readers: pipelined DUMP + PEXPIRETIME (PTTL before Redis 7) on the source.
 
-#include <algorithm>
-#include <chrono>
-#include <map>
-#include <memory>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
+#include <chrono>
+#include <map>
+#include <memory>
 
 #include "engine/shard.hpp"
 #include "protocol/errors.hpp"
@@ -42,12 +42,11 @@ void adapt_batch_size(shard_context& shard, std::size_t keys, std::size_t bytes)
     most = std::clamp<std::size_t>(static_cast<std::size_t>(shard.limiter.keys_per_sec() / 20), 1,
                                    most);
   }
-  const std::size_t wanted = std::clamp<std::size_t>(shard.config.tune.batch_bytes / per_key, 1,
-                                                     most);
+  const std::size_t wanted =
+      std::clamp<std::size_t>(shard.config.tune.batch_bytes / per_key, 1, most);
   // Grow gently (a batch of small keys may hide big ones), shrink at once.
-  shard.keys_per_batch = wanted < shard.keys_per_batch
-                             ? wanted
-                             : std::min(wanted, shard.keys_per_batch * 2);
+  shard.keys_per_batch =
+      wanted < shard.keys_per_batch ? wanted : std::min(wanted, shard.keys_per_batch * 2);
 }
 
 /// Reads one key batch: the shard's own node first, then (for keys it redirected) their owners.
@@ -60,8 +59,9 @@ class batch_reader {
         backoff_(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
                  shard.config.tune.max_retry_time, shard.index) {}
 
-  /// Fills `out` with the keys that still exist; false when the job failed.
-  asio::awaitable<bool> read(const key_batch& batch, record_batch& out);
+  /// Fills `out` with the keys that still exist (their names are moved out of `batch`); false
+  /// when the job failed.
+  asio::awaitable<bool> read(key_batch& batch, record_batch& out);
 
   std::uint64_t retries() const {
     std::uint64_t total = source_.retries() + rounds_retried_;
@@ -77,9 +77,8 @@ class batch_reader {
   };
 
   link& link_for(const std::string& node);
-  asio::awaitable<bool> read_group(link& node, std::vector<pending>& group,
-                                   const key_batch& batch, record_batch& out,
-                                   std::vector<pending>& again);
+  asio::awaitable<bool> read_group(link& node, std::vector<pending>& group, key_batch& batch,
+                                   record_batch& out, std::vector<pending>& again);
   bool fatal(errc kind, std::string message) {
     shard_.control.fail({protocol::make_error_code(kind), std::move(message)});
     return false;
@@ -108,17 +107,23 @@ link& batch_reader::link_for(const std::string& node) {
   return *slot;
 }
 
-asio::awaitable<bool> batch_reader::read(const key_batch& batch, record_batch& out) {
+asio::awaitable<bool> batch_reader::read(key_batch& batch, record_batch& out) {
   std::vector<pending> todo(batch.keys.size());
   for (std::uint32_t i = 0; i < todo.size(); ++i) todo[i].index = i;
   backoff_.reset();
   while (!todo.empty()) {
     if (shard_.control.failed()) co_return false;
-    std::map<std::string, std::vector<pending>> groups;
-    for (pending& p : todo) groups[p.node].push_back(std::move(p));
     std::vector<pending> again;
-    for (auto& [node, group] : groups) {
-      if (!co_await read_group(link_for(node), group, batch, out, again)) co_return false;
+    if (std::all_of(todo.begin(), todo.end(), [](const pending& p) { return p.node.empty(); })) {
+      // Nothing redirected (the usual case): the whole batch goes to the shard's node, with no
+      // per-key grouping.
+      if (!co_await read_group(source_, todo, batch, out, again)) co_return false;
+    } else {
+      std::map<std::string, std::vector<pending>> groups;
+      for (pending& p : todo) groups[p.node].push_back(std::move(p));
+      for (auto& [node, group] : groups) {
+        if (!co_await read_group(link_for(node), group, batch, out, again)) co_return false;
+      }
     }
     todo = std::move(again);
     if (todo.empty()) break;
@@ -136,7 +141,7 @@ asio::awaitable<bool> batch_reader::read(const key_batch& batch, record_batch& o
 }
 
 asio::awaitable<bool> batch_reader::read_group(link& node, std::vector<pending>& group,
-                                               const key_batch& batch, record_batch& out,
+                                               key_batch& batch, record_batch& out,
                                                std::vector<pending>& again) {
   const std::string_view expiry = shard_.use_pexpiretime ? "PEXPIRETIME" : "PTTL";
   commands_.clear();
@@ -160,19 +165,18 @@ asio::awaitable<bool> batch_reader::read_group(link& node, std::vector<pending>&
   std::size_t at = 0;
   for (pending& p : group) {
     if (p.asking) ++at;
-    const protocol::reply& dump = replies_[at++];
+    protocol::reply& dump = replies_[at++];
     if (p.asking) ++at;
     const protocol::reply& ttl = replies_[at++];
-    const protocol::bytes& key = batch.keys[p.index];
+    protocol::bytes& key = batch.keys[p.index];
     if (dump.is_error() || ttl.is_error()) {
       const protocol::reply& bad = dump.is_error() ? dump : ttl;
       const errc kind = protocol::classify_error_reply(bad.text());
       if (kind == errc::moved || kind == errc::ask) {
         // The slot lives elsewhere now (failover, resharding): read the key where it is.
         if (auto to = protocol::parse_redirect(bad.text())) {
-          p.node = fmt::format("{}:{}", to->host.empty() ? node.connection().where().host
-                                                         : to->host,
-                               to->port);
+          p.node = fmt::format(
+              "{}:{}", to->host.empty() ? node.connection().where().host : to->host, to->port);
           p.asking = kind == errc::ask;
         }
         again.push_back(std::move(p));
@@ -188,8 +192,8 @@ asio::awaitable<bool> batch_reader::read_group(link& node, std::vector<pending>&
           ++out.tally.failed;
           continue;
         case protocol::disposition::fatal:
-          co_return fatal(kind, fmt::format("source {}: DUMP refused: {}",
-                                            node.address(), bad.text()));
+          co_return fatal(kind,
+                          fmt::format("source {}: DUMP refused: {}", node.address(), bad.text()));
       }
     }
     // Gone since SCAN (deleted, or expired: PEXPIRETIME -2): nothing to copy.
@@ -202,7 +206,10 @@ asio::awaitable<bool> batch_reader::read_group(link& node, std::vector<pending>&
       continue;
     }
     out.charged_bytes += dump.str.size() + key.size();
-    out.records.push_back({key, dump.str, expire_at, protocol::key_slot(key.view())});
+    // Moved, not copied: each copy of a `bytes` costs an atomic reference count pair per key.
+    // The key is settled here, so no retry round needs its name again.
+    const std::uint16_t slot = protocol::key_slot(key.view());
+    out.records.push_back({std::move(key), std::move(dump.str), expire_at, slot});
   }
   co_return true;
 }

@@ -1,12 +1,13 @@
 // The scanner: one SCAN cursor per source master.
 
-#include <algorithm>
-#include <charconv>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
+#include <charconv>
+#include <iterator>
 
 #include "engine/shard.hpp"
 #include "protocol/errors.hpp"
@@ -50,12 +51,12 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
     if (shard.control.stopping()) break;
     scan_command(commands, shard.config, cursor);
     if (auto done = co_await source.exec(commands, replies); !done) {
-      shard.control.fail({done.error().code,
-                          fmt::format("scanning the source: {}", done.error().message)});
+      shard.control.fail(
+          {done.error().code, fmt::format("scanning the source: {}", done.error().message)});
       break;
     }
     shard_counters::add(shard.counters.retries, source.retries());
-    const protocol::reply& scan = replies.front();
+    protocol::reply& scan = replies.front();
     if (scan.is_error() || scan.elements.size() != 2) {
       shard.control.fail({make_error_code(protocol::classify_error_reply(scan.text())),
                           fmt::format("source {}: SCAN failed: {}", shard.label,
@@ -68,17 +69,20 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
 
     std::vector<protocol::bytes> keys;
     keys.reserve(scan.elements[1].elements.size());
-    for (const protocol::reply& key : scan.elements[1].elements) {
+    for (protocol::reply& key : scan.elements[1].elements) {
       if (shard.slots && !shard.slots->test(protocol::key_slot(key.text()))) continue;
-      keys.push_back(key.str);
+      keys.push_back(std::move(key.str));  // moved: no reference count traffic per key
     }
     shard_counters::add(shard.counters.scanned, keys.size());
 
     shard.ledger.opened(seq, next, keys.size());
     // Parts sized by what the readers learned about payload sizes.
     for (std::size_t at = 0; at < keys.size();) {
-      const std::size_t take = std::min(keys.size() - at, std::max<std::size_t>(shard.keys_per_batch, 1));
-      key_batch part{seq, {keys.begin() + at, keys.begin() + at + take}};
+      const std::size_t take =
+          std::min(keys.size() - at, std::max<std::size_t>(shard.keys_per_batch, 1));
+      key_batch part{seq,
+                     {std::make_move_iterator(keys.begin() + at),
+                      std::make_move_iterator(keys.begin() + at + take)}};
       at += take;
       shard.ledger.part_sent(seq);
       auto [ec] = co_await out.async_send(boost::system::error_code{}, std::move(part),

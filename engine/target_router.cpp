@@ -1,8 +1,9 @@
 #include "engine/target_router.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "protocol/discovery.hpp"
 
@@ -18,6 +19,17 @@ target_router::target_router(asio::any_io_executor executor, protocol::connectio
       control_(control),
       map_(std::move(initial)),
       refreshed_(executor, asio::steady_timer::time_point::max()) {}
+
+std::string target_router::refuses_bulk(std::size_t size) const {
+  if (refused_bulk_ != 0 && size >= refused_bulk_) {
+    return fmt::format(
+        "the key is too large for the target's bulk limit: its DUMP payload is {} bytes and the "
+        "target refused a {}-byte payload as over its proto-max-bulk-len; raise "
+        "proto-max-bulk-len on the target to copy it",
+        size, refused_bulk_);
+  }
+  return {};
+}
 
 protocol::connection_options target_router::options_for(const protocol::endpoint& node) const {
   protocol::connection_options options = seed_;
@@ -58,8 +70,8 @@ asio::awaitable<outcome> target_router::refresh() {
   }
   refreshing_ = false;
   refreshed_.cancel();
-  co_return protocol::failure{last.code, fmt::format("cannot refresh the target's slot map: {}",
-                                                     last.message)};
+  co_return protocol::failure{
+      last.code, fmt::format("cannot refresh the target's slot map: {}", last.message)};
 }
 
 }  // namespace ferry::engine

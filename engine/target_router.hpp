@@ -3,11 +3,12 @@
 //
 // Thread: one worker thread; not thread-safe (each thread has its own router: share nothing).
 
-#include <cstdint>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string>
 
 #include "engine/link.hpp"
 #include "protocol/topology.hpp"
@@ -29,6 +30,17 @@ class target_router {
   /// Asks the cluster for its slot map again; callers that arrive during a refresh wait for it.
   boost::asio::awaitable<outcome> refresh();
 
+  /// Why the target cannot take an argument of `size` bytes (its proto-max-bulk-len, learned from
+  /// a refusal: CONFIG GET is not asked for, as ferry's user should not need it and managed
+  /// services refuse it); empty when it may. Checked before a RESTORE is sent, because Redis
+  /// closes the connection after refusing one, losing the rest of the pipeline.
+  std::string refuses_bulk(std::size_t size) const;
+  /// Remembers that the target refused an argument of `size` bytes as over its bulk limit, so
+  /// payloads as large are not sent again.
+  void note_refused_bulk(std::size_t size) noexcept {
+    if (refused_bulk_ == 0 || size < refused_bulk_) refused_bulk_ = size;
+  }
+
   /// Connection settings for a node of the map (the seed's TLS, credentials and timeouts).
   protocol::connection_options options_for(const protocol::endpoint& node) const;
 
@@ -39,6 +51,7 @@ class target_router {
   job_control& control_;
   protocol::topology map_;
   std::uint64_t version_ = 0;
+  std::uint64_t refused_bulk_ = 0;  // smallest argument the target refused; 0 for none
   bool refreshing_ = false;
   boost::asio::steady_timer refreshed_;
 };

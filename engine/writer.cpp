@@ -1,16 +1,17 @@
 // The writers: pipelined RESTORE ... ABSTTL on the target masters that own each key's slot.
 
-#include <algorithm>
-#include <map>
-#include <memory>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
+#include <map>
+#include <memory>
 
 #include "engine/inline_verify.hpp"
+#include "engine/restored_value.hpp"
 #include "engine/shard.hpp"
 #include "protocol/errors.hpp"
 
@@ -31,13 +32,14 @@ struct pending {
   std::string ask;
 };
 
-/// One writer's connections to the target masters, re-matched when the slot map changes.
+/// One writer's connections to the target nodes, kept by "host:port" across slot map changes.
 class node_links {
  public:
   node_links(asio::any_io_executor executor, shard_context& shard)
       : executor_(std::move(executor)), shard_(shard) {}
 
-  /// The link to the node at `address` (a master of the map, or an ASK target).
+  /// The link to the node at `address` (a master of the map, or an ASK target). Called once per
+  /// node and round, never per key.
   link& to(const protocol::endpoint& node) {
     auto& slot = links_[node.address()];
     if (!slot) {
@@ -89,10 +91,15 @@ class batch_writer {
   void encode_restore(const record& r);
   void copied(const record& r) {
     written_.push_back(&r);
-    shard_counters::add(shard_.counters.copied, 1);
-    shard_counters::add(shard_.counters.bytes, r.payload.size());
     ++tally_.copied;
     tally_.bytes += r.payload.size();
+  }
+  /// Adds the keys copied since the last call to the shard's counters: once per node and round
+  /// rather than two atomic additions per key.
+  void publish_copied() {
+    shard_counters::add(shard_.counters.copied, tally_.copied - published_.copied);
+    shard_counters::add(shard_.counters.bytes, tally_.bytes - published_.bytes);
+    published_ = tally_;
   }
   void skipped() {
     shard_counters::add(shard_.counters.skipped, 1);
@@ -114,8 +121,10 @@ class batch_writer {
   backoff backoff_;
   protocol::command_buffer commands_;
   std::vector<protocol::reply> replies_;
+  std::vector<std::vector<pending>> groups_;  // per master index; capacity kept across batches
   std::uint64_t rounds_retried_ = 0;
-  counts tally_;  // how the keys of the batch being written were settled
+  counts tally_;                        // how the keys of the batch being written were settled
+  counts published_;                    // the part of tally_ already added to the shard's counters
   std::vector<const record*> written_;  // the batch's keys this job copied
 };
 
@@ -134,36 +143,60 @@ void batch_writer::encode_restore(const record& r) {
 asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
   tally_ = batch.tally;
   written_.clear();
-  std::vector<pending> todo(batch.records.size());
-  for (std::uint32_t i = 0; i < todo.size(); ++i) todo[i].index = i;
+  published_ = batch.tally;  // the reader counted its part itself
+  std::vector<pending> todo;
+  todo.reserve(batch.records.size());
+  for (std::uint32_t i = 0; i < batch.records.size(); ++i) {
+    const record& r = batch.records[i];
+    // Redis closes the connection after refusing an argument over its proto-max-bulk-len, and
+    // the rest of the pipeline is lost with it: such a key is failed before it is sent.
+    if (auto why = shard_.router.refuses_bulk(std::max(r.payload.size(), r.key.size()));
+        !why.empty()) {
+      failed(r, errc::key_too_large, why);
+      continue;
+    }
+    todo.push_back({i, false, {}});
+  }
   backoff_.reset();
   while (!todo.empty()) {
     if (shard_.control.failed()) co_return false;
-    // Group by the node that should take each key.
-    std::map<std::string, std::pair<protocol::endpoint, std::vector<pending>>> groups;
+    // Group by the master that owns each key's slot: an index into the map's masters, so the
+    // per-key cost is one table lookup (no address strings, no map). -ASK targets are rare and
+    // grouped by address.
+    const auto& map = shard_.router.map();
+    const std::size_t masters = map.masters().size();
+    if (groups_.size() < masters) groups_.resize(masters);
+    for (auto& group : groups_) group.clear();
+    std::map<std::string, std::vector<pending>> asked;
     std::vector<pending> again;
     bool refresh = false;
-    const auto& map = shard_.router.map();
     for (pending& p : todo) {
-      protocol::endpoint node;
       if (!p.ask.empty()) {
-        const auto colon = p.ask.rfind(':');
-        node = map.masters().front().where;  // the target's scheme and credentials
-        node.host = p.ask.substr(0, colon);
-        node.port = static_cast<std::uint16_t>(std::stoi(p.ask.substr(colon + 1)));
+        asked[p.ask].push_back(std::move(p));
       } else if (auto owner = map.master_of(batch.records[p.index].slot)) {
-        node = map.masters()[*owner].where;
+        groups_[*owner].push_back(std::move(p));
       } else {
         refresh = true;
         again.push_back(std::move(p));
-        continue;
       }
-      auto& group = groups[node.address()];
-      group.first = node;
-      group.second.push_back(std::move(p));
     }
-    for (auto& [address, group] : groups) {
-      if (!co_await write_node(group.first, group.second, batch, again, refresh)) co_return false;
+    // The nodes are picked before any write: another writer of this thread may refresh the map
+    // while this one waits for replies. (groups_ is this writer's own, so the pointers hold.)
+    std::vector<std::pair<protocol::endpoint, std::vector<pending>*>> work;
+    for (std::size_t m = 0; m < masters; ++m) {
+      if (!groups_[m].empty()) work.emplace_back(map.masters()[m].where, &groups_[m]);
+    }
+    for (auto& [address, group] : asked) {
+      protocol::endpoint node = map.masters().front().where;  // the target's scheme, credentials
+      const auto colon = address.rfind(':');
+      node.host = address.substr(0, colon);
+      node.port = static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
+      work.emplace_back(std::move(node), &group);
+    }
+    for (auto& [node, group] : work) {
+      const bool written = co_await write_node(node, *group, batch, again, refresh);
+      publish_copied();
+      if (!written) co_return false;
     }
     todo = std::move(again);
     if (todo.empty()) break;
@@ -234,6 +267,18 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
       case errc::busykey:
         if (!co_await settle_busy_key(target, r, p.ambiguous)) co_return false;
         continue;
+      case errc::key_too_large: {
+        // "ERR Protocol error: invalid bulk length": the payload is over the target's
+        // proto-max-bulk-len (CONFIG GET was refused, or the limit was lowered since). The
+        // server closes the connection after this reply; the commands after it are retried.
+        shard_.router.note_refused_bulk(std::max(r.payload.size(), r.key.size()));
+        failed(r, kind,
+               fmt::format("the key is too large for the target's bulk limit: the target "
+                           "refused its {}-byte DUMP payload as over its proto-max-bulk-len ({}); "
+                           "raise proto-max-bulk-len on the target to copy it",
+                           r.payload.size(), answer.text()));
+        continue;
+      }
       default:
         break;
     }
@@ -257,8 +302,8 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
   }
   if (broken) {
     if (protocol::disposition_of(broken) != protocol::disposition::retry) {
-      co_return fatal(broken, fmt::format("writing to the target: {}",
-                                          target.connection().last_error()));
+      co_return fatal(broken,
+                      fmt::format("writing to the target: {}", target.connection().last_error()));
     }
     if (!co_await target.pause_before_retry()) {
       co_return fatal(broken, fmt::format("writing to the target: {} (gave up after retrying)",
@@ -268,29 +313,23 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
   co_return true;
 }
 
-asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& r,
-                                                    bool ambiguous) {
+asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& r, bool ambiguous) {
   if (shard_.rescan) co_return co_await settle_rescanned(target, r);
   if (ambiguous || shard_.resumed) {
     // An earlier attempt (a broken connection, or the run being resumed) may have written it:
-    // if the target holds exactly our payload and expiry, it is ours.
-    protocol::command_buffer probe;
-    probe.begin(2);
-    probe.arg("DUMP");
-    probe.arg_ref(r.key);
-    probe.begin(2);
-    probe.arg("PEXPIRETIME");
-    probe.arg_ref(r.key);
-    std::vector<protocol::reply> answer;
-    if (auto done = co_await target.exec(probe, answer); !done) {
-      co_return fatal(done.error().code, done.error().message);
-    }
-    const std::int64_t expiry = answer[1].integer < 0 ? 0 : answer[1].integer;
-    if (answer[0].text() == r.payload.view() && !answer[0].is_error() &&
-        (answer[1].is_error() || expiry == r.expire_at_ms)) {
+    // if the target holds exactly our value and expiry, it is ours.
+    auto ours = co_await holds_restored_value(target, r);
+    if (!ours) co_return fatal(ours.error().code, ours.error().message);
+    if (*ours) {
       copied(r);
       co_return true;
     }
+  }
+  // With no policy given the target was empty when the job began, so the key is ferry's own:
+  // SCAN may return a key twice (its table shrank between two calls), and such a key is seen
+  // again, not failed.
+  if (shard_.config.existing == existing_policy::unset) {
+    co_return co_await settle_rescanned(target, r);
   }
   if (shard_.config.existing == existing_policy::skip) {
     skipped();
@@ -301,21 +340,15 @@ asio::awaitable<bool> batch_writer::settle_busy_key(link& target, const record& 
 }
 
 asio::awaitable<bool> batch_writer::settle_rescanned(link& target, const record& r) {
-  // The target holds the key: most often the first pass copied it before its slot moved.
-  protocol::command_buffer commands;
-  commands.push({"DUMP", r.key.view()});
-  commands.push({"PEXPIRETIME", r.key.view()});
-  std::vector<protocol::reply> answer;
-  if (auto done = co_await target.exec(commands, answer); !done) {
-    co_return fatal(done.error().code, done.error().message);
-  }
-  const std::int64_t expiry = answer[1].integer < 0 ? 0 : answer[1].integer;
+  // The target holds the key: most often the first pass copied it before its slot moved (or
+  // SCAN returned it twice).
   auto rescanned = [&] {
     shard_counters::add(shard_.counters.rescanned, 1);
     ++tally_.rescanned;
   };
-  if (!answer[0].is_error() && answer[0].text() == r.payload.view() &&
-      (answer[1].is_error() || expiry == r.expire_at_ms)) {
+  auto same = co_await holds_restored_value(target, r);
+  if (!same) co_return fatal(same.error().code, same.error().message);
+  if (*same) {
     rescanned();
     co_return true;
   }
@@ -332,7 +365,8 @@ asio::awaitable<bool> batch_writer::settle_rescanned(link& target, const record&
            "the key exists on the target with another value (--on-existing fail)");
     co_return true;
   }
-  commands.clear();
+  protocol::command_buffer commands;
+  std::vector<protocol::reply> answer;
   commands.begin(6);
   commands.arg("RESTORE");
   commands.arg_ref(r.key);

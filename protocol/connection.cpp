@@ -347,7 +347,20 @@ asio::awaitable<error_code> connection::exec(command_buffer& commands,
   replies.clear();
   if (!open_) co_return fail(errc::connection_closed, "not connected");
   if (commands.empty()) co_return error_code{};
-  if (auto ec = co_await write_all(commands)) co_return ec;
+  if (auto ec = co_await write_all(commands)) {
+    if (ec == errc::connection_closed) {
+      // The server may have answered part of the batch before it closed: Redis closes right
+      // after an "ERR Protocol error" (such as a bulk over proto-max-bulk-len), and our write
+      // then fails on the reset. Those replies are still in the socket's receive queue; reading
+      // them tells the caller which commands surely ran and why the connection ended, instead
+      // of leaving the whole batch in doubt. The peer is gone, so this read ends at once.
+      const std::string write_error = last_error_;
+      co_await read_replies(commands.commands(), replies);
+      last_error_ = write_error;
+    }
+    close();
+    co_return ec;
+  }
   co_return co_await read_replies(commands.commands(), replies);
 }
 
@@ -365,11 +378,13 @@ asio::awaitable<error_code> connection::write_all(command_buffer& commands) {
   }
   if (ec) {
     raw_error_ = ec;
-    co_return fail(map_io_error(ec),
-                   ec == beast::error::timeout
-                       ? fmt::format("writing {} commands took longer than {} ms",
-                                     commands.commands(), options_.io_timeout.count())
-                       : fmt::format("write failed: {}", ec.message()));
+    // Not closed here: exec() may still read the replies the server sent before it broke.
+    last_error_ = fmt::format("{}: {}", options_.where.address(),
+                              ec == beast::error::timeout
+                                  ? fmt::format("writing {} commands took longer than {} ms",
+                                                commands.commands(), options_.io_timeout.count())
+                                  : fmt::format("write failed: {}", ec.message()));
+    co_return map_io_error(ec);
   }
   co_return error_code{};
 }

@@ -74,7 +74,8 @@ class connection {
 
   /// Writes every command in `commands` and reads one reply per command into `replies` (cleared
   /// first). Error replies are replies, not failures; a failure means the connection broke, and
-  /// it is then closed.
+  /// it is then closed. After a break, `replies` holds the replies read before it (also when the
+  /// write failed because the server answered part of the batch and hung up).
   boost::asio::awaitable<boost::system::error_code> exec(command_buffer& commands,
                                                          std::vector<reply>& replies);
 

@@ -14,7 +14,7 @@ const std::vector<std::string>& target_rules_copy() {
   static const std::vector<std::string> rules = {
       "resetkeys",       "~*",       "resetchannels", "-@all",   "+ping",
       "+client|setname", "+select",  "+info",         "+dbsize", "+cluster|shards",
-      "+cluster|slots",  "+restore", "+asking",       "+dump"};
+      "+cluster|slots",  "+restore", "+asking",       "+dump",   "+del"};
   return rules;
 }
 

@@ -8,21 +8,21 @@
 // services refuse); the cases run with CONFIG available and renamed away to show that neither
 // changes the outcome.
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
+#include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -32,13 +32,6 @@ namespace ferry::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& file) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
 
 /// Random bytes: DUMP compresses, and a compressible value would fit the target's limit.
 std::string random_bytes(std::size_t size, std::mt19937& random) {

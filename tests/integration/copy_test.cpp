@@ -1,19 +1,20 @@
 // `ferry copy` against real servers: exact copies (checked by an independent oracle), policies
 // for existing keys, vanished and failed keys, and the exit codes.
 
-#include <fstream>
-#include <iterator>
-#include <random>
-#include <sstream>
-#include <thread>
-#include <set>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
 
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
+#include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
 #include "tests/support/redis_cluster.hpp"
 #include "tests/support/redis_server.hpp"
@@ -25,18 +26,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-nlohmann::json read_json(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in);
-}
-
-std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& file) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
 
 /// Source and target compared by the oracle: the whole canonical keyspace (type, value,
 /// absolute expiry) and, when both hold one database, DEBUG DIGEST (which mixes in db numbers).
@@ -61,9 +50,19 @@ class copy_test : public ::testing::Test {
     return options;
   }
   std::vector<std::string> copy_args(const std::string& source, const std::string& target) const {
-    return {"copy",     "--source", source, "--target", target, "--cacert", tls_.ca().cert.string(),
-            "--report", (dir_ / "report.json").string(), "--failed-keys",
-            (dir_ / "failed.jsonl").string(), "--progress", "never"};
+    return {"copy",
+            "--source",
+            source,
+            "--target",
+            target,
+            "--cacert",
+            tls_.ca().cert.string(),
+            "--report",
+            (dir_ / "report.json").string(),
+            "--failed-keys",
+            (dir_ / "failed.jsonl").string(),
+            "--progress",
+            "never"};
   }
   nlohmann::json report() const { return read_json(dir_ / "report.json"); }
 };
@@ -264,7 +263,8 @@ TEST_F(copy_test, keys_expiring_during_the_copy_vanish_and_are_not_resurrected) 
   // 100k keys that expire over the next ~1.5 s, while the copy runs.
   std::vector<std::vector<std::string>> expiring;
   for (int i = 0; i < 100'000; ++i) {
-    expiring.push_back({"SET", "brief:" + std::to_string(i), "v", "PX", std::to_string(200 + i % 1300)});
+    expiring.push_back(
+        {"SET", "brief:" + std::to_string(i), "v", "PX", std::to_string(200 + i % 1300)});
   }
   source_client.pipeline(expiring);
 
@@ -274,8 +274,8 @@ TEST_F(copy_test, keys_expiring_during_the_copy_vanish_and_are_not_resurrected) 
   ASSERT_EQ(run.exit_code, 0) << run.output();
   const auto totals = report()["totals"];
   EXPECT_GT(totals["vanished"].get<std::uint64_t>(), 0u) << totals.dump();
-  EXPECT_EQ(totals["scanned"], totals["copied"].get<std::uint64_t>() +
-                                   totals["vanished"].get<std::uint64_t>());
+  EXPECT_EQ(totals["scanned"],
+            totals["copied"].get<std::uint64_t>() + totals["vanished"].get<std::uint64_t>());
   // Nothing expired is on the target, and everything there matches the source.
   std::this_thread::sleep_for(std::chrono::milliseconds{1600});
   expect_exact_copy(source_client, target_client);
@@ -313,9 +313,9 @@ TEST_F(copy_test, a_wrong_url_or_a_refused_connection_cannot_run) {
   EXPECT_THAT(bad_url.err, HasSubstr("--source"));
 
   const auto port = pick_free_port(false);
-  const ferry_result refused = run_ferry({"copy", "--source",
-                                          "redis://127.0.0.1:" + std::to_string(port), "--target",
-                                          "redis://127.0.0.1:" + std::to_string(port)});
+  const ferry_result refused =
+      run_ferry({"copy", "--source", "redis://127.0.0.1:" + std::to_string(port), "--target",
+                 "redis://127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(refused.exit_code, 2) << refused.output();
   EXPECT_THAT(refused.err, HasSubstr("127.0.0.1:" + std::to_string(port)));
   EXPECT_THAT(refused.err, HasSubstr("source"));
@@ -324,12 +324,33 @@ TEST_F(copy_test, a_wrong_url_or_a_refused_connection_cannot_run) {
 TEST(copy_help, documents_every_option) {
   const ferry_result help = run_ferry({"copy", "--help"});
   ASSERT_EQ(help.exit_code, 0) << help.output();
-  for (const char* option :
-       {"--source", "--target", "--source-db", "--target-db", "--cacert", "--source-cacert",
-        "--target-cacert", "--cert", "--key", "--insecure", "--match", "--type", "--slots",
-        "--on-existing", "--failed-keys", "--report", "--progress", "--threads", "--scan-count",
-        "--batch-keys", "--batch-bytes", "--max-inflight-bytes", "--readers", "--writers",
-        "--connect-timeout", "--timeout", "--max-retry-time"}) {
+  for (const char* option : {"--source",
+                             "--target",
+                             "--source-db",
+                             "--target-db",
+                             "--cacert",
+                             "--source-cacert",
+                             "--target-cacert",
+                             "--cert",
+                             "--key",
+                             "--insecure",
+                             "--match",
+                             "--type",
+                             "--slots",
+                             "--on-existing",
+                             "--failed-keys",
+                             "--report",
+                             "--progress",
+                             "--threads",
+                             "--scan-count",
+                             "--batch-keys",
+                             "--batch-bytes",
+                             "--max-inflight-bytes",
+                             "--readers",
+                             "--writers",
+                             "--connect-timeout",
+                             "--timeout",
+                             "--max-retry-time"}) {
     EXPECT_THAT(help.out, HasSubstr(option)) << option;
   }
   // Every option carries a description: after its name on the same line, or (for long names)

@@ -19,6 +19,7 @@
 #include "engine/verify_sample.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
+#include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
 #include "tests/support/redis_cluster.hpp"
 #include "tests/support/redis_server.hpp"
@@ -29,20 +30,6 @@ namespace ferry::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-nlohmann::json read_json(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in);
-}
-
-std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& file) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-  }
-  return lines;
-}
 
 std::uint64_t u64(const nlohmann::json& value) { return value.get<std::uint64_t>(); }
 

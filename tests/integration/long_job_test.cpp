@@ -2,17 +2,17 @@
 // connections and a frozen target, a source failover, a target out of memory, and rate limits.
 // Every copy is checked against the independent oracle.
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
-#include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
+#include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
 #include "tests/support/redis_cluster.hpp"
 #include "tests/support/redis_server.hpp"
@@ -24,11 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
-
-nlohmann::json read_json(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in);
-}
 
 void expect_exact_copy(key_router& source, key_router& target) {
   const keyspace expected = dump_keyspace(source);
@@ -51,10 +46,21 @@ class long_job_test : public ::testing::Test {
   }
   std::vector<std::string> args(const std::string& source, const std::string& target,
                                 std::vector<std::string> extra = {}) const {
-    std::vector<std::string> all{"copy",     "--source", source,           "--target", target,
-                                 "--cacert", tls_.ca().cert.string(), "--state",  state_.string(),
-                                 "--report", report_.string(),        "--progress", "never",
-                                 "--checkpoint-interval", "0.2"};
+    std::vector<std::string> all{"copy",
+                                 "--source",
+                                 source,
+                                 "--target",
+                                 target,
+                                 "--cacert",
+                                 tls_.ca().cert.string(),
+                                 "--state",
+                                 state_.string(),
+                                 "--report",
+                                 report_.string(),
+                                 "--progress",
+                                 "never",
+                                 "--checkpoint-interval",
+                                 "0.2"};
     all.insert(all.end(), extra.begin(), extra.end());
     return all;
   }
@@ -140,9 +146,9 @@ TEST_F(long_job_test, killed_connections_and_a_frozen_target_are_survived) {
   fill_strings(source_client, 120'000, 100, 23);
   fill_every_type(source_client);
 
-  ferry_process ferry(args(source.url(), target.url(),
-                           {"--max-keys-per-sec", "25000", "--timeout", "1000"}),
-                      dir_.path());
+  ferry_process ferry(
+      args(source.url(), target.url(), {"--max-keys-per-sec", "25000", "--timeout", "1000"}),
+      dir_.path());
   std::this_thread::sleep_for(1000ms);
   {
     sync_client admin = target.client();
@@ -193,8 +199,11 @@ TEST_F(long_job_test, read_from_replicas_leaves_the_masters_alone) {
   // No consumer groups here: Redis 7.0 replicas do not replicate a group's entries-read, so a
   // stream read from a replica differs there (documented with --read-from).
   fill_strings(source_client, 20'000, 100, 28);
-  source_client.pipeline({{"HSET", "h", "f", "v"}, {"RPUSH", "l", "a", "b"}, {"SADD", "s", "1"},
-                          {"ZADD", "z", "1.5", "m"}, {"XADD", "x", "1-1", "f", "v"},
+  source_client.pipeline({{"HSET", "h", "f", "v"},
+                          {"RPUSH", "l", "a", "b"},
+                          {"SADD", "s", "1"},
+                          {"ZADD", "z", "1.5", "m"},
+                          {"XADD", "x", "1-1", "f", "v"},
                           {"SET", "e", "v", "PX", "3600000"}});
   // The replicas must have caught up before they are read.
   for (const auto& master : source.masters()) {

@@ -16,6 +16,7 @@
 
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
+#include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
 #include "tests/support/redis_cluster.hpp"
 #include "tests/support/redis_server.hpp"
@@ -26,11 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
-
-nlohmann::json read_json(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in);
-}
 
 /// Moves slots [first, last] with their keys from master `from` to master `to`, slot by slot, as
 /// redis-cli --cluster reshard does. Returns the number of keys moved.

@@ -369,5 +369,43 @@ TEST(copy_help, documents_every_option) {
   EXPECT_THAT(help.out, HasSubstr("Exit codes"));
 }
 
+// With no --on-existing the target was empty at the start, so a key that ferry meets on it later
+// is one ferry owns (SCAN may return a key twice when the source's table shrinks, a rescanned
+// slot): settled by value, not failed. A key holding the source's value stays; another value is
+// replaced by the source's. Keys are planted only where ferry has not written yet (SET NX,
+// RESTORE without REPLACE), so each planted key is met exactly once.
+TEST_F(copy_test, keys_met_again_on_a_target_that_was_empty_are_settled_by_value_not_failed) {
+  redis_server source;
+  redis_server target(tls_server());
+  sync_client source_client = source.client();
+  constexpr std::size_t keys = 40'000;
+  fill_strings(source_client, keys, 100, 41);
+
+  auto args = copy_args(source.url(), target.url());
+  args.insert(args.end(), {"--max-keys-per-sec", "10000"});
+  ferry_process ferry(args, dir_.path());
+  std::this_thread::sleep_for(std::chrono::milliseconds{800});
+  sync_client target_client = target.client();
+  std::size_t planted = 0;
+  for (std::size_t n = keys - 1; n >= keys - 400; n -= 4) {  // 200 keys, wherever SCAN has them
+    const std::string same = "str:" + std::to_string(n);
+    const std::string other = "str:" + std::to_string(n - 1);
+    const reply dump = source_client.checked({"DUMP", same});
+    if (!target_client.command({"RESTORE", same, "0", dump.str}).is_error()) ++planted;
+    if (target_client.checked({"SET", other, "not the source's value", "NX"}).kind ==
+        reply_kind::status) {
+      ++planted;
+    }
+  }
+  const ferry_result run = ferry.wait(std::chrono::seconds{60});
+  ASSERT_EQ(run.exit_code, 0) << run.output();
+  ASSERT_GT(planted, 0u) << "ferry wrote every key before the test could plant one";
+  expect_exact_copy(source_client, target_client, true);
+  const auto totals = report()["totals"];
+  EXPECT_EQ(totals["failed"].get<std::uint64_t>(), 0u) << totals.dump();
+  EXPECT_EQ(totals["rescanned"].get<std::uint64_t>(), planted) << totals.dump();
+  EXPECT_EQ(totals["copied"].get<std::uint64_t>(), keys - planted) << totals.dump();
+}
+
 }  // namespace
 }  // namespace ferry::testing

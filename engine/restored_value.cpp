@@ -1,24 +1,15 @@
 #include "engine/restored_value.hpp"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "protocol/key_slot.hpp"
 
 namespace ferry::engine {
 
 namespace asio = boost::asio;
-
-std::string slot_tag(std::uint16_t slot) {
-  // Bounded: every slot is reached below 110,000 (CRC16 spreads decimal strings evenly).
-  for (unsigned n = 0; n < 1'000'000; ++n) {
-    std::string tag = std::to_string(n);
-    if (protocol::key_slot(tag) == slot) return tag;
-  }
-  return {};
-}
 
 asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_value(
     link& target, const record& r) {
@@ -39,7 +30,7 @@ asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_v
   if (!answer[1].is_error() && expiry != r.expire_at_ms) co_return false;
   if (dump.text() == r.payload.view()) co_return true;
 
-  const std::string tag = slot_tag(r.slot);
+  const std::string tag = protocol::hash_tag_for(r.slot);
   if (tag.empty()) co_return false;
   // Unique among the writers of this process and of other ferry processes on the same target.
   static const std::uint64_t process_nonce =

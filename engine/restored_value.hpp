@@ -12,11 +12,10 @@
 //
 // Thread: the worker thread owning `target`.
 
-#include <cstdint>
-#include <string>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
+#include <cstdint>
+#include <string>
 
 #include "engine/batches.hpp"
 #include "engine/link.hpp"
@@ -27,9 +26,5 @@ namespace ferry::engine {
 /// cannot be reached.
 boost::asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_value(
     link& target, const record& r);
-
-/// The shortest decimal number whose hash slot is `slot`: as a hash tag ("{n}...") it places a
-/// key in that slot. Every slot has one below 110,000.
-std::string slot_tag(std::uint16_t slot);
 
 }  // namespace ferry::engine

@@ -1,11 +1,10 @@
 #pragma once
 // Redis Cluster hash slots: CRC16 (XMODEM) of the key or of its {hash tag}, modulo 16384.
 
+#include <boost/system/result.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <boost/system/result.hpp>
 
 namespace ferry::protocol {
 
@@ -20,6 +19,10 @@ std::uint16_t crc16(std::string_view data) noexcept;
 /// (the hash tag); otherwise the whole key is. An empty first tag does not make a later one count:
 /// "foo{}{bar}" hashes whole, as in Redis.
 std::uint16_t key_slot(std::string_view key) noexcept;
+
+/// The smallest decimal number whose CRC16 falls in `slot`: as a hash tag ("{n}...") it puts a
+/// key in that slot (e.g. a scratch key beside a user's key). Every slot has one below 110,000.
+std::string hash_tag_for(std::uint16_t slot);
 
 /// An inclusive range of hash slots.
 struct slot_range {

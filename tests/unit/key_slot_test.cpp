@@ -4,11 +4,12 @@
 
 #include "protocol/key_slot.hpp"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <gtest/gtest.h>
+#include <vector>
 
 namespace ferry::protocol {
 namespace {
@@ -168,6 +169,27 @@ TEST(slot_range, contains_overlaps_and_size) {
   EXPECT_TRUE(r.overlaps({150, 150}));
   EXPECT_FALSE(r.overlaps({201, 300}));
   EXPECT_FALSE(r.overlaps({0, 99}));
+}
+
+TEST(hash_tag_for, every_slot_has_a_short_tag_and_the_tag_lands_there) {
+  // One pass over the decimal numbers finds the first of every slot (what hash_tag_for returns).
+  std::vector<std::uint32_t> first(slot_count, 0);
+  std::vector<bool> seen(slot_count, false);
+  std::size_t covered = 0;
+  for (std::uint32_t n = 0; n < 110'000 && covered < slot_count; ++n) {
+    const std::uint16_t slot = key_slot(std::to_string(n));
+    if (!seen[slot]) {
+      seen[slot] = true;
+      first[slot] = n;
+      ++covered;
+    }
+  }
+  ASSERT_EQ(covered, slot_count) << "a slot has no tag below 110,000";
+  for (const std::uint16_t slot : {0, 1, 5460, 5461, 10922, 12182, 16383}) {
+    const std::string tag = hash_tag_for(slot);
+    EXPECT_EQ(tag, std::to_string(first[slot])) << slot;
+    EXPECT_EQ(key_slot("{" + tag + "}ferry:scratch:\r\n"), slot) << slot;
+  }
 }
 
 }  // namespace

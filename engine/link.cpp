@@ -1,10 +1,11 @@
 #include "engine/link.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "protocol/errors.hpp"
 
@@ -15,10 +16,12 @@ using protocol::failure;
 
 link::link(asio::any_io_executor executor, protocol::connection_options options, const tuning& tune,
            job_control& control)
-    : connection_(std::move(executor), std::move(options)),
+    : state_(std::make_shared<link_state>(std::move(executor), std::move(options))),
       control_(control),
       backoff_(std::chrono::milliseconds{50}, std::chrono::milliseconds{5'000}, tune.max_retry_time,
-               std::random_device{}()) {}
+               std::random_device{}()) {
+  reauth_sweeper::enroll(state_);
+}
 
 asio::awaitable<bool> link::pause_before_retry() {
   if (control_.failed()) co_return false;
@@ -30,18 +33,43 @@ asio::awaitable<bool> link::pause_before_retry() {
   co_return !control_.failed();
 }
 
+asio::awaitable<void> link::wait_for_sweep() {
+  // Bounded: a sweep is one AUTH under the connection's deadline.
+  while (state_->sweeping) {
+    co_await state_->sweep_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+namespace {
+
+/// Marks a link's connection as in use by its owner for a scope, so the sweeper leaves it alone.
+struct in_batch {
+  explicit in_batch(link_state& state) : state_(state) { state_.in_batch = true; }
+  ~in_batch() { state_.in_batch = false; }
+  in_batch(const in_batch&) = delete;
+  in_batch& operator=(const in_batch&) = delete;
+
+ private:
+  link_state& state_;
+};
+
+}  // namespace
+
 asio::awaitable<outcome> link::open() {
-  while (!connection_.is_open()) {
-    auto ec = co_await connection_.connect();
+  co_await wait_for_sweep();
+  const in_batch busy(*state_);
+  protocol::connection& conn = state_->connection;
+  while (!conn.is_open()) {
+    auto ec = co_await conn.connect();
     if (!ec) {
       backoff_.reset();
       break;
     }
     if (protocol::disposition_of(ec) != protocol::disposition::retry) {
-      co_return failure{ec, connection_.last_error()};
+      co_return failure{ec, conn.last_error()};
     }
     if (!co_await pause_before_retry()) {
-      co_return failure{ec, fmt::format("{} (gave up after retrying)", connection_.last_error())};
+      co_return failure{ec, fmt::format("{} (gave up after retrying)", conn.last_error())};
     }
   }
   co_return outcome{};
@@ -49,18 +77,21 @@ asio::awaitable<outcome> link::open() {
 
 asio::awaitable<boost::system::error_code> link::exec_once(protocol::command_buffer& commands,
                                                            std::vector<protocol::reply>& replies) {
+  co_await wait_for_sweep();
+  const in_batch busy(*state_);
+  protocol::connection& conn = state_->connection;
   // A renewed token (Entra ID): AUTH again on this open connection before the old token
   // expires and the server drops it. Between batches, so no reply is ever in flight.
-  if (connection_.login_outdated()) {
+  if (conn.login_outdated()) {
     replies.clear();
-    if (auto ec = co_await connection_.reauth()) {
+    if (auto ec = co_await conn.reauth()) {
       if (protocol::disposition_of(ec) != protocol::disposition::retry) co_return ec;
       // The server dropped the connection while it sat idle (typically when its old token
       // expired). Nothing of this batch was sent: reconnect with the current token at once.
-      if (auto reconnected = co_await connection_.connect()) co_return reconnected;
+      if (auto reconnected = co_await conn.connect()) co_return reconnected;
     }
   }
-  auto ec = co_await connection_.exec(commands, replies);
+  auto ec = co_await conn.exec(commands, replies);
   if (!ec) backoff_.reset();
   co_return ec;
 }
@@ -72,10 +103,10 @@ asio::awaitable<outcome> link::exec(protocol::command_buffer& commands,
     auto ec = co_await exec_once(commands, replies);
     if (!ec) co_return outcome{};
     if (protocol::disposition_of(ec) != protocol::disposition::retry) {
-      co_return failure{ec, connection_.last_error()};
+      co_return failure{ec, connection().last_error()};
     }
     if (!co_await pause_before_retry()) {
-      co_return failure{ec, fmt::format("{} (gave up after retrying)", connection_.last_error())};
+      co_return failure{ec, fmt::format("{} (gave up after retrying)", connection().last_error())};
     }
   }
 }

@@ -3,15 +3,16 @@
 //
 // Thread: the worker thread that owns it; one batch at a time.
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/system/result.hpp>
-
 #include "engine/backoff.hpp"
 #include "engine/config.hpp"
+#include "engine/idle_reauth.hpp"
 #include "engine/job_control.hpp"
 #include "protocol/connection.hpp"
 #include "protocol/failure.hpp"
@@ -50,16 +51,19 @@ class link {
   boost::asio::awaitable<bool> pause_before_retry();
 
   /// The underlying connection.
-  protocol::connection& connection() noexcept { return connection_; }
+  protocol::connection& connection() noexcept { return state_->connection; }
   /// "host:port" of the node.
-  std::string address() const { return connection_.where().address(); }
+  std::string address() const { return state_->connection.where().address(); }
   /// Attempts that failed and were retried since the link was made.
   std::uint64_t retries() const noexcept { return retries_; }
   /// Times the open connection authenticated again with a renewed token.
-  std::uint64_t reauths() const noexcept { return connection_.reauths(); }
+  std::uint64_t reauths() const noexcept { return state_->connection.reauths(); }
 
  private:
-  protocol::connection connection_;
+  /// Waits while the sweeper of this thread re-AUTHs the connection (idle_reauth.hpp).
+  boost::asio::awaitable<void> wait_for_sweep();
+
+  std::shared_ptr<link_state> state_;  // shared with the thread's re-AUTH sweeper
   job_control& control_;
   backoff backoff_;
   std::uint64_t retries_ = 0;

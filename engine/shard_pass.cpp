@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include "engine/idle_reauth.hpp"
 #include "engine/inline_verify.hpp"
 #include "engine/shard.hpp"
 #include "engine/sides.hpp"
@@ -98,13 +100,17 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
   job_control& control = services.control;
   for (auto& w : workers) {
     w->thread = std::thread([&, &w = *w] {
+      // Idle connections move to a renewed token too, while this thread's shards run.
+      reauth_sweeper sweeper(w.io.get_executor(), w.shards.size());
       for (auto& shard : w.shards) {
-        asio::co_spawn(w.io, copy_shard(*shard), [&control](std::exception_ptr error) {
-          if (error) {
-            control.fail(fail_with(errc::server_error, "internal error: " + describe(error)));
-          }
-        });
+        asio::co_spawn(
+            w.io, sweeper.run_flow(copy_shard(*shard)), [&control](std::exception_ptr error) {
+              if (error) {
+                control.fail(fail_with(errc::server_error, "internal error: " + describe(error)));
+              }
+            });
       }
+      asio::co_spawn(w.io, sweeper.run(), asio::detached);
       try {
         w.io.run();
       } catch (...) {

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
 #include <thread>
 
 #include "engine/diff_file.hpp"
+#include "engine/idle_reauth.hpp"
 #include "engine/sides.hpp"
 #include "engine/verify_tasks.hpp"
 
@@ -208,15 +210,18 @@ verify_report verifier::run() {
 
   for (auto& w : workers) {
     w->thread = std::thread([this, &w = *w] {
+      // Idle connections move to a renewed token too, while this thread's comparisons run.
+      reauth_sweeper sweeper(w.io.get_executor(), w.tasks.size());
       for (task& t : w.tasks) {
         auto flow =
             t.extra ? find_extra_keys(*w.context, t.node) : verify_shard(*w.context, t.node);
-        asio::co_spawn(w.io, std::move(flow), [this](std::exception_ptr error) {
+        asio::co_spawn(w.io, sweeper.run_flow(std::move(flow)), [this](std::exception_ptr error) {
           if (error) {
             control_.fail(fail_with(errc::server_error, "internal error: " + describe(error)));
           }
         });
       }
+      asio::co_spawn(w.io, sweeper.run(), asio::detached);
       try {
         w.io.run();
       } catch (...) {

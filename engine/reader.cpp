@@ -32,6 +32,18 @@ asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
+/// Waits out a rate limit or a slow-down, but wakes early when the job stops: a drain must not
+/// wait for the limiter (a slow limit may owe many seconds).
+asio::awaitable<void> pause_for(std::chrono::steady_clock::duration delay,
+                                const job_control& control) {
+  const auto until = std::chrono::steady_clock::now() + delay;
+  constexpr std::chrono::milliseconds slice{100};
+  for (auto now = std::chrono::steady_clock::now(); now < until && !control.stopping();
+       now = std::chrono::steady_clock::now()) {
+    co_await sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, slice));
+  }
+}
+
 /// Learns from each batch how many keys make about `batch_bytes` of payload.
 void adapt_batch_size(shard_context& shard, std::size_t keys, std::size_t bytes) {
   if (keys == 0) return;
@@ -223,10 +235,15 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
   for (;;) {
     auto [receive_ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (receive_ec) break;
-    if (shard.control.failed()) continue;  // drain, so the scanner is never stuck
+    // Failed or stopping (SIGINT/SIGTERM): keys not read yet are left for the next run (their
+    // part stays open, so no checkpoint passes them); the channel is still emptied so that the
+    // scanner is never stuck. What was read is still written: that is the drain.
+    if (shard.control.stopping()) continue;
 
     if (shard.limiter.active()) {
-      co_await sleep_for(shard.limiter.take(batch.keys.size(), 0, rate_limiter::clock::now()));
+      co_await pause_for(shard.limiter.take(batch.keys.size(), 0, rate_limiter::clock::now()),
+                         shard.control);
+      if (shard.control.stopping()) continue;  // stopped while it waited
     }
     const auto started = std::chrono::steady_clock::now();
     record_batch records{batch.scan_seq, {}, 0, {}};
@@ -240,7 +257,8 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
 
     adapt_batch_size(shard, batch.keys.size(), records.charged_bytes);
     if (shard.limiter.active() && records.charged_bytes != 0) {
-      co_await sleep_for(shard.limiter.take(0, records.charged_bytes, rate_limiter::clock::now()));
+      co_await pause_for(shard.limiter.take(0, records.charged_bytes, rate_limiter::clock::now()),
+                         shard.control);
     }
     if (shard.slowdown > 1) {
       // The source answers slowly: leave it idle (slowdown - 1) times as long as we kept it busy.

@@ -32,8 +32,8 @@ asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-/// Waits out a rate limit or a slow-down, but wakes early when the job stops: a drain must not
-/// wait for the limiter (a slow limit may owe many seconds).
+/// Waits out a rate limit, but wakes early when the job stops: a drain must not wait for the
+/// limiter (a slow limit may owe many seconds).
 asio::awaitable<void> pause_for(std::chrono::steady_clock::duration delay,
                                 const job_control& control) {
   const auto until = std::chrono::steady_clock::now() + delay;

@@ -128,16 +128,22 @@ class batch_writer {
   std::vector<const record*> written_;  // the batch's keys this job copied
 };
 
+/// Appends `RESTORE key <abs-ms> <payload> ABSTTL [REPLACE]`; the payload is referred to, not
+/// copied.
+void append_restore(protocol::command_buffer& commands, const record& r, bool replace) {
+  commands.begin(replace ? 6 : 5);
+  commands.arg("RESTORE");
+  commands.arg_ref(r.key);
+  commands.arg(r.expire_at_ms);
+  commands.arg_ref(r.payload);
+  commands.arg("ABSTTL");
+  if (replace) commands.arg("REPLACE");
+}
+
 void batch_writer::encode_restore(const record& r) {
   // A rescan writes without REPLACE first, to tell the keys the first pass copied from new ones.
-  const bool replace = shard_.config.existing == existing_policy::replace && !shard_.rescan;
-  commands_.begin(replace ? 6 : 5);
-  commands_.arg("RESTORE");
-  commands_.arg_ref(r.key);
-  commands_.arg(r.expire_at_ms);
-  commands_.arg_ref(r.payload);
-  commands_.arg("ABSTTL");
-  if (replace) commands_.arg("REPLACE");
+  append_restore(commands_, r,
+                 shard_.config.existing == existing_policy::replace && !shard_.rescan);
 }
 
 asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
@@ -269,14 +275,11 @@ asio::awaitable<bool> batch_writer::write_node(const protocol::endpoint& node,
         continue;
       case errc::key_too_large: {
         // "ERR Protocol error: invalid bulk length": the payload is over the target's
-        // proto-max-bulk-len (CONFIG GET was refused, or the limit was lowered since). The
-        // server closes the connection after this reply; the commands after it are retried.
-        shard_.router.note_refused_bulk(std::max(r.payload.size(), r.key.size()));
-        failed(r, kind,
-               fmt::format("the key is too large for the target's bulk limit: the target "
-                           "refused its {}-byte DUMP payload as over its proto-max-bulk-len ({}); "
-                           "raise proto-max-bulk-len on the target to copy it",
-                           r.payload.size(), answer.text()));
+        // proto-max-bulk-len, which ferry learns only this way. The server closes the connection
+        // after this reply; the commands after it are retried.
+        const std::size_t size = std::max(r.payload.size(), r.key.size());
+        shard_.router.note_refused_bulk(size);
+        failed(r, kind, fmt::format("{} ({})", shard_.router.refuses_bulk(size), answer.text()));
         continue;
       }
       default:
@@ -367,13 +370,7 @@ asio::awaitable<bool> batch_writer::settle_rescanned(link& target, const record&
   }
   protocol::command_buffer commands;
   std::vector<protocol::reply> answer;
-  commands.begin(6);
-  commands.arg("RESTORE");
-  commands.arg_ref(r.key);
-  commands.arg(r.expire_at_ms);
-  commands.arg_ref(r.payload);
-  commands.arg("ABSTTL");
-  commands.arg("REPLACE");
+  append_restore(commands, r, true);
   if (auto done = co_await target.exec(commands, answer); !done) {
     co_return fatal(done.error().code, done.error().message);
   }

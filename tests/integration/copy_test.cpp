@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/support/dataset.hpp"
+#include "tests/support/exact_copy.hpp"
 #include "tests/support/ferry_process.hpp"
 #include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
@@ -26,18 +27,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-/// Source and target compared by the oracle: the whole canonical keyspace (type, value,
-/// absolute expiry) and, when both hold one database, DEBUG DIGEST (which mixes in db numbers).
-void expect_exact_copy(key_router& source, key_router& target, bool digest = true) {
-  const keyspace expected = dump_keyspace(source);
-  const keyspace actual = dump_keyspace(target);
-  ASSERT_FALSE(expected.empty());
-  EXPECT_EQ(diff_keyspaces(expected, actual), "");
-  if (digest) {
-    EXPECT_EQ(debug_digest(source), debug_digest(target));
-  }
-}
 
 class copy_test : public ::testing::Test {
  protected:

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/support/dataset.hpp"
+#include "tests/support/exact_copy.hpp"
 #include "tests/support/ferry_process.hpp"
 #include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
@@ -24,13 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
-
-void expect_exact_copy(key_router& source, key_router& target) {
-  const keyspace expected = dump_keyspace(source);
-  ASSERT_FALSE(expected.empty());
-  EXPECT_EQ(diff_keyspaces(expected, dump_keyspace(target)), "");
-  EXPECT_EQ(debug_digest(source), debug_digest(target));
-}
 
 class long_job_test : public ::testing::Test {
  protected:

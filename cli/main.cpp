@@ -1,16 +1,16 @@
 // ferry: copies and replicates Redis datasets exactly, fast and resumably.
 
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
-#include "cli/copy_command.hpp"
-#include "cli/exit_codes.hpp"
-#include "cli/secrets.hpp"
-#include "cli/verify_command.hpp"
+#include "cli/common/exit_codes.hpp"
+#include "cli/common/secrets.hpp"
+#include "cli/copy/copy_command.hpp"
+#include "cli/verify/verify_command.hpp"
 
 #ifndef FERRY_VERSION
 #define FERRY_VERSION "unknown"

@@ -17,6 +17,8 @@
 //
 // Prints one JSON line: {"dataset":..., "keys":N, "keys_with_expiry":N, "seconds":S}.
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -28,8 +30,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "tests/support/cluster_client.hpp"
 #include "tests/support/dataset.hpp"
@@ -138,12 +138,11 @@ class string_filler {
       : target_(target), cluster_(cluster) {}
 
   void set(const std::string& key, std::string_view value) {
-    sync_client& node = cluster_ != nullptr
-                            ? cluster_->master_for_slot(key_hash_slot(key))
-                            : *target_.shard_clients().front();
+    sync_client& node = cluster_ != nullptr ? cluster_->master_for_slot(key_hash_slot(key))
+                                            : *target_.shard_clients().front();
     auto& batch = batches_[&node];
-    batch.text += fmt::format("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n${}\r\n", key.size(), key,
-                              value.size());
+    batch.text +=
+        fmt::format("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n${}\r\n", key.size(), key, value.size());
     batch.text.append(value);
     batch.text += "\r\n";
     ++batch.commands;

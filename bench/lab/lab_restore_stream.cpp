@@ -10,6 +10,8 @@
 //
 // Prints one JSON line: {"keys":N,"dump_bytes":B,"stream_bytes":S,"seconds":T}.
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -19,8 +21,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "tests/support/cluster_client.hpp"
 #include "tests/support/sync_client.hpp"

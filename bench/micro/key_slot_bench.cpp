@@ -1,14 +1,14 @@
 // How fast a key is routed to its cluster slot: CRC16 over keys of typical sizes, some with a
 // {hash tag}. The writer calls key_slot once per key on an OSS-cluster target.
 
+#include <benchmark/benchmark.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include <benchmark/benchmark.h>
-
-#include "protocol/key_slot.hpp"
+#include "protocol/wire/key_slot.hpp"
 
 namespace {
 

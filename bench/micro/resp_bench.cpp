@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "protocol/command.hpp"
-#include "protocol/resp_reader.hpp"
+#include "protocol/wire/command.hpp"
+#include "protocol/wire/resp_reader.hpp"
 
 namespace {
 

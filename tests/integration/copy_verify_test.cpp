@@ -16,7 +16,7 @@
 #include <random>
 #include <thread>
 
-#include "engine/verify_sample.hpp"
+#include "engine/verify/verify_sample.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
 #include "tests/support/json_files.hpp"

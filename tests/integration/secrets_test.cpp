@@ -4,10 +4,9 @@
 // --failed-keys, --diff) is searched for any 6-byte piece of any of them. The process list shows
 // URL passwords as stars, and a command line that cannot be parsed is echoed without them.
 
-#include <signal.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <fstream>

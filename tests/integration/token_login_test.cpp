@@ -2,8 +2,6 @@
 // the user defaults to the token's oid, an expired token is an error naming the file, a command
 // is run again only when its token is due, and nothing it says holds the token.
 
-#include "engine/credentials.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -15,7 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/token_fetch.hpp"
+#include "engine/auth/credentials.hpp"
+#include "engine/auth/token_fetch.hpp"
 #include "tests/support/auth_support.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -20,8 +20,7 @@
 
 namespace ferry::testing {
 
-ferry_process::ferry_process(const std::vector<std::string>& args,
-                             const std::filesystem::path& dir,
+ferry_process::ferry_process(const std::vector<std::string>& args, const std::filesystem::path& dir,
                              const std::map<std::string, std::string>& env) {
   // Numbered, so several runs can share a directory and their output stays apart.
   static int runs = 0;
@@ -72,8 +71,9 @@ bool ferry_process::running() {
     reaped_ = true;
     result_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     result_.max_rss_kb = usage.ru_maxrss;
-    result_.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    result_.cpu_seconds =
+        static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+        static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     result_.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     return false;

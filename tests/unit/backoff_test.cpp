@@ -1,6 +1,6 @@
 // Backoff delays grow, stay jittered within their ceiling, and stop after the retry time.
 
-#include "engine/backoff.hpp"
+#include "engine/runtime/backoff.hpp"
 
 #include <gtest/gtest.h>
 

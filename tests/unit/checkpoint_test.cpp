@@ -1,9 +1,10 @@
 // The state file's JSON: round trip, 64-bit cursors, refusals of malformed or foreign states.
 
-#include "engine/checkpoint.hpp"
+#include "engine/copy/checkpoint.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace ferry::engine {

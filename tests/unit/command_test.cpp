@@ -1,7 +1,7 @@
 // command_buffer against exact encodings and against hiredis's redisFormatCommandArgv (an
 // independent oracle for random binary arguments).
 
-#include "protocol/command.hpp"
+#include "protocol/wire/command.hpp"
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>

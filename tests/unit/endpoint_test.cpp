@@ -1,10 +1,10 @@
-#include "protocol/endpoint.hpp"
+#include "protocol/wire/endpoint.hpp"
+
+#include <gtest/gtest.h>
 
 #include <sstream>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 namespace ferry::protocol {
 namespace {

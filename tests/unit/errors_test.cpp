@@ -2,16 +2,16 @@
 // (recorded once over raw RESP; marked "7.0 binary" where the text was taken from the server's
 // own string table because the state is hard to provoke, and "older" for Redis 5/6 texts).
 
-#include "protocol/errors.hpp"
+#include "protocol/wire/errors.hpp"
 
+#include <gtest/gtest.h>
+
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/error.hpp>
-#include <boost/beast/core/error.hpp>
-#include <gtest/gtest.h>
 
 namespace ferry::protocol {
 namespace {

@@ -1,7 +1,7 @@
 // The claims ferry reads from an Entra ID access token, and how a token is found in what a token
 // file or command gives.
 
-#include "engine/jwt.hpp"
+#include "engine/auth/jwt.hpp"
 
 #include <gtest/gtest.h>
 

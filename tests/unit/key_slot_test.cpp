@@ -2,7 +2,7 @@
 // --cluster-enabled yes, asked `CLUSTER KEYSLOT <key>` over raw RESP (so binary keys went in
 // byte for byte). The recording was done once; these tests need no server.
 
-#include "protocol/key_slot.hpp"
+#include "protocol/wire/key_slot.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "protocol/wire/slots.hpp"
 
 namespace ferry::protocol {
 namespace {

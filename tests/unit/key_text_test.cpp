@@ -1,10 +1,10 @@
 // Key names in messages and JSON files: printable and exact.
 
-#include "engine/key_text.hpp"
-
-#include <random>
+#include "engine/runtime/key_text.hpp"
 
 #include <gtest/gtest.h>
+
+#include <random>
 
 namespace ferry::engine {
 namespace {

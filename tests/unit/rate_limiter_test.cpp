@@ -1,6 +1,6 @@
 // The token bucket holds its average rate, allows a small burst, and is idle when unset.
 
-#include "engine/rate_limiter.hpp"
+#include "engine/runtime/rate_limiter.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/resp_reader.hpp"
+#include "protocol/wire/resp_reader.hpp"
 #include "tests/unit/resp_streams.hpp"
 
 namespace ferry::protocol {

@@ -1,7 +1,7 @@
 // The RESP reader against hand-written streams and against random streams whose generator
 // records what each reply must parse to, fed whole, byte by byte and in random pieces.
 
-#include "protocol/resp_reader.hpp"
+#include "protocol/wire/resp_reader.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/errors.hpp"
+#include "protocol/wire/errors.hpp"
 #include "tests/unit/resp_streams.hpp"
 
 namespace ferry::protocol {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/resp_reader.hpp"
+#include "protocol/wire/resp_reader.hpp"
 
 namespace ferry::protocol::resp_streams {
 

@@ -1,6 +1,6 @@
 // The ledger commits a SCAN cursor only when everything returned before it is settled.
 
-#include "engine/scan_ledger.hpp"
+#include "engine/copy/scan_ledger.hpp"
 
 #include <gtest/gtest.h>
 

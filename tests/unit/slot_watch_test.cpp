@@ -1,13 +1,13 @@
 // Deciding which slots a resharding (or a failover) may have robbed of keys mid-scan, reading the
 // MIGRATING/IMPORTING marks of CLUSTER NODES, and slot sets as text (state file, warnings).
 
-#include "engine/slot_watch.hpp"
+#include "engine/topology/slot_watch.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "protocol/resp_reader.hpp"
-#include "protocol/slot_flux.hpp"
+#include "protocol/wire/resp_reader.hpp"
+#include "protocol/wire/slot_flux.hpp"
 
 namespace ferry::engine {
 namespace {

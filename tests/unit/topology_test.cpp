@@ -1,10 +1,10 @@
 // Slot maps built from CLUSTER SHARDS and CLUSTER SLOTS replies captured from redis-server 7.0.15.
 
-#include "protocol/topology.hpp"
+#include "protocol/wire/topology.hpp"
 
 #include <gtest/gtest.h>
 
-#include "protocol/resp_reader.hpp"
+#include "protocol/wire/resp_reader.hpp"
 
 namespace ferry::protocol {
 namespace {
@@ -118,9 +118,9 @@ TEST(topology, malformed_replies_are_errors) {
   EXPECT_FALSE(topology::from_cluster_shards(parse(":1\r\n"), seed()).has_value());
   EXPECT_FALSE(topology::from_cluster_slots(parse("*1\r\n*1\r\n:0\r\n"), seed()).has_value());
   // A reversed slot range.
-  EXPECT_FALSE(topology::from_cluster_slots(
-                   parse("*1\r\n*3\r\n:9\r\n:1\r\n*2\r\n$1\r\nh\r\n:1\r\n"), seed())
-                   .has_value());
+  EXPECT_FALSE(
+      topology::from_cluster_slots(parse("*1\r\n*3\r\n:9\r\n:1\r\n*2\r\n$1\r\nh\r\n:1\r\n"), seed())
+          .has_value());
   // No master serving slots at all.
   EXPECT_FALSE(topology::from_cluster_shards(parse("*0\r\n"), seed()).has_value());
 }

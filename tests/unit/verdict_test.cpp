@@ -1,7 +1,7 @@
 // The verifier's pure rules: expiry tolerance, "the source moved", descriptions, digests, scores,
 // and the diff file's lines.
 
-#include "engine/verdict.hpp"
+#include "engine/verify/verdict.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The --verify-sample selection: deterministic, close to the asked fraction, and all or nothing
 // at the ends.
 
-#include "engine/verify_sample.hpp"
+#include "engine/verify/verify_sample.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,52 @@
+#include "cli/common/signals.hpp"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace ferry::cli {
+namespace {
+
+sigset_t watched() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR2);  // private: wakes the watcher when it should stop
+  return set;
+}
+
+}  // namespace
+
+signal_watch::signal_watch(std::function<void()> on_first, int exit_code) {
+  sigset_t set = watched();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  thread_ = std::thread([set, exit_code, on_first = std::move(on_first)] {
+    int seen = 0;
+    for (;;) {
+      int signal = 0;
+      if (sigwait(&set, &signal) != 0) continue;
+      if (signal == SIGUSR2) return;
+      if (++seen == 1) {
+        fmt::print(stderr,
+                   "\nferry: {} received: finishing the batches in flight, then stopping "
+                   "(send it again to quit at once)\n",
+                   signal == SIGINT ? "SIGINT" : "SIGTERM");
+        on_first();
+      } else {
+        fmt::print(stderr, "\nferry: second signal: quitting now\n");
+        std::_Exit(exit_code);
+      }
+    }
+  });
+}
+
+signal_watch::~signal_watch() {
+  pthread_kill(thread_.native_handle(), SIGUSR2);
+  thread_.join();
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,282 @@
+#include "cli/copy/copy_command.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <memory>
+#include <optional>
+
+#include "cli/common/exit_codes.hpp"
+#include "cli/common/json_file.hpp"
+#include "cli/common/progress.hpp"
+#include "cli/common/side_options.hpp"
+#include "cli/common/signals.hpp"
+#include "cli/copy/copy_report.hpp"
+#include "engine/copy/copy_job.hpp"
+
+namespace ferry::cli {
+namespace {
+
+struct copy_flags {
+  connection_flags connection;
+  engine::copy_config config;
+  std::string existing;
+  std::string slots;
+  std::string report_path;
+  std::string progress = "auto";
+  unsigned connect_timeout_ms = 10'000;
+  unsigned timeout_ms = 30'000;
+  unsigned max_retry_time_s = 300;
+  double checkpoint_interval_s = 5;
+  std::string read_from = "master";
+  unsigned latency_target_ms = 0;
+  bool verify = false;
+  std::optional<double> verify_sample;
+};
+
+/// Fills the inline verifier's settings; an error message for a wrong combination.
+std::optional<std::string> apply_verify_flags(copy_flags& flags, const CLI::App& copy) {
+  engine::inline_verification& v = flags.config.verify;
+  // --verify-sample says what to verify, so it asks for verification too.
+  v.enabled = flags.verify || flags.verify_sample.has_value();
+  if (flags.verify_sample) {
+    if (!(*flags.verify_sample > 0 && *flags.verify_sample <= 1)) {
+      return fmt::format("--verify-sample must be a fraction in (0, 1], not {}",
+                         *flags.verify_sample);
+    }
+    v.sample = *flags.verify_sample;
+  }
+  if (!v.enabled) {
+    for (const char* name : {"--diff", "--ttl-tolerance", "--rounds"}) {
+      if (copy.count(name) != 0) return fmt::format("{} needs --verify", name);
+    }
+  }
+  return std::nullopt;
+}
+
+int run_copy(copy_flags& flags, const CLI::App& command) {
+  auto sides = resolve_sides(flags.connection);
+  if (!sides) {
+    fmt::print(stderr, "ferry copy: {}\n", sides.error());
+    return exit_usage;
+  }
+  engine::copy_config& config = flags.config;
+  config.source = std::move(sides->first);
+  config.target = std::move(sides->second);
+  if (!flags.slots.empty()) {
+    auto range = protocol::parse_slot_range(flags.slots);
+    if (!range) {
+      fmt::print(stderr, "ferry copy: --slots: {}\n", range.error());
+      return exit_usage;
+    }
+    config.slots = *range;
+  }
+  if (flags.existing == "fail") config.existing = engine::existing_policy::fail;
+  if (flags.existing == "skip") config.existing = engine::existing_policy::skip;
+  if (flags.existing == "replace") config.existing = engine::existing_policy::replace;
+  config.tune.connect_timeout = std::chrono::milliseconds{flags.connect_timeout_ms};
+  config.tune.io_timeout = std::chrono::milliseconds{flags.timeout_ms};
+  config.tune.max_retry_time = std::chrono::seconds{flags.max_retry_time_s};
+  config.state.interval =
+      std::chrono::milliseconds{static_cast<long long>(flags.checkpoint_interval_s * 1000)};
+  config.protect.read_from_replicas = flags.read_from == "replicas";
+  config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
+  if (auto wrong = apply_verify_flags(flags, command)) {
+    fmt::print(stderr, "ferry copy: {}\n", *wrong);
+    return exit_usage;
+  }
+  if (config.state.resume && config.state.path.empty()) {
+    fmt::print(stderr, "ferry copy: --resume needs --state FILE (the state file to continue)\n");
+    return exit_usage;
+  }
+
+  engine::copy_job job(config);
+  signal_watch signals([&job] { job.drain(); }, exit_interrupted);
+  engine::copy_report report;
+  {
+    const bool live = flags.progress == "always" || (flags.progress == "auto" && isatty(2));
+    std::unique_ptr<progress_printer> progress;
+    if (flags.progress != "never") {
+      progress = std::make_unique<progress_printer>([&job] { return job.progress(); }, live);
+    }
+    report = job.run();
+  }
+  fmt::print("{}", summary_text(report));
+  for (const auto& warning : report.warnings) fmt::print(stderr, "\nWARNING: {}\n\n", warning);
+  if (!flags.report_path.empty()) {
+    if (auto written = write_json_file(flags.report_path, report_json(report)); !written) {
+      fmt::print(stderr, "ferry copy: --report: {}\n", written.error());
+      if (report.status == engine::job_status::complete) return exit_failed;
+    }
+  }
+  if (const auto differ = report.verify.differences(); differ != 0) {
+    fmt::print(stderr,
+               "ferry copy: the inline verifier found {} key(s) that differ on the target{}; run "
+               "`ferry verify --repair` with the same source and target to fix them\n",
+               with_commas(differ),
+               config.verify.diff_path.empty()
+                   ? " (add --diff FILE to list them)"
+                   : fmt::format(" (listed in {})", config.verify.diff_path));
+  }
+  switch (report.status) {
+    case engine::job_status::complete:
+      return exit_ok;
+    case engine::job_status::differences:
+      return exit_incomplete;
+    case engine::job_status::keys_failed:
+      fmt::print(stderr, "ferry copy: {} key(s) could not be copied{}\n",
+                 with_commas(report.totals.failed),
+                 config.failed_keys_path.empty()
+                     ? "; run again with --failed-keys FILE to list them"
+                     : fmt::format("; they are listed in {}", config.failed_keys_path));
+      return exit_incomplete;
+    case engine::job_status::interrupted:
+      fmt::print(stderr, "ferry copy: interrupted before every key was copied\n");
+      return exit_interrupted;
+    case engine::job_status::fatal:
+      fmt::print(stderr, "ferry copy: {}\n",
+                 report.failure ? report.failure->message : "stopped by an unknown error");
+      return exit_failed;
+  }
+  return exit_failed;
+}
+
+}  // namespace
+
+void add_copy_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<copy_flags>();
+  CLI::App* copy = app.add_subcommand(
+      "copy",
+      "Copy every key (value, type and absolute expiry) from the source into the target with "
+      "SCAN, DUMP and RESTORE. Works with standalone servers and OSS clusters on either side, "
+      "over TLS. Refuses a target that already holds keys unless --on-existing says what to do.");
+  copy->footer(exit_codes_help);
+  add_connection_options(*copy, flags->connection);
+  auto& c = flags->config;
+  copy->add_option("--match", c.match, "Copy only keys matching this glob (SCAN MATCH)")
+      ->type_name("GLOB");
+  copy->add_option("--type", c.type, "Copy only keys of this type (SCAN TYPE)")
+      ->check(CLI::IsMember({"string", "list", "set", "zset", "hash", "stream"}))
+      ->type_name("TYPE");
+  copy->add_option("--slots", flags->slots,
+                   "Copy only keys whose hash slot is in A-B, so several ferry processes can "
+                   "split one migration")
+      ->type_name("A-B");
+  copy->add_option("--on-existing", flags->existing,
+                   "Keys that already exist on the target: fail (report them), skip, or replace. "
+                   "Required when the target is not empty")
+      ->check(CLI::IsMember({"fail", "skip", "replace"}))
+      ->type_name("POLICY");
+  copy->add_option("--failed-keys", c.failed_keys_path,
+                   "Write each key that could not be copied, with its error, to FILE (JSON "
+                   "lines)")
+      ->type_name("FILE");
+  copy->add_option("--report", flags->report_path,
+                   "Write the final report as JSON to FILE (totals and per shard)")
+      ->type_name("FILE");
+  copy->add_option("--progress", flags->progress,
+                   "Progress on stderr: auto (a live line on a terminal, a log line every 5 s "
+                   "otherwise), always (live), never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  copy->add_option("--threads", c.tune.threads,
+                   "Worker threads, each owning whole source shards (default: number of cores)")
+      ->type_name("N");
+  copy->add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  copy->add_option("--batch-keys", c.tune.batch_keys, "Most keys per DUMP/RESTORE pipeline")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  copy->add_option("--batch-bytes", c.tune.batch_bytes,
+                   "Payload bytes a reader batch aims at (accepts KiB, MiB suffixes)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  copy->add_option("--max-inflight-bytes", c.tune.max_inflight_bytes,
+                   "Most DUMP payload bytes held in memory at once (accepts KiB, MiB, GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  copy->add_option("--readers", c.tune.readers_per_shard, "Source connections reading per shard")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  copy->add_option("--writers", c.tune.writers_per_shard,
+                   "Writer pipelines per shard (each connects to the target masters it needs)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  copy->add_option("--connect-timeout", flags->connect_timeout_ms,
+                   "Milliseconds allowed for connecting and the TLS handshake")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
+  copy->add_option("--timeout", flags->timeout_ms,
+                   "Milliseconds any read or write may go without progress before the connection "
+                   "is dropped and the batch retried")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
+  copy->add_option("--max-retry-time", flags->max_retry_time_s,
+                   "Seconds to keep retrying an unreachable node before stopping the job")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  copy->add_option("--state", c.state.path,
+                   "Keep the job's progress in FILE (JSON, written atomically every "
+                   "--checkpoint-interval and at exit) so that --resume can continue it")
+      ->type_name("FILE");
+  copy->add_flag("--resume", c.state.resume,
+                 "Continue the job recorded in --state: finished shards are skipped, the others "
+                 "go on from their last fully written SCAN cursor");
+  copy->add_option("--checkpoint-interval", flags->checkpoint_interval_s,
+                   "Seconds between writes of the state file")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  copy->add_option("--max-keys-per-sec", c.protect.max_keys_per_sec,
+                   "Read at most N keys per second from the source, across all shards (0: no "
+                   "limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
+  copy->add_option("--max-bytes-per-sec", c.protect.max_bytes_per_sec,
+                   "Read at most N DUMP payload bytes per second from the source (accepts KiB, "
+                   "MiB suffixes; 0: no limit)")
+      ->transform(CLI::AsSizeValue(false))
+      ->type_name("N");
+  copy->add_option("--read-from", flags->read_from,
+                   "Cluster sources: read from each master, or from one of its replicas so the "
+                   "master stays responsive (a replica may lag; Redis 7.0 replicas also lack "
+                   "consumer groups' entries-read)")
+      ->check(CLI::IsMember({"master", "replicas"}))
+      ->capture_default_str();
+  copy->add_option("--source-latency-target", flags->latency_target_ms,
+                   "Slow down while the source's round-trip time exceeds MS milliseconds "
+                   "(measured with PING beside the copy; 0: off)")
+      ->type_name("MS");
+  copy->add_flag("--verify", flags->verify,
+                 "Compare every key this job copies with the source, right behind the writers "
+                 "(on separate connections, values by server-side digests), and report the "
+                 "counts. A key rewritten on the source after ferry copied it counts as "
+                 "changed, not as a difference; a difference ends with exit code 1 (fix it "
+                 "with `ferry verify --repair`)")
+      ->group("Inline verification");
+  copy->add_option("--verify-sample", flags->verify_sample,
+                   "Compare only this fraction (0 < F <= 1) of copied keys, chosen by a hash of "
+                   "the key so that a re-run checks the same keys (implies --verify)")
+      ->type_name("F")
+      ->group("Inline verification");
+  copy->add_option("--diff", c.verify.diff_path,
+                   "With --verify: write each difference to FILE as JSON lines, as `ferry verify "
+                   "--diff` does (kind, key, key_base64, source, target, detail)")
+      ->type_name("FILE")
+      ->group("Inline verification");
+  copy->add_option("--ttl-tolerance", c.verify.ttl_tolerance_ms,
+                   "With --verify: expiries this many milliseconds apart still count as equal")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}))
+      ->type_name("MS")
+      ->capture_default_str()
+      ->group("Inline verification");
+  copy->add_option("--rounds", c.verify.rounds,
+                   "With --verify: comparisons of a key whose source keeps changing before it is "
+                   "reported as changed rather than as a difference")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str()
+      ->group("Inline verification");
+  copy->callback([flags, copy, &exit_code] { exit_code = run_copy(*flags, *copy); });
+}
+
+}  // namespace ferry::cli

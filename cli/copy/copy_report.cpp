@@ -1,0 +1,129 @@
+#include "cli/copy/copy_report.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "cli/common/json_file.hpp"
+#include "cli/common/progress.hpp"
+
+namespace ferry::cli {
+namespace {
+
+const char* status_name(engine::job_status status) {
+  switch (status) {
+    case engine::job_status::complete:
+      return "complete";
+    case engine::job_status::keys_failed:
+      return "keys_failed";
+    case engine::job_status::differences:
+      return "differences";
+    case engine::job_status::interrupted:
+      return "interrupted";
+    case engine::job_status::fatal:
+      return "failed";
+  }
+  return "unknown";
+}
+
+nlohmann::json counts_json(const engine::counts& c, double duration_s) {
+  return {{"scanned", c.scanned},     {"copied", c.copied},   {"vanished", c.vanished},
+          {"skipped", c.skipped},     {"failed", c.failed},   {"bytes", c.bytes},
+          {"estimated", c.estimated}, {"retries", c.retries}, {"rescanned", c.rescanned},
+          {"duration_s", duration_s}};
+}
+
+/// The inline verifier's counts (the names of `ferry verify --report`).
+nlohmann::json verify_json(const engine::verify_counts& c, double sample) {
+  using engine::verify_counter;
+  return {{"sample", sample},
+          {"checked", c[verify_counter::checked]},
+          {"equal", c[verify_counter::equal]},
+          {"missing", c[verify_counter::missing]},
+          {"value", c[verify_counter::value]},
+          {"type", c[verify_counter::type]},
+          {"expiry", c[verify_counter::expiry]},
+          {"changed", c[verify_counter::changed]},
+          {"vanished", c[verify_counter::vanished]},
+          {"differences", c.differences()},
+          {"deep", c[verify_counter::deep]},
+          {"rechecked", c[verify_counter::rechecked]}};
+}
+
+}  // namespace
+
+nlohmann::json report_json(const engine::copy_report& report) {
+  nlohmann::json json{{"status", status_name(report.status)},
+                      {"source", report.source},
+                      {"target", report.target},
+                      {"threads", report.threads},
+                      {"peak_inflight_bytes", report.peak_inflight_bytes},
+                      {"totals", counts_json(report.totals, report.duration_s)}};
+  json["resumed"] = report.resumed;
+  json["this_run"] = counts_json(report.this_run, report.duration_s);
+  json["warnings"] = report.warnings;
+  json["shards"] = nlohmann::json::array();
+  for (const auto& shard : report.shards) {
+    auto entry = counts_json(shard.totals, report.duration_s);
+    entry["source"] = shard.source;
+    entry["cursor"] = std::to_string(shard.cursor);
+    entry["start_cursor"] = std::to_string(shard.start_cursor);
+    entry["resumed"] = shard.resumed;
+    entry["complete"] = shard.complete;
+    entry["rescan"] = shard.rescan;
+    if (!shard.slots.empty()) entry["slots"] = shard.slots;
+    if (report.verified) entry["verify"] = verify_json(shard.verify, report.verify_sample);
+    json["shards"].push_back(std::move(entry));
+  }
+  if (report.verified) json["verify"] = verify_json(report.verify, report.verify_sample);
+  if (report.failure) json["error"] = report.failure->message;
+  return json;
+}
+
+std::string summary_text(const engine::copy_report& report) {
+  const auto& t = report.totals;
+  const auto& run = report.this_run;  // rates are this run's, even when resumed
+  const double seconds = std::max(report.duration_s, 1e-9);
+  std::string text = fmt::format(
+      "ferry copy {}: {} -> {}\n"
+      "  scanned {}  copied {}  vanished {}  skipped {}  failed {}\n"
+      "  {:.1f} MB of payload in {:.2f} s ({:.0f} keys/s, {:.1f} MB/s), {} shard(s) on {} "
+      "thread(s)\n",
+      status_name(report.status), report.source, report.target, with_commas(t.scanned),
+      with_commas(t.copied), with_commas(t.vanished), with_commas(t.skipped), with_commas(t.failed),
+      static_cast<double>(run.bytes) / 1e6, report.duration_s,
+      static_cast<double>(run.settled()) / seconds, static_cast<double>(run.bytes) / 1e6 / seconds,
+      report.shards.size(), report.threads);
+  if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
+  if (t.rescanned != 0) {
+    text += fmt::format(
+        "  {} key(s) seen again and already on the target (moved slots rescanned, or keys SCAN "
+        "returned twice)\n",
+        with_commas(t.rescanned));
+  }
+  if (report.verified) {
+    using engine::verify_counter;
+    const auto& v = report.verify;
+    const auto n = [&](verify_counter c) { return with_commas(v[c]); };
+    text += fmt::format(
+        "  verified {} of {} keys copied by this run ({}): equal {}  missing {}  different value "
+        "{}  different type {}  different expiry {}  changed on the source {}  vanished {}\n",
+        n(verify_counter::checked), with_commas(report.this_run.copied),
+        report.verify_sample >= 1 ? std::string("all")
+                                  : fmt::format("sample {:g}", report.verify_sample),
+        n(verify_counter::equal), n(verify_counter::missing), n(verify_counter::value),
+        n(verify_counter::type), n(verify_counter::expiry), n(verify_counter::changed),
+        n(verify_counter::vanished));
+  }
+  if (report.resumed) {
+    const auto& r = report.this_run;
+    text += fmt::format("  resumed from a state file: this run scanned {} and copied {} keys\n",
+                        with_commas(r.scanned), with_commas(r.copied));
+  }
+  return text;
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,94 @@
+#pragma once
+// Keyed commands on whichever node of one side (source or target) owns each key.
+//
+// A `routed_side` groups the keys of a call by the master that owns their slot, pipelines each
+// group on a connection to that master, and settles every key: a -MOVED reply refreshes the slot
+// map and sends the key again, -ASK sends it with ASKING to the named node, and the retryable
+// replies (TRYAGAIN, LOADING, BUSY, CLUSTERDOWN, MASTERDOWN) are tried again after a backoff. Any
+// other reply, error replies included, is the caller's to judge. A standalone server is a map
+// with one master, so callers need not tell the two apart.
+//
+// Only commands that may safely run twice belong here (reads, RESTORE ... REPLACE, DEL): after a
+// broken connection a whole group is sent again.
+//
+// Thread: one worker thread; not thread-safe. One call at a time.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/cluster/link.hpp"
+#include "engine/cluster/slot_router.hpp"
+#include "engine/runtime/backoff.hpp"
+#include "protocol/wire/bytes.hpp"
+#include "protocol/wire/command.hpp"
+#include "protocol/wire/reply.hpp"
+
+namespace ferry::engine {
+
+/// Appends the commands for key `index` (always the same number per key) to `commands`.
+using key_encoder = std::function<void(std::size_t index, protocol::command_buffer& commands)>;
+
+/// See the file comment.
+class routed_side {
+ public:
+  /// A side routed by `router` (shared by the worker thread's users of that side); `role`
+  /// ("source" or "target") names it in messages.
+  routed_side(boost::asio::any_io_executor executor, slot_router& router, const tuning& tune,
+              job_control& control, std::string role);
+
+  /// Runs `per_key` commands for every key (encoded by `encode`) on the node that owns it.
+  /// `replies` gets keys.size() * per_key replies, key by key in the order of `keys`. Fails only
+  /// when a node stays unreachable or refuses for good (the failure names the side and node).
+  boost::asio::awaitable<outcome> run(std::span<const protocol::bytes> keys, std::size_t per_key,
+                                      const key_encoder& encode,
+                                      std::vector<protocol::reply>& replies);
+
+  /// The same for one key.
+  boost::asio::awaitable<outcome> run_one(const protocol::bytes& key, std::size_t per_key,
+                                          const key_encoder& encode,
+                                          std::vector<protocol::reply>& replies);
+
+  /// Waits `duration` unless the job stops first (a drain must not wait out a long re-check
+  /// pause); false when it stopped.
+  boost::asio::awaitable<bool> pause(std::chrono::milliseconds duration);
+
+  /// "source" or "target".
+  const std::string& role() const noexcept { return role_; }
+  /// The slot map this side routes by.
+  const protocol::topology& map() const noexcept { return router_.map(); }
+  /// Connection retries and re-sent keys since this object was made.
+  std::uint64_t retries() const;
+
+ private:
+  struct pending {
+    std::size_t index = 0;
+    std::string ask;  // "host:port" named by -ASK; empty when the slot map decides
+  };
+  link& link_to(const protocol::endpoint& node);
+  boost::asio::awaitable<outcome> run_node(const protocol::endpoint& node,
+                                           std::vector<pending>& group, std::size_t per_key,
+                                           const key_encoder& encode,
+                                           std::vector<protocol::reply>& replies,
+                                           std::vector<pending>& again, bool& refresh);
+
+  boost::asio::any_io_executor executor_;
+  slot_router& router_;
+  const tuning& tune_;
+  job_control& control_;
+  std::string role_;
+  backoff backoff_;
+  std::map<std::string, std::unique_ptr<link>> links_;
+  protocol::command_buffer commands_;
+  std::vector<protocol::reply> node_replies_;
+  std::uint64_t resent_ = 0;
+};
+
+}  // namespace ferry::engine

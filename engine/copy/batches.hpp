@@ -1,0 +1,45 @@
+#pragma once
+// The plain structs that flow between the stages of one shard.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/copy/counters.hpp"
+#include "protocol/wire/bytes.hpp"
+
+namespace ferry::engine {
+
+/// Keys from one SCAN reply (or a part of one), on their way to a reader.
+struct key_batch {
+  /// Sequence number of the SCAN call that produced the keys (see scan_ledger).
+  std::uint64_t scan_seq = 0;
+  /// The keys; they share the SCAN reply's storage.
+  std::vector<protocol::bytes> keys;
+};
+
+/// One key read from the source, ready for RESTORE.
+struct record {
+  /// Key name (binary).
+  protocol::bytes key;
+  /// DUMP payload, shared with the reader's reply buffer (never copied).
+  protocol::bytes payload;
+  /// Absolute expiry in Unix milliseconds; 0 for none (RESTORE's ttl argument with ABSTTL).
+  std::int64_t expire_at_ms = 0;
+  /// Hash slot of `key`, for routing to a target master.
+  std::uint16_t slot = 0;
+};
+
+/// Records read from one key batch.
+struct record_batch {
+  /// The SCAN call the keys came from.
+  std::uint64_t scan_seq = 0;
+  /// Keys that still exist on the source.
+  std::vector<record> records;
+  /// Bytes charged to the in-flight budget (payloads and keys).
+  std::size_t charged_bytes = 0;
+  /// Keys of the part already settled by the reader (vanished, failed).
+  counts tally;
+};
+
+}  // namespace ferry::engine

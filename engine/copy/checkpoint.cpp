@@ -1,0 +1,157 @@
+#include "engine/copy/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace ferry::engine {
+namespace {
+
+nlohmann::json counts_json(const counts& c) {
+  return {{"scanned", c.scanned}, {"copied", c.copied},      {"vanished", c.vanished},
+          {"skipped", c.skipped}, {"failed", c.failed},      {"bytes", c.bytes},
+          {"retries", c.retries}, {"rescanned", c.rescanned}};
+}
+
+counts counts_from(const nlohmann::json& j) {
+  counts c;
+  c.scanned = j.at("scanned").get<std::uint64_t>();
+  c.copied = j.at("copied").get<std::uint64_t>();
+  c.vanished = j.at("vanished").get<std::uint64_t>();
+  c.skipped = j.at("skipped").get<std::uint64_t>();
+  c.failed = j.at("failed").get<std::uint64_t>();
+  c.bytes = j.at("bytes").get<std::uint64_t>();
+  c.retries = j.value("retries", std::uint64_t{0});
+  c.rescanned = j.value("rescanned", std::uint64_t{0});
+  return c;
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+nlohmann::json to_json(const checkpoint& state) {
+  nlohmann::json shards = nlohmann::json::array();
+  for (const auto& shard : state.shards) {
+    shards.push_back({{"address", shard.address},
+                      {"node_id", shard.node_id},
+                      {"run_id", shard.run_id},
+                      {"cursor", std::to_string(shard.position.cursor)},
+                      {"complete", shard.position.complete},
+                      {"counts", counts_json(shard.position.done)}});
+    if (shard.slots) shards.back()["slots"] = slot_text(*shard.slots);
+  }
+  return {{"version", state.version},
+          {"status", state.status},
+          {"job",
+           {{"source", state.job.source},
+            {"target", state.job.target},
+            {"match", state.job.match},
+            {"type", state.job.type},
+            {"slots", state.job.slots}}},
+          {"shards", std::move(shards)},
+          {"moved_slots", slot_text(state.moved)}};
+}
+
+boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohmann::json& json) {
+  try {
+    checkpoint state;
+    state.version = json.at("version").get<int>();
+    if (state.version != 1) return fmt::format("unknown state format version {}", state.version);
+    state.status = json.at("status").get<std::string>();
+    const auto& job = json.at("job");
+    state.job = {job.at("source").get<std::string>(), job.at("target").get<std::string>(),
+                 job.at("match").get<std::string>(), job.at("type").get<std::string>(),
+                 job.at("slots").get<std::string>()};
+    for (const auto& entry : json.at("shards")) {
+      shard_state shard;
+      shard.address = entry.at("address").get<std::string>();
+      shard.node_id = entry.at("node_id").get<std::string>();
+      shard.run_id = entry.at("run_id").get<std::string>();
+      shard.position.cursor = std::stoull(entry.at("cursor").get<std::string>());
+      shard.position.complete = entry.at("complete").get<bool>();
+      shard.position.done = counts_from(entry.at("counts"));
+      if (entry.contains("slots")) {
+        auto slots = parse_slot_text(entry.at("slots").get<std::string>());
+        if (!slots) return fmt::format("shard {}: slots: {}", shard.address, slots.error());
+        shard.slots = *slots;
+      }
+      state.shards.push_back(std::move(shard));
+    }
+    auto moved = parse_slot_text(json.value("moved_slots", std::string{}));
+    if (!moved) return fmt::format("moved_slots: {}", moved.error());
+    state.moved = *moved;
+    return state;
+  } catch (const std::exception& e) {
+    return fmt::format("malformed state: {}", e.what());
+  }
+}
+
+boost::system::result<void, std::string> save_checkpoint(const std::string& path,
+                                                         const checkpoint& state) {
+  const std::string text = to_json(state).dump(2) + "\n";
+  const std::string temp = path + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fmt::format("cannot write the state file '{}': {}", temp, errno_text());
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = errno_text();
+      ::close(fd);
+      return fmt::format("cannot write the state file '{}': {}", temp, why);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    return fmt::format("cannot flush the state file '{}': {}", temp, errno_text());
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    return fmt::format("cannot rename '{}' to '{}': {}", temp, path, errno_text());
+  }
+  // The rename is durable only once the directory entry is.
+  const auto dir = std::filesystem::absolute(path).parent_path();
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return {};
+}
+
+boost::system::result<checkpoint, std::string> load_checkpoint(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fmt::format("cannot read the state file '{}': {}", path, errno_text());
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, false);
+  if (json.is_discarded()) return fmt::format("the state file '{}' is not valid JSON", path);
+  auto state = checkpoint_from_json(json);
+  if (!state) return fmt::format("the state file '{}': {}", path, state.error());
+  return state;
+}
+
+std::string describe_differences(const job_identity& a, const job_identity& b) {
+  std::string out;
+  auto compare = [&out](const char* name, const std::string& x, const std::string& y) {
+    if (x == y) return;
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{}: '{}' then, '{}' now", name, x, y);
+  };
+  compare("source", a.source, b.source);
+  compare("target", a.target, b.target);
+  compare("--match", a.match, b.match);
+  compare("--type", a.type, b.type);
+  compare("--slots", a.slots, b.slots);
+  return out;
+}
+
+}  // namespace ferry::engine

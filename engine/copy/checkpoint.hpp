@@ -1,0 +1,110 @@
+#pragma once
+// The state file of a long-lived copy (--state): per shard, the SCAN cursor up to which every key
+// is settled on the target, what was done up to it, and the identity of the job and of each
+// source node, so that --resume continues exactly where it is safe to.
+
+#include <boost/system/result.hpp>
+#include <cstdint>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/copy/counters.hpp"
+#include "engine/topology/slot_watch.hpp"
+#include "protocol/wire/key_slot.hpp"
+
+namespace ferry::engine {
+
+/// Where a shard stands: safe to resume from, and the counts that go with it.
+struct shard_position {
+  /// SCAN cursor after the last call whose keys are all settled.
+  std::uint64_t cursor = 0;
+  /// True when the shard's SCAN is finished and every key settled.
+  bool complete = false;
+  /// Counts of the settled calls (including earlier runs').
+  counts done;
+};
+
+/// A shard's position, written by its worker thread and read by the checkpoint writer.
+class published_position {
+ public:
+  /// Replaces the position (worker thread).
+  void set(const shard_position& position) {
+    std::lock_guard lock(mutex_);
+    position_ = position;
+  }
+  /// A copy of the position (any thread).
+  shard_position get() const {
+    std::lock_guard lock(mutex_);
+    return position_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  shard_position position_;
+};
+
+/// What makes two runs the same job. Resuming a different job could skip keys, so it is refused.
+struct job_identity {
+  /// Source seed, redacted ("redis://user:***@host:port/db").
+  std::string source;
+  /// Target seed, redacted.
+  std::string target;
+  /// --match.
+  std::string match;
+  /// --type.
+  std::string type;
+  /// --slots, as "a-b"; empty for all.
+  std::string slots;
+
+  /// Equality of every field.
+  friend bool operator==(const job_identity&, const job_identity&) = default;
+};
+
+/// One source shard in the state file.
+struct shard_state {
+  /// "host:port" of the source node scanned.
+  std::string address;
+  /// Its cluster node id (empty for a standalone server).
+  std::string node_id;
+  /// Its run_id: a SCAN cursor means nothing to another process (hash seeds differ).
+  std::string run_id;
+  /// Where it stands.
+  shard_position position;
+  /// The slots its scan copies (what the node owned when the scan began); none in state files
+  /// written before ferry followed resharding.
+  std::optional<slot_set> slots;
+};
+
+/// The whole state file.
+struct checkpoint {
+  /// Format version.
+  int version = 1;
+  /// The job.
+  job_identity job;
+  /// Every shard.
+  std::vector<shard_state> shards;
+  /// "running", "complete", "interrupted" or "failed".
+  std::string status = "running";
+  /// Slots that moved during a scan and still await their rescan.
+  slot_set moved;
+};
+
+/// The checkpoint as JSON (cursors as strings: they are unsigned 64-bit).
+nlohmann::json to_json(const checkpoint& state);
+/// Reads a checkpoint from JSON; the error says which field is wrong.
+boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohmann::json& json);
+
+/// Writes `state` to `path` atomically: a temporary file in the same directory, fsync, rename,
+/// fsync of the directory. A crash leaves the old file or the new one, never half of one.
+boost::system::result<void, std::string> save_checkpoint(const std::string& path,
+                                                         const checkpoint& state);
+/// Reads the state file; the error names the file and what is wrong with it.
+boost::system::result<checkpoint, std::string> load_checkpoint(const std::string& path);
+
+/// A sentence naming the fields in which `a` and `b` differ ("source: A vs B; ...").
+std::string describe_differences(const job_identity& a, const job_identity& b);
+
+}  // namespace ferry::engine

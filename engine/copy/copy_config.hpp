@@ -1,0 +1,51 @@
+#pragma once
+// What a copy job is asked to do: its whole input, filled by the CLI or by tests.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/runtime/settings.hpp"
+#include "engine/verify/inline_settings.hpp"
+#include "protocol/wire/slots.hpp"
+
+namespace ferry::engine {
+
+/// What to do with a key that already exists on the target.
+enum class existing_policy {
+  unset,    ///< none given: refuse to start when the target holds keys
+  fail,     ///< record the key as failed and leave the target's value
+  skip,     ///< count the key as skipped and leave the target's value
+  replace,  ///< overwrite it (RESTORE ... REPLACE)
+};
+
+/// A `ferry copy` job.
+struct copy_config {
+  /// Where keys come from.
+  side source;
+  /// Where keys go.
+  side target;
+  /// SCAN MATCH pattern; empty for all keys.
+  std::string match;
+  /// SCAN TYPE filter (string, list, set, zset, hash, stream); empty for all types.
+  std::string type;
+  /// Only keys whose hash slot is in this range (also on a standalone source).
+  std::optional<protocol::slot_range> slots;
+  /// Keys that exist on the target.
+  existing_policy existing = existing_policy::unset;
+  /// JSON-lines file for keys that could not be copied; empty for none.
+  std::string failed_keys_path;
+  /// Performance settings.
+  tuning tune;
+  /// Rate limits, replicas and latency-driven slow-down.
+  source_protection protect;
+  /// State file and resume.
+  checkpointing state;
+  /// The inline verifier.
+  inline_verification verify;
+};
+
+}  // namespace ferry::engine

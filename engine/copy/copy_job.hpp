@@ -1,0 +1,110 @@
+#pragma once
+// A whole `ferry copy`: checks both sides, runs every shard's pipeline on worker threads, and
+// reports what happened.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/copy/checkpoint.hpp"
+#include "engine/copy/copy_config.hpp"
+#include "engine/copy/counters.hpp"
+#include "engine/runtime/job_control.hpp"
+#include "engine/verify/verifier.hpp"
+#include "protocol/wire/failure.hpp"
+
+namespace ferry::engine {
+
+/// How a job ended.
+enum class job_status {
+  complete,     ///< every key copied or accounted for (vanished, skipped)
+  keys_failed,  ///< the job ran to the end but some keys could not be copied
+  differences,  ///< every key was copied, but the inline verifier found some that differ
+  interrupted,  ///< stopped by drain() (SIGINT/SIGTERM) after finishing what was in flight
+  fatal,        ///< could not start, or stopped by a fatal error (see `failure`)
+};
+
+/// What one shard did.
+struct shard_report {
+  /// The source master, "host:port".
+  std::string source;
+  /// Its counters.
+  counts totals;
+  /// The SCAN cursor up to which every key is settled.
+  std::uint64_t cursor = 0;
+  /// True when its SCAN finished and every key is settled.
+  bool complete = false;
+  /// The cursor this run started from (non-zero when resumed from a state file).
+  std::uint64_t start_cursor = 0;
+  /// True when this run continued the shard from a state file.
+  bool resumed = false;
+  /// True for a rescan of slots the source cluster moved during the copy.
+  bool rescan = false;
+  /// The slots it copied ("0-5460"); empty for a standalone source.
+  std::string slots;
+  /// What the inline verifier found in this shard during this run (copy --verify).
+  verify_counts verify;
+};
+
+/// What the job did.
+struct copy_report {
+  /// How it ended.
+  job_status status = job_status::fatal;
+  /// Sum over shards.
+  counts totals;
+  /// Per source master, then the rescans of moved slots.
+  std::vector<shard_report> shards;
+  /// The fatal failure, when status is `fatal`.
+  std::optional<protocol::failure> failure;
+  /// Wall-clock seconds from start to end.
+  double duration_s = 0;
+  /// Highest number of payload bytes held in memory at once (all threads).
+  std::size_t peak_inflight_bytes = 0;
+  /// Worker threads used.
+  unsigned threads = 0;
+  /// The source and target as printable (redacted) URLs.
+  std::string source, target;
+  /// True when the job continued a state file (--resume).
+  bool resumed = false;
+  /// What this run itself did (totals minus what earlier runs had settled).
+  counts this_run;
+  /// Things a person must know although the job went on (e.g. a target that lost data).
+  std::vector<std::string> warnings;
+  /// True when the inline verifier ran (copy --verify).
+  bool verified = false;
+  /// The fraction of copied keys it compared.
+  double verify_sample = 1;
+  /// What it found during this run, summed over shards (keys an earlier run copied are not
+  /// compared again; compare `verify.checked` with `this_run.copied`).
+  verify_counts verify;
+};
+
+/// See the file comment.
+class copy_job {
+ public:
+  /// A job that will run `config`.
+  explicit copy_job(copy_config config);
+  ~copy_job();
+
+  /// Runs the job to its end on the calling thread plus worker threads.
+  copy_report run();
+
+  /// Counters so far, summed over shards. Safe from any thread, at any time.
+  counts progress() const;
+  /// Asks the job to stop scanning and finish what is in flight. Safe from any thread.
+  void drain() noexcept { control_.drain(); }
+
+ private:
+  copy_config config_;
+  job_control control_;
+  mutable std::mutex shards_mutex_;
+  std::vector<std::unique_ptr<shard_counters>> counters_;
+  std::vector<std::unique_ptr<published_position>> positions_;
+  std::vector<std::unique_ptr<verify_counters>> verified_;
+};
+
+}  // namespace ferry::engine

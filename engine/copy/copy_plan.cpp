@@ -1,0 +1,135 @@
+#include "engine/copy/copy_plan.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/asio/this_coro.hpp>
+
+namespace ferry::engine {
+
+namespace asio = boost::asio;
+using protocol::errc;
+
+namespace {
+
+/// The value of `name:` in an INFO reply.
+std::string info_value(std::string_view info, std::string_view name) {
+  const std::string needle = std::string(name) + ":";
+  const auto at = info.find(needle);
+  if (at == std::string_view::npos) return {};
+  const auto start = at + needle.size();
+  return std::string(info.substr(start, info.find("\r\n", start) - start));
+}
+
+/// Connects to a shard's node: its run_id and DBSIZE.
+asio::awaitable<maybe<shard_plan>> probe_shard(const protocol::connection_options& base,
+                                               const protocol::cluster_node& node) {
+  protocol::connection_options options = base;
+  options.where.host = node.where.host;
+  options.where.port = node.where.port;
+  protocol::connection c(co_await asio::this_coro::executor, options);
+  if (auto ec = co_await c.connect()) {
+    co_return protocol::failure{
+        ec, fmt::format("cannot use source node {}: {}", node.where.address(), c.last_error())};
+  }
+  protocol::command_buffer commands;
+  commands.push({"INFO", "server"});
+  commands.push({"DBSIZE"});
+  std::vector<protocol::reply> replies;
+  if (auto ec = co_await c.exec(commands, replies)) co_return protocol::failure{ec, c.last_error()};
+  if (replies[1].is_error()) {
+    co_return fail_with(
+        protocol::classify_error_reply(replies[1].text()),
+        fmt::format("source node {}: DBSIZE refused: {}", node.where.address(), replies[1].text()));
+  }
+  shard_plan plan;
+  plan.node = options.where;
+  plan.node_id = node.id;
+  plan.run_id = replies[0].is_error() ? std::string{} : info_value(replies[0].text(), "run_id");
+  plan.estimate = static_cast<std::uint64_t>(std::max<std::int64_t>(replies[1].integer, 0));
+  co_return plan;
+}
+
+/// The shard of `previous` that describes the same node and the same process, if any.
+const shard_state* same_shard(const checkpoint& previous, const shard_plan& shard) {
+  for (const auto& saved : previous.shards) {
+    const bool same_node = shard.node_id.empty() ? saved.address == shard.node.address()
+                                                 : saved.node_id == shard.node_id;
+    if (same_node && !saved.run_id.empty() && saved.run_id == shard.run_id) return &saved;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+job_identity identity_of(const copy_config& config) {
+  return {config.source.where.redacted(), config.target.where.redacted(), config.match, config.type,
+          config.slots ? fmt::format("{}-{}", config.slots->start, config.slots->end) : ""};
+}
+
+asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config, const checkpoint* previous) {
+  copy_plan plan;
+  plan.identity = identity_of(config);
+  auto sides = co_await inspect_sides(config.source, config.target, config.tune,
+                                      "ferry will not copy a database onto itself");
+  if (!sides) co_return sides.error();
+  plan.sides = std::move(*sides);
+  const protocol::topology& source_map = plan.sides.source_facts.map;
+
+  if (auto gaps = source_map.unassigned(); !gaps.empty()) {
+    co_return fail_with(errc::clusterdown,
+                        fmt::format("the source cluster does not serve slots {}-{} (and {} more "
+                                    "ranges); fix the cluster before copying",
+                                    gaps.front().start, gaps.front().end, gaps.size() - 1));
+  }
+  const slot_set wanted = config.slots ? slots_of({*config.slots}) : slot_set{}.set();
+  for (const auto& master : source_map.masters()) {
+    const slot_set owned = slots_of(master.slots) & wanted;
+    if (owned.none()) continue;
+    const protocol::cluster_node* node = &master;
+    if (config.protect.read_from_replicas) {
+      for (const auto& replica : source_map.replicas()) {
+        if (replica.master_id == master.id) {
+          node = &replica;
+          break;
+        }
+      }
+    }
+    auto shard = co_await probe_shard(plan.sides.source, *node);
+    if (!shard) co_return shard.error();
+    shard->slots = owned;
+    if (previous != nullptr) {
+      if (const shard_state* saved = same_shard(*previous, *shard)) {
+        shard->start = saved->position;
+        shard->from_state = true;
+        // Its cursor says nothing about slots that came to the node since: rescan those.
+        if (saved->slots) {
+          plan.moved |= owned & ~*saved->slots;
+          shard->slots = owned & *saved->slots;
+        }
+      }
+    }
+    plan.shards.push_back(std::move(*shard));
+  }
+  if (previous != nullptr) plan.moved |= previous->moved & wanted;
+
+  if (config.existing == existing_policy::unset && previous == nullptr) {
+    auto held =
+        co_await key_counts(plan.sides.target, plan.sides.target_facts.map.masters(), "target");
+    if (!held) co_return held.error();
+    std::uint64_t total = 0;
+    for (auto n : *held) total += n;
+    if (total != 0) {
+      co_return fail_with(
+          errc::busykey,
+          fmt::format("the target {} (db {}) already holds {} keys; ferry writes into a non-empty "
+                      "target only when told what to do with keys that exist there: "
+                      "--on-existing fail (keep them, report each as failed), skip (keep them, "
+                      "count them as skipped) or replace (overwrite them)",
+                      plan.sides.target.where.address(), plan.sides.target.where.db, total));
+    }
+  }
+  co_return plan;
+}
+
+}  // namespace ferry::engine

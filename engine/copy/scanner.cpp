@@ -1,0 +1,100 @@
+// The scanner: one SCAN cursor per source master.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <iterator>
+
+#include "engine/copy/shard.hpp"
+#include "protocol/wire/errors.hpp"
+
+namespace ferry::engine {
+
+namespace asio = boost::asio;
+
+namespace {
+
+void scan_command(protocol::command_buffer& commands, const copy_config& config,
+                  std::uint64_t cursor) {
+  const bool match = !config.match.empty();
+  const bool type = !config.type.empty();
+  commands.clear();
+  commands.begin(4 + (match ? 2 : 0) + (type ? 2 : 0));
+  commands.arg("SCAN");
+  commands.arg(static_cast<std::int64_t>(cursor));
+  commands.arg("COUNT");
+  commands.arg(static_cast<std::int64_t>(config.tune.scan_count));
+  if (match) {
+    commands.arg("MATCH");
+    commands.arg(config.match);
+  }
+  if (type) {
+    commands.arg("TYPE");
+    commands.arg(config.type);
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
+  auto executor = co_await asio::this_coro::executor;
+  link source(executor, shard.source, shard.config.tune, shard.control);
+  protocol::command_buffer commands;
+  std::vector<protocol::reply> replies;
+  std::uint64_t cursor = shard.start_cursor;
+  std::uint64_t seq = 0;
+  do {
+    if (shard.control.stopping()) break;
+    scan_command(commands, shard.config, cursor);
+    if (auto done = co_await source.exec(commands, replies); !done) {
+      shard.control.fail(
+          {done.error().code, fmt::format("scanning the source: {}", done.error().message)});
+      break;
+    }
+    shard_counters::add(shard.counters.retries, source.retries());
+    protocol::reply& scan = replies.front();
+    if (scan.is_error() || scan.elements.size() != 2) {
+      shard.control.fail({make_error_code(protocol::classify_error_reply(scan.text())),
+                          fmt::format("source {}: SCAN failed: {}", shard.label,
+                                      scan.is_error() ? scan.text() : "malformed reply")});
+      break;
+    }
+    std::uint64_t next = 0;
+    std::string_view text = scan.elements[0].text();
+    std::from_chars(text.data(), text.data() + text.size(), next);
+
+    std::vector<protocol::bytes> keys;
+    keys.reserve(scan.elements[1].elements.size());
+    for (protocol::reply& key : scan.elements[1].elements) {
+      if (shard.slots && !shard.slots->test(protocol::key_slot(key.text()))) continue;
+      keys.push_back(std::move(key.str));  // moved: no reference count traffic per key
+    }
+    shard_counters::add(shard.counters.scanned, keys.size());
+
+    shard.ledger.opened(seq, next, keys.size());
+    // Parts sized by what the readers learned about payload sizes.
+    for (std::size_t at = 0; at < keys.size();) {
+      const std::size_t take =
+          std::min(keys.size() - at, std::max<std::size_t>(shard.keys_per_batch, 1));
+      key_batch part{seq,
+                     {std::make_move_iterator(keys.begin() + at),
+                      std::make_move_iterator(keys.begin() + at + take)}};
+      at += take;
+      shard.ledger.part_sent(seq);
+      auto [ec] = co_await out.async_send(boost::system::error_code{}, std::move(part),
+                                          asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+    }
+    shard.ledger.closed(seq);
+    publish_position(shard);
+    cursor = next;
+    ++seq;
+  } while (cursor != 0);
+  co_await end_stream(out, shard.readers);
+}
+
+}  // namespace ferry::engine

@@ -1,0 +1,49 @@
+#pragma once
+// The --diff file of `ferry verify`: one JSON line per difference found (see diff_line in
+// verdict.hpp):
+//
+//   {"kind": "value", "key": "user:1", "key_base64": "dXNlcjox",
+//    "source": "hash, 3 fields, no expiry", "target": "hash, 3 fields, no expiry",
+//    "detail": "field \"name\" differs", "rounds": 1, "repaired": true}
+//
+// `kind` is missing, extra, type, value, expiry or changed; `key` is printable (see
+// printable_key) and `key_base64` the exact bytes; `source` and `target` describe each side
+// (never a value, never a secret); `repaired` appears only when a repair was attempted, with
+// `repair_error` when it failed.
+//
+// Thread: record() is safe from any thread (a mutex; differences are the cold path).
+
+#include <boost/system/result.hpp>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "engine/verify/verdict.hpp"
+
+namespace ferry::engine {
+
+/// See the file comment.
+class diff_file {
+ public:
+  /// Opens (truncates) `path`; an empty path writes nothing. The error names the file.
+  static boost::system::result<std::unique_ptr<diff_file>, std::string> open(
+      const std::string& path);
+
+  /// Writes one line for `v` and flushes it. `repaired` is set when a repair was attempted;
+  /// `repair_error` says why it failed.
+  void record(const verdict& v, std::optional<bool> repaired = std::nullopt,
+              const std::string& repair_error = {});
+  /// Lines written so far (also counted without a file).
+  std::uint64_t recorded() const;
+
+ private:
+  explicit diff_file(std::ofstream out) : out_(std::move(out)) {}
+  mutable std::mutex mutex_;
+  std::ofstream out_;
+  std::uint64_t recorded_ = 0;
+};
+
+}  // namespace ferry::engine

@@ -1,0 +1,129 @@
+#pragma once
+// Compares a batch of keys between the source and the target: existence, type, value, expiry.
+//
+// Values are not moved twice where it can be avoided: each side computes a digest of each key
+// itself (a Lua script returning SHA-1 of DUMP without its version/CRC trailer, loaded once per
+// server and called with EVALSHA), and only keys whose digests differ, or that are too large to
+// DUMP on the server (`digest_max_bytes`), are compared type-aware, in chunks (deep_compare.hpp).
+// A side that refuses scripts (NOPERM, EVAL disabled) is read with DUMP instead and the digest
+// computed here: correct, but every value crosses the network; a warning says so once. Per key the
+// batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made absolute) and the digest on both
+// sides at once, each side routed by slot (routed_side.hpp).
+//
+// A key that differs is read again on both sides after a pause (a live source may be ahead of
+// a target that a sync is about to update): when either side has moved on, the key is compared
+// again, up to `rounds` comparisons; one that keeps moving is reported as `changed`, not as a
+// difference. Only a difference that holds still is reported as one.
+//
+// Built to be called from any worker thread's pipeline, the copy pipeline included: give it two
+// routed sides on that thread (see routed_side.hpp) and batches of keys.
+//
+// Thread: the worker thread owning both routed sides; one call at a time.
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/cluster/routed_side.hpp"
+#include "engine/cluster/sides.hpp"
+#include "engine/verify/deep_compare.hpp"
+#include "engine/verify/verdict.hpp"
+
+namespace ferry::engine {
+
+/// How much is compared.
+enum class compare_mode {
+  quick,  ///< existence, type, expiry and length only
+  full,   ///< values too
+};
+
+/// What a comparison checks and how patiently.
+struct compare_options {
+  /// Values too, or lengths only.
+  compare_mode mode = compare_mode::full;
+  /// Expiries this far apart (ms) still count as equal.
+  std::int64_t ttl_tolerance_ms = 1000;
+  /// Most comparisons of one key while its source keeps changing (at least 1).
+  unsigned rounds = 3;
+  /// Pause before reading a differing key's sides again; doubles each round.
+  std::chrono::milliseconds recheck_pause{200};
+  /// The source answers PEXPIRETIME (Redis >= 7); otherwise PTTL.
+  bool source_pexpiretime = true;
+  /// The same for the target.
+  bool target_pexpiretime = true;
+  /// Keys estimated larger than this (estimated_bytes: a string's length, 64 bytes per element
+  /// of a collection) get no server-side digest, which would make the server hold a DUMP of
+  /// that size three times over and block it meanwhile; they are compared element by element.
+  /// (A side that refuses scripts DUMPs keys of at most 4 MiB into ferry.)
+  std::size_t digest_max_bytes = std::size_t{64} << 20;
+  /// Chunk sizes of value comparisons.
+  deep_options deep;
+};
+
+/// See the file comment.
+class key_comparer {
+ public:
+  /// A comparer reading through `source` and `target`, which it does not own.
+  key_comparer(routed_side& source, routed_side& target, compare_options options);
+
+  /// Compares every key; a verdict per key, in the order of `keys`. Differing keys come with
+  /// both sides' lengths (for descriptions).
+  boost::asio::awaitable<maybe<std::vector<verdict>>> compare(
+      std::span<const protocol::bytes> keys);
+
+  /// One comparison per key, no re-check and no lengths (e.g. to confirm a repair).
+  boost::asio::awaitable<maybe<std::vector<verdict>>> compare_once(
+      std::span<const protocol::bytes> keys);
+
+  /// Reads what each side holds for `keys` (type, expiry, digest or length) without comparing.
+  boost::asio::awaitable<maybe<std::vector<key_state>>> read_source(
+      std::span<const protocol::bytes> keys);
+
+  /// Messages to show once (a side that refused the digest script); cleared by the call.
+  std::vector<std::string> take_warnings();
+  /// Keys whose values were compared element by element so far.
+  std::uint64_t deep_compared() const noexcept { return deep_compared_; }
+
+ private:
+  /// How one side is read.
+  struct side_reader {
+    routed_side& side;
+    bool pexpiretime = true;
+    bool scripts = true;  // false once the side refused the digest script: DUMP instead
+    std::vector<protocol::reply> replies;
+  };
+
+  boost::asio::awaitable<maybe<std::vector<key_state>>> read_states(
+      side_reader& reader, std::span<const protocol::bytes> keys);
+  boost::asio::awaitable<outcome> read_script_digests(side_reader& reader,
+                                                      std::span<const protocol::bytes> keys,
+                                                      const std::vector<std::size_t>& which,
+                                                      std::vector<key_state>& states,
+                                                      std::vector<std::size_t>& refused_keys,
+                                                      std::string& refusal);
+  boost::asio::awaitable<outcome> read_dump_digests(side_reader& reader,
+                                                    std::span<const protocol::bytes> keys,
+                                                    const std::vector<std::size_t>& which,
+                                                    std::vector<key_state>& states);
+  boost::asio::awaitable<outcome> read_lengths(side_reader& reader,
+                                               std::span<const protocol::bytes> keys,
+                                               std::vector<key_state>& states, bool all);
+  void note_refusal(side_reader& reader, std::string_view refusal);
+  static std::vector<protocol::bytes> pick(std::span<const protocol::bytes> keys,
+                                           const std::vector<std::size_t>& which);
+  boost::asio::awaitable<outcome> add_lengths(std::vector<verdict>& verdicts);
+  boost::asio::awaitable<maybe<verdict>> judge(const protocol::bytes& key, key_state source,
+                                               key_state target);
+
+  side_reader source_;
+  side_reader target_;
+  compare_options options_;
+  std::string script_sha_;
+  std::vector<std::string> warnings_;
+  std::uint64_t deep_compared_ = 0;
+};
+
+}  // namespace ferry::engine

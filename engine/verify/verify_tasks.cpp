@@ -1,0 +1,266 @@
+#include "engine/verify/verify_tasks.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+
+#include "engine/runtime/channels.hpp"
+#include "engine/runtime/task_group.hpp"
+#include "engine/verify/key_compare.hpp"
+#include "engine/verify/repair.hpp"
+
+namespace ferry::engine {
+
+namespace asio = boost::asio;
+using protocol::bytes;
+
+namespace {
+
+using key_list = std::vector<bytes>;
+using key_list_channel = asio::experimental::channel<void(boost::system::error_code, key_list)>;
+
+key_list pick(const std::vector<verdict>& verdicts, const std::vector<std::size_t>& which) {
+  key_list keys;
+  for (std::size_t i : which) keys.push_back(verdicts[i].key);
+  return keys;
+}
+
+/// SCANs one node and sends its keys in batches, then an end of stream per consumer.
+asio::awaitable<void> scan_node(verify_context& ctx, protocol::connection_options node,
+                                std::string role, verify_counter counted, key_list_channel& out,
+                                unsigned consumers) {
+  link source(co_await asio::this_coro::executor, node, ctx.config.tune, ctx.control);
+  const std::string address = node.where.address();
+  const std::string& match = ctx.config.match;
+  protocol::command_buffer commands;
+  std::vector<protocol::reply> replies;
+  std::uint64_t cursor = 0;
+  do {
+    if (ctx.control.stopping()) break;
+    commands.clear();
+    commands.begin(match.empty() ? 4 : 6);
+    commands.arg("SCAN");
+    commands.arg(static_cast<std::int64_t>(cursor));
+    commands.arg("COUNT");
+    commands.arg(static_cast<std::int64_t>(ctx.config.tune.scan_count));
+    if (!match.empty()) {
+      commands.arg("MATCH");
+      commands.arg(match);
+    }
+    if (auto done = co_await source.exec(commands, replies); !done) {
+      ctx.control.fail({done.error().code, fmt::format("scanning the {} {}: {}", role, address,
+                                                       done.error().message)});
+      break;
+    }
+    const protocol::reply& scan = replies.front();
+    if (scan.is_error() || scan.elements.size() != 2) {
+      ctx.control.fail(fail_with(protocol::classify_error_reply(scan.text()),
+                                 fmt::format("{} {}: SCAN failed: {}", role, address,
+                                             scan.is_error() ? scan.text() : "malformed reply")));
+      break;
+    }
+    const std::string_view next = scan.elements[0].text();
+    std::from_chars(next.data(), next.data() + next.size(), cursor);
+    const auto& found = scan.elements[1].elements;
+    verify_counts counts;
+    counts[counted] = found.size();
+    ctx.counters.add(counts);
+    const std::size_t per_batch = std::max<std::size_t>(ctx.config.tune.batch_keys, 1);
+    for (std::size_t at = 0; at < found.size(); at += per_batch) {
+      key_list keys;
+      for (std::size_t i = at; i < std::min(found.size(), at + per_batch); ++i) {
+        keys.push_back(found[i].str);
+      }
+      auto [ec] = co_await out.async_send(boost::system::error_code{}, std::move(keys),
+                                          asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+    }
+  } while (cursor != 0);
+  co_await end_stream(out, consumers);
+}
+
+/// Repairs the repairable differences among `verdicts` (indices `broken`), confirms each
+/// repair with a fresh comparison, and records them.
+asio::awaitable<bool> repair(verify_context& ctx, routed_side& source, routed_side& target,
+                             key_comparer& comparer, std::vector<verdict>& verdicts,
+                             const std::vector<std::size_t>& broken, verify_counts& counts) {
+  const key_list keys = pick(verdicts, broken);
+  auto results = co_await repair_keys(source, target, keys, ctx.compare.source_pexpiretime);
+  if (!results) {
+    ctx.control.fail(results.error());
+    co_return false;
+  }
+  auto confirmed = co_await comparer.compare_once(keys);
+  if (!confirmed) {
+    ctx.control.fail(confirmed.error());
+    co_return false;
+  }
+  for (std::size_t j = 0; j < broken.size(); ++j) {
+    const verdict& after = (*confirmed)[j];
+    const bool ok = (*results)[j].empty() && after.kind == difference::none;
+    ++counts[ok ? verify_counter::repaired : verify_counter::repair_failed];
+    std::string why = (*results)[j];
+    if (why.empty() && !ok) {
+      why = fmt::format("still {} after the repair{}", name_of(after.kind),
+                        after.detail.empty() ? "" : ": " + after.detail);
+    }
+    ctx.diffs.record(verdicts[broken[j]], ok, why);
+  }
+  co_return true;
+}
+
+asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in) {
+  auto executor = co_await asio::this_coro::executor;
+  routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
+  routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
+  key_comparer comparer(source, target, ctx.compare);
+  std::uint64_t deep_seen = 0;
+  for (;;) {
+    auto [ec, keys] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    if (ctx.control.stopping()) continue;  // keep receiving so the scanner is never stuck
+    auto verdicts = co_await comparer.compare(keys);
+    for (const auto& warning : comparer.take_warnings()) ctx.warnings.add(warning);
+    if (!verdicts) {
+      // A drain cuts re-checks short; the batch's keys are then simply not compared.
+      if (!ctx.control.draining()) ctx.control.fail(verdicts.error());
+      continue;
+    }
+    verify_counts counts;
+    std::vector<std::size_t> broken;
+    for (std::size_t i = 0; i < verdicts->size(); ++i) {
+      const verdict& v = (*verdicts)[i];
+      if (v.vanished) {
+        ++counts[verify_counter::vanished];
+        continue;
+      }
+      ++counts[verify_counter::checked];
+      ++counts[counter_of(v.kind)];
+      if (v.rounds > 1) ++counts[verify_counter::rechecked];
+      if (v.kind == difference::none) continue;
+      if (ctx.config.repair && v.kind != difference::changed) {
+        broken.push_back(i);
+      } else {
+        ctx.diffs.record(v);
+      }
+    }
+    if (!broken.empty()) co_await repair(ctx, source, target, comparer, *verdicts, broken, counts);
+    counts[verify_counter::deep] = comparer.deep_compared() - deep_seen;
+    deep_seen = comparer.deep_compared();
+    ctx.counters.add(counts);
+  }
+}
+
+asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in) {
+  auto executor = co_await asio::this_coro::executor;
+  routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
+  routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
+  compare_options quick = ctx.compare;
+  quick.mode = compare_mode::quick;
+  key_comparer looker(source, target, quick);
+  std::vector<protocol::reply> replies;
+  for (;;) {
+    auto [ec, keys] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    if (ctx.control.stopping()) continue;
+    const key_encoder exists = [&](std::size_t i, protocol::command_buffer& c) {
+      c.begin(2);
+      c.arg("EXISTS");
+      c.arg_ref(keys[i]);
+    };
+    if (auto done = co_await source.run(keys, 1, exists, replies); !done) {
+      ctx.control.fail(done.error());
+      continue;
+    }
+    key_list absent;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (replies[i].is_error()) {
+        ctx.control.fail(
+            fail_with(protocol::classify_error_reply(replies[i].text()),
+                      fmt::format("the source refused EXISTS: {}", replies[i].text())));
+        break;
+      }
+      if (replies[i].integer == 0) absent.push_back(keys[i]);
+    }
+    if (absent.empty() || ctx.control.stopping()) continue;
+    // The source may have created the key a moment ago, or the target be about to lose it (a
+    // sync deleting it): look once more, after a pause, at both sides.
+    if (!co_await target.pause(ctx.compare.recheck_pause)) continue;
+    auto seen = co_await looker.compare_once(absent);
+    if (!seen) {
+      ctx.control.fail(seen.error());
+      continue;
+    }
+    std::vector<verdict> extras;
+    for (verdict& v : *seen) {
+      if (v.source.exists() || !v.target.exists()) continue;
+      v.kind = difference::extra;
+      v.vanished = false;
+      extras.push_back(std::move(v));
+    }
+    verify_counts counts;
+    counts[verify_counter::extra] = extras.size();
+    if (ctx.config.delete_extra && !extras.empty()) {
+      std::vector<std::size_t> all(extras.size());
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+      const key_list doomed = pick(extras, all);
+      auto results = co_await delete_keys(target, doomed);
+      if (!results) {
+        ctx.control.fail(results.error());
+        continue;
+      }
+      auto after = co_await looker.compare_once(doomed);
+      if (!after) {
+        ctx.control.fail(after.error());
+        continue;
+      }
+      for (std::size_t i = 0; i < extras.size(); ++i) {
+        const bool ok = (*results)[i].empty() && !(*after)[i].target.exists();
+        ++counts[ok ? verify_counter::repaired : verify_counter::repair_failed];
+        ctx.diffs.record(extras[i], ok,
+                         ok                      ? std::string{}
+                         : (*results)[i].empty() ? "still on the target after DEL"
+                                                 : (*results)[i]);
+      }
+    } else {
+      for (const verdict& v : extras) ctx.diffs.record(v);
+    }
+    ctx.counters.add(counts);
+  }
+}
+
+/// Runs a scanner and its consumers; a coroutine that throws stops the job with its message.
+template <class Consumer>
+asio::awaitable<void> run_stages(verify_context& ctx, protocol::connection_options node,
+                                 std::string role, verify_counter counted, unsigned consumers,
+                                 Consumer consume) {
+  auto executor = co_await asio::this_coro::executor;
+  key_list_channel keys(executor, 2 * consumers);
+  task_group stages(executor, [&ctx, &keys, node](std::exception_ptr error) {
+    ctx.control.fail(fail_with(protocol::errc::server_error,
+                               fmt::format("internal error while verifying {}: {}",
+                                           node.where.address(), describe(error))));
+    keys.close();
+  });
+  stages.spawn(scan_node(ctx, node, role, counted, keys, consumers));
+  for (unsigned i = 0; i < consumers; ++i) stages.spawn(consume(ctx, keys));
+  co_await stages.wait();
+}
+
+}  // namespace
+
+asio::awaitable<void> verify_shard(verify_context& context, protocol::connection_options node) {
+  co_await run_stages(context, std::move(node), "source", verify_counter::scanned,
+                      std::max(1u, context.config.comparers_per_shard), compare_batches);
+}
+
+asio::awaitable<void> find_extra_keys(verify_context& context, protocol::connection_options node) {
+  co_await run_stages(context, std::move(node), "target", verify_counter::target_scanned, 1,
+                      check_extra_keys);
+}
+
+}  // namespace ferry::engine

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "protocol/wire/info.hpp"
+
 #include <algorithm>
 #include <boost/asio/this_coro.hpp>
 
@@ -11,15 +13,6 @@ namespace asio = boost::asio;
 using protocol::errc;
 
 namespace {
-
-/// The value of `name:` in an INFO reply.
-std::string info_value(std::string_view info, std::string_view name) {
-  const std::string needle = std::string(name) + ":";
-  const auto at = info.find(needle);
-  if (at == std::string_view::npos) return {};
-  const auto start = at + needle.size();
-  return std::string(info.substr(start, info.find("\r\n", start) - start));
-}
 
 /// Connects to a shard's node: its run_id and DBSIZE.
 asio::awaitable<maybe<shard_plan>> probe_shard(const protocol::connection_options& base,
@@ -45,7 +38,7 @@ asio::awaitable<maybe<shard_plan>> probe_shard(const protocol::connection_option
   shard_plan plan;
   plan.node = options.where;
   plan.node_id = node.id;
-  plan.run_id = replies[0].is_error() ? std::string{} : info_value(replies[0].text(), "run_id");
+  plan.run_id = replies[0].is_error() ? std::string{} : std::string(protocol::info_text(replies[0].text(), "run_id"));
   plan.estimate = static_cast<std::uint64_t>(std::max<std::int64_t>(replies[1].integer, 0));
   co_return plan;
 }

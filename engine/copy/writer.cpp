@@ -16,6 +16,7 @@
 #include "engine/verify/inline_verify.hpp"
 #include "engine/verify/verify_sample.hpp"
 #include "protocol/wire/errors.hpp"
+#include "protocol/wire/info.hpp"
 
 namespace ferry::engine {
 
@@ -404,13 +405,8 @@ asio::awaitable<std::string> batch_writer::memory_of(link& target) {
   if (auto done = co_await target.exec(info, answer); !done || answer[0].is_error()) {
     co_return std::string{};
   }
-  auto field = [&](std::string_view name) {
-    const std::string_view text = answer[0].text();
-    const auto at = text.find(std::string(name) + ":");
-    if (at == std::string_view::npos) return std::string_view{};
-    const auto start = at + name.size() + 1;
-    return text.substr(start, text.find("\r\n", start) - start);
-  };
+  const std::string_view text = answer[0].text();
+  auto field = [&](std::string_view name) { return protocol::info_text(text, name); };
   co_return fmt::format(" (used_memory {}, maxmemory {}, policy {})", field("used_memory_human"),
                         field("maxmemory_human"), field("maxmemory_policy"));
 }

@@ -5,6 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "engine/cluster/sides.hpp"
+#include "protocol/wire/info.hpp"
 
 namespace ferry::engine {
 
@@ -29,10 +30,7 @@ asio::awaitable<node_state> look(protocol::connection_options options) {
   commands.push({"DBSIZE"});
   std::vector<protocol::reply> replies;
   if (co_await c.exec(commands, replies)) co_return state;
-  const std::string_view info = replies[0].text();
-  if (const auto at = info.find("run_id:"); at != std::string_view::npos) {
-    state.run_id = std::string(info.substr(at + 7, info.find("\r\n", at) - at - 7));
-  }
+  state.run_id = protocol::info_text(replies[0].text(), "run_id");
   if (!replies[1].is_error()) state.keys = replies[1].integer;
   co_return state;
 }

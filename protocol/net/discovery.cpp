@@ -2,38 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <string_view>
 
 #include "protocol/wire/errors.hpp"
+#include "protocol/wire/info.hpp"
 
 namespace ferry::protocol {
-namespace {
-
-/// The value of `name:` in an INFO reply, or empty.
-std::string_view info_field(std::string_view info, std::string_view name) {
-  std::size_t at = 0;
-  while (at < info.size()) {
-    std::size_t end = info.find("\r\n", at);
-    if (end == std::string_view::npos) end = info.size();
-    std::string_view line = info.substr(at, end - at);
-    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
-        line[name.size()] == ':') {
-      return line.substr(name.size() + 1);
-    }
-    at = end + 2;
-  }
-  return {};
-}
-
-void parse_version(std::string_view text, server_facts& facts) {
-  const char* end = text.data() + text.size();
-  auto [after_major, ec] = std::from_chars(text.data(), end, facts.major_version);
-  if (ec != std::errc{} || after_major == end || *after_major != '.') return;
-  std::from_chars(after_major + 1, end, facts.minor_version);
-}
-
-}  // namespace
 
 boost::asio::awaitable<boost::system::result<server_facts, failure>> discover(connection& seed) {
   command_buffer commands;
@@ -45,11 +19,13 @@ boost::asio::awaitable<boost::system::result<server_facts, failure>> discover(co
 
   server_facts facts;
   if (!replies[0].is_error()) {
-    parse_version(info_field(replies[0].text(), "redis_version"), facts);
-    facts.run_id = info_field(replies[0].text(), "run_id");
+    const auto version = parse_server_version(info_text(replies[0].text(), "redis_version"));
+    facts.major_version = version.major;
+    facts.minor_version = version.minor;
+    facts.run_id = info_text(replies[0].text(), "run_id");
   }
   const bool says_cluster =
-      !replies[1].is_error() && info_field(replies[1].text(), "cluster_enabled") == "1";
+      !replies[1].is_error() && info_text(replies[1].text(), "cluster_enabled") == "1";
   const endpoint& where = seed.where();
 
   if (!replies[2].is_error()) {

@@ -71,4 +71,17 @@ void reauth_sweeper::sweep() {
   }
 }
 
+void run_flows_with_reauth(asio::io_context& io, std::vector<asio::awaitable<void>> flows,
+                           const std::function<void(std::exception_ptr)>& on_error) {
+  // Idle connections move to a renewed token too, while this thread's flows run.
+  reauth_sweeper sweeper(io.get_executor(), flows.size());
+  for (auto& flow : flows) {
+    asio::co_spawn(io, sweeper.run_flow(std::move(flow)), [&on_error](std::exception_ptr error) {
+      if (error) on_error(error);
+    });
+  }
+  asio::co_spawn(io, sweeper.run(), asio::detached);
+  io.run();
+}
+
 }  // namespace ferry::engine

@@ -16,8 +16,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -53,5 +56,11 @@ class reauth_sweeper final : public link_registry {
   std::vector<std::weak_ptr<link_state>> links_;
   boost::asio::steady_timer tick_;
 };
+
+/// Runs `flows` on `io` (the calling worker thread's) under a re-AUTH sweeper, until they have
+/// all ended. A flow that throws goes to `on_error`; the others go on.
+void run_flows_with_reauth(boost::asio::io_context& io,
+                           std::vector<boost::asio::awaitable<void>> flows,
+                           const std::function<void(std::exception_ptr)>& on_error);
 
 }  // namespace ferry::engine

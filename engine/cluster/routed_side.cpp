@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
+#include <random>
 #include <string_view>
 
 #include "protocol/wire/errors.hpp"
@@ -18,25 +19,16 @@ using protocol::errc;
 
 routed_side::routed_side(asio::any_io_executor executor, slot_router& router, const tuning& tune,
                          job_control& control, std::string role)
-    : executor_(std::move(executor)),
+    : executor_(executor),
       router_(router),
-      tune_(tune),
       control_(control),
       role_(std::move(role)),
-      backoff_(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000}, tune.max_retry_time,
-               std::random_device{}()) {}
+      round_(home_node::slot_owner, moved_policy::refresh_map,
+             backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
+                     tune.max_retry_time, std::random_device{}())),
+      links_(executor, router.seed(), tune, control) {}
 
-link& routed_side::link_to(const protocol::endpoint& node) {
-  auto& slot = links_[node.address()];
-  if (!slot) slot = std::make_unique<link>(executor_, router_.options_for(node), tune_, control_);
-  return *slot;
-}
-
-std::uint64_t routed_side::retries() const {
-  std::uint64_t total = resent_;
-  for (const auto& [address, l] : links_) total += l->retries();
-  return total;
-}
+std::uint64_t routed_side::retries() const { return resent_ + links_.retries(); }
 
 asio::awaitable<bool> routed_side::pause(std::chrono::milliseconds duration) {
   const auto until = std::chrono::steady_clock::now() + duration;
@@ -62,78 +54,55 @@ asio::awaitable<outcome> routed_side::run(std::span<const protocol::bytes> keys,
                                           std::size_t per_key, const key_encoder& encode,
                                           std::vector<protocol::reply>& replies) {
   replies.assign(keys.size() * per_key, protocol::reply{});
-  std::vector<pending> todo(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) todo[i].index = i;
-  backoff_.reset();
-  while (!todo.empty()) {
+  round_.begin(keys.size());
+  const redirect_round::slot_of slot_of = [&](std::uint32_t i) {
+    return protocol::key_slot(keys[i].view());
+  };
+  for (;;) {
     if (control_.failed()) {
-      co_return protocol::failure{make_error_code(errc::server_error), "the job is stopping"};
+      co_return fail_with(job_error::stopped, "the job is stopping");
     }
-    std::map<std::string, std::pair<protocol::endpoint, std::vector<pending>>> groups;
-    std::vector<pending> again;
-    bool refresh = false;
-    const auto& map = router_.map();
-    for (pending& p : todo) {
-      protocol::endpoint node;
-      if (!p.ask.empty()) {
-        const auto colon = p.ask.rfind(':');
-        node = map.masters().front().where;  // the side's scheme, credentials and db
-        node.host = p.ask.substr(0, colon);
-        node.port = static_cast<std::uint16_t>(std::stoi(p.ask.substr(colon + 1)));
-      } else if (auto owner = map.master_of(protocol::key_slot(keys[p.index].view()))) {
-        node = map.masters()[*owner].where;
-      } else {
-        refresh = true;
-        again.push_back(std::move(p));
-        continue;
-      }
-      auto& group = groups[node.address()];
-      group.first = node;
-      group.second.push_back(std::move(p));
+    // The groups are planned from the map before any write: another user of this router may
+    // refresh the map while this call waits for replies.
+    for (const round_group& group : round_.plan(&router_.map(), slot_of)) {
+      if (auto done = co_await run_group(group, per_key, encode, replies); !done) co_return done;
     }
-    for (auto& [address, group] : groups) {
-      auto done =
-          co_await run_node(group.first, group.second, per_key, encode, replies, again, refresh);
-      if (!done) co_return done;
-    }
-    todo = std::move(again);
-    if (todo.empty()) break;
-    resent_ += todo.size();
-    if (refresh) {
-      if (auto done = co_await router_.refresh(); !done) co_return done;
-    }
-    auto delay = backoff_.next(backoff::clock::now());
-    if (!delay) {
+    const round_outcome next = round_.finish(backoff::clock::now());
+    if (next.next == round_outcome::step::done) break;
+    resent_ += next.pending;
+    if (next.next == round_outcome::step::give_up) {
       co_return protocol::failure{
           make_error_code(errc::timeout),
           fmt::format("{}: {} keys could not be read within --max-retry-time (the cluster kept "
                       "redirecting or refusing them)",
-                      role_, todo.size())};
+                      role_, next.pending)};
     }
-    asio::steady_timer timer(executor_, *delay);
+    if (next.refresh_map) {
+      if (auto done = co_await router_.refresh(); !done) co_return done;
+    }
+    asio::steady_timer timer(executor_, next.delay);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   co_return outcome{};
 }
 
-asio::awaitable<outcome> routed_side::run_node(const protocol::endpoint& node,
-                                               std::vector<pending>& group, std::size_t per_key,
-                                               const key_encoder& encode,
-                                               std::vector<protocol::reply>& replies,
-                                               std::vector<pending>& again, bool& refresh) {
+asio::awaitable<outcome> routed_side::run_group(const round_group& group, std::size_t per_key,
+                                                const key_encoder& encode,
+                                                std::vector<protocol::reply>& replies) {
   commands_.clear();
-  for (const pending& p : group) {
-    if (!p.ask.empty()) commands_.push({"ASKING"});
-    encode(p.index, commands_);
+  for (const std::uint32_t index : group.keys) {
+    if (group.asking) commands_.push({"ASKING"});
+    encode(index, commands_);
   }
-  link& target = link_to(node);
-  if (auto done = co_await target.exec(commands_, node_replies_); !done) {
+  link& node = links_.to(group, &router_.map(), nullptr);
+  if (auto done = co_await node.exec(commands_, node_replies_); !done) {
     co_return protocol::failure{done.error().code,
                                 fmt::format("{}: {}", role_, done.error().message)};
   }
+  const std::string& host = node.connection().where().host;
   std::size_t at = 0;
-  for (pending& p : group) {
-    if (!p.ask.empty()) ++at;  // ASKING's +OK
+  for (const std::uint32_t index : group.keys) {
+    if (group.asking) ++at;  // ASKING's +OK
     const std::size_t first = at;
     at += per_key;
     // The first reply that says "not here" or "not now" decides for the whole key.
@@ -150,18 +119,16 @@ asio::awaitable<outcome> routed_side::run_node(const protocol::endpoint& node,
     }
     if (!unsettled) {
       for (std::size_t k = 0; k < per_key; ++k) {
-        replies[p.index * per_key + k] = std::move(node_replies_[first + k]);
+        replies[index * per_key + k] = std::move(node_replies_[first + k]);
       }
       continue;
     }
-    if (*unsettled == errc::moved) refresh = true;
-    p.ask.clear();
-    if (*unsettled == errc::ask) {
-      if (auto to = protocol::parse_redirect(why)) {
-        p.ask = fmt::format("{}:{}", to->host.empty() ? node.host : to->host, to->port);
-      }
+    const auto to = protocol::parse_redirect(why);
+    if (to) {
+      round_.redirect(index, *to, host);
+    } else {
+      round_.retry(index);
     }
-    again.push_back(std::move(p));
   }
   co_return outcome{};
 }

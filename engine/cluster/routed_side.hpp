@@ -18,15 +18,13 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <map>
-#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "engine/cluster/link.hpp"
+#include "engine/cluster/node_links.hpp"
+#include "engine/cluster/redirect_round.hpp"
 #include "engine/cluster/slot_router.hpp"
-#include "engine/runtime/backoff.hpp"
 #include "protocol/wire/bytes.hpp"
 #include "protocol/wire/command.hpp"
 #include "protocol/wire/reply.hpp"
@@ -68,24 +66,16 @@ class routed_side {
   std::uint64_t retries() const;
 
  private:
-  struct pending {
-    std::size_t index = 0;
-    std::string ask;  // "host:port" named by -ASK; empty when the slot map decides
-  };
-  link& link_to(const protocol::endpoint& node);
-  boost::asio::awaitable<outcome> run_node(const protocol::endpoint& node,
-                                           std::vector<pending>& group, std::size_t per_key,
-                                           const key_encoder& encode,
-                                           std::vector<protocol::reply>& replies,
-                                           std::vector<pending>& again, bool& refresh);
+  boost::asio::awaitable<outcome> run_group(const round_group& group, std::size_t per_key,
+                                            const key_encoder& encode,
+                                            std::vector<protocol::reply>& replies);
 
   boost::asio::any_io_executor executor_;
   slot_router& router_;
-  const tuning& tune_;
   job_control& control_;
   std::string role_;
-  backoff backoff_;
-  std::map<std::string, std::unique_ptr<link>> links_;
+  redirect_round round_;
+  node_links links_;
   protocol::command_buffer commands_;
   std::vector<protocol::reply> node_replies_;
   std::uint64_t resent_ = 0;

@@ -90,13 +90,13 @@ asio::awaitable<maybe<inspected_sides>> inspect_sides(const side& source, const 
   p.target_facts = std::move(*target_facts);
 
   if (p.source_facts.map.is_cluster() && p.source.where.db != 0) {
-    co_return fail_with(errc::server_error,
+    co_return fail_with(job_error::configuration,
                         fmt::format("the source {} is a cluster, which has only database 0; drop "
                                     "--source-db {}",
                                     p.source.where.address(), p.source.where.db));
   }
   if (p.target_facts.map.is_cluster() && p.target.where.db != 0) {
-    co_return fail_with(errc::server_error,
+    co_return fail_with(job_error::configuration,
                         fmt::format("the target {} is a cluster, which has only database 0; drop "
                                     "--target-db {}",
                                     p.target.where.address(), p.target.where.db));
@@ -104,7 +104,7 @@ asio::awaitable<maybe<inspected_sides>> inspect_sides(const side& source, const 
   if (!p.source_facts.run_id.empty() && p.source_facts.run_id == p.target_facts.run_id &&
       p.source.where.db == p.target.where.db) {
     co_return fail_with(
-        errc::server_error,
+        job_error::configuration,
         fmt::format("the source and the target are the same server ({}, db {}); "
                     "{}",
                     p.target.where.address(), p.target.where.db, same_server_advice));

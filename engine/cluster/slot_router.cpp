@@ -31,12 +31,6 @@ std::string slot_router::refuses_bulk(std::size_t size) const {
   return {};
 }
 
-protocol::connection_options slot_router::options_for(const protocol::endpoint& node) const {
-  protocol::connection_options options = seed_;
-  options.where = node;
-  return options;
-}
-
 asio::awaitable<outcome> slot_router::refresh() {
   if (refreshing_) {
     const auto seen = version_;
@@ -51,7 +45,7 @@ asio::awaitable<outcome> slot_router::refresh() {
   for (const auto& node : map_.masters()) candidates.push_back(node.where);
   protocol::failure last{};
   for (const auto& candidate : candidates) {
-    link node(executor_, options_for(candidate), tune_, control_);
+    link node(executor_, protocol::at_node(seed_, candidate.host, candidate.port), tune_, control_);
     auto opened = co_await node.open();
     if (!opened) {
       last = opened.error();

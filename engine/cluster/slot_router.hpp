@@ -41,8 +41,9 @@ class slot_router {
     if (refused_bulk_ == 0 || size < refused_bulk_) refused_bulk_ = size;
   }
 
-  /// Connection settings for a node of the map (the seed's TLS, credentials and timeouts).
-  protocol::connection_options options_for(const protocol::endpoint& node) const;
+  /// Connection settings of the seed: a node of the map is reached with these, its host and
+  /// port replaced (protocol::at_node).
+  const protocol::connection_options& seed() const noexcept { return seed_; }
 
  private:
   boost::asio::any_io_executor executor_;

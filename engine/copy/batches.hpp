@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/copy/counters.hpp"
+#include "engine/verify/copied_keys.hpp"
 #include "protocol/wire/bytes.hpp"
 
 namespace ferry::engine {
@@ -40,6 +41,16 @@ struct record_batch {
   std::size_t charged_bytes = 0;
   /// Keys of the part already settled by the reader (vanished, failed).
   counts tally;
+};
+
+/// One part of a SCAN call, settled: every key written, vanished, skipped or failed.
+struct settled_part {
+  /// The SCAN call (or, for other feeders, the unit their ledger counts).
+  std::uint64_t seq = 0;
+  /// How its keys were settled.
+  counts tally;
+  /// The copied keys the inline verifier is to compare (empty when it does not run).
+  copied_batch verify;
 };
 
 }  // namespace ferry::engine

@@ -46,7 +46,7 @@ maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
   if (state.path.empty()) return std::optional<checkpoint>{};
   if (!state.resume) {
     if (std::filesystem::exists(state.path)) {
-      return fail_with(errc::server_error,
+      return fail_with(job_error::state_file,
                        fmt::format("the state file '{}' already exists: add --resume to continue "
                                    "that job, or remove the file to start over",
                                    state.path));
@@ -54,14 +54,14 @@ maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
     return std::optional<checkpoint>{};
   }
   if (!std::filesystem::exists(state.path)) {
-    return fail_with(errc::server_error,
+    return fail_with(job_error::state_file,
                      fmt::format("--resume: the state file '{}' does not exist", state.path));
   }
   auto loaded = load_checkpoint(state.path);
-  if (!loaded) return fail_with(errc::server_error, loaded.error());
+  if (!loaded) return fail_with(job_error::state_file, loaded.error());
   const job_identity now = identity_of(config);
   if (loaded->job != now) {
-    return fail_with(errc::server_error,
+    return fail_with(job_error::state_file,
                      fmt::format("--resume: the state file '{}' belongs to another job ({}); "
                                  "run with the same source, target and filters, or remove the "
                                  "file to start over",
@@ -126,13 +126,13 @@ copy_report copy_job::run() {
   copy_plan& p = *planned;
   auto sink = failed_keys::open(config_.failed_keys_path, resuming);
   if (!sink) {
-    report.failure = fail_with(errc::server_error, sink.error());
+    report.failure = fail_with(job_error::output_file, sink.error());
     return finish(report);
   }
   const bool verifying = config_.verify.enabled;
   auto diffs = diff_file::open(verifying ? config_.verify.diff_path : std::string{});
   if (!diffs) {
-    report.failure = fail_with(errc::server_error, diffs.error());
+    report.failure = fail_with(job_error::output_file, diffs.error());
     return finish(report);
   }
   warning_list verify_warnings;
@@ -186,7 +186,7 @@ copy_report copy_job::run() {
   auto save = [&](const char* status) {
     if (config_.state.path.empty()) return;
     if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
-      control_.fail(fail_with(errc::server_error, saved.error()));
+      control_.fail(fail_with(job_error::state_file, saved.error()));
     }
   };
   auto source_options = [&](const protocol::endpoint& node) {

@@ -1,15 +1,16 @@
 #pragma once
-// The --failed-keys file: one JSON line per key that could not be copied.
+// The --failed-keys file: one JSON line per key that could not be copied, on a jsonl_sink.
 //
-// Thread: record() is safe from any thread (a mutex; this is the cold path).
+// Thread: record() is safe from any thread.
 
 #include <boost/system/result.hpp>
 #include <cstdint>
-#include <fstream>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "engine/runtime/jsonl_sink.hpp"
 
 namespace ferry::engine {
 
@@ -22,17 +23,18 @@ class failed_keys {
   static boost::system::result<std::unique_ptr<failed_keys>, std::string> open(
       const std::string& path, bool append = false);
 
-  /// Writes one line and flushes it, so a crash loses none.
-  void record(std::string_view shard, std::string_view key, std::string_view kind,
+  /// Writes one line and flushes it, so a crash loses none. False when the line could not be
+  /// written (see write_error()).
+  bool record(std::string_view shard, std::string_view key, std::string_view kind,
               std::string_view error);
-  /// Lines written so far.
-  std::uint64_t recorded() const;
+  /// Keys recorded so far (written to the file or not).
+  std::uint64_t recorded() const { return sink_->lines(); }
+  /// The first failure to write a line, if any.
+  std::optional<std::string> write_error() const { return sink_->error(); }
 
  private:
-  explicit failed_keys(std::ofstream out) : out_(std::move(out)) {}
-  mutable std::mutex mutex_;
-  std::ofstream out_;
-  std::uint64_t recorded_ = 0;
+  explicit failed_keys(std::unique_ptr<jsonl_sink> sink) : sink_(std::move(sink)) {}
+  std::unique_ptr<jsonl_sink> sink_;
 };
 
 }  // namespace ferry::engine

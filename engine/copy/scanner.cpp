@@ -40,7 +40,8 @@ void scan_command(protocol::command_buffer& commands, const copy_config& config,
 
 }  // namespace
 
-asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
+asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_channel& events,
+                                 unsigned readers) {
   auto executor = co_await asio::this_coro::executor;
   link source(executor, shard.source, shard.config.tune, shard.control);
   protocol::command_buffer commands;
@@ -75,26 +76,29 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out) {
     }
     shard_counters::add(shard.counters.scanned, keys.size());
 
-    shard.ledger.opened(seq, next, keys.size());
-    // Parts sized by what the readers learned about payload sizes.
+    // Parts sized by what the readers learned about payload sizes. The call is announced before
+    // its parts leave, so the commit stage knows it before any part can be settled.
+    const std::size_t per_part = std::max<std::size_t>(shard.sizing.keys_per_batch(), 1);
+    const std::size_t parts = (keys.size() + per_part - 1) / per_part;
+    auto [announced] = co_await events.async_send(boost::system::error_code{},
+                                                  scan_call{seq, next, keys.size(), parts},
+                                                  asio::as_tuple(asio::use_awaitable));
+    if (announced) break;
     for (std::size_t at = 0; at < keys.size();) {
-      const std::size_t take =
-          std::min(keys.size() - at, std::max<std::size_t>(shard.keys_per_batch, 1));
+      const std::size_t take = std::min(keys.size() - at, per_part);
       key_batch part{seq,
                      {std::make_move_iterator(keys.begin() + at),
                       std::make_move_iterator(keys.begin() + at + take)}};
       at += take;
-      shard.ledger.part_sent(seq);
       auto [ec] = co_await out.async_send(boost::system::error_code{}, std::move(part),
                                           asio::as_tuple(asio::use_awaitable));
+      // A part that was not handed over is never settled, so no checkpoint passes it.
       if (ec) break;
     }
-    shard.ledger.closed(seq);
-    publish_position(shard);
     cursor = next;
     ++seq;
   } while (cursor != 0);
-  co_await end_stream(out, shard.readers);
+  co_await end_stream(out, readers);
 }
 
 }  // namespace ferry::engine

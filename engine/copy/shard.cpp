@@ -1,27 +1,63 @@
 #include "engine/copy/shard.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
+#include "engine/cluster/link.hpp"
 #include "engine/runtime/task_group.hpp"
 #include "engine/verify/inline_verify.hpp"
 #include "protocol/wire/errors.hpp"
 
 namespace ferry::engine {
 
+namespace asio = boost::asio;
+
+namespace {
+
 void publish_position(shard_context& shard) {
   shard.position.set(
       {shard.ledger.committed_cursor(), shard.ledger.complete(), shard.ledger.committed_counts()});
 }
 
-void settle_part(shard_context& shard, std::uint64_t seq, const counts& settled) {
-  const auto before = shard.ledger.commits();
-  shard.ledger.part_done(seq, settled);
-  if (shard.ledger.commits() != before) publish_position(shard);
+/// The commit stage: the only owner of the shard's ledger. Runs until every other stage has
+/// ended.
+asio::awaitable<void> commit_parts(shard_context& shard, event_channel& events) {
+  for (;;) {
+    auto [ec, event] = co_await events.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    const auto commits = shard.ledger.commits();
+    if (const auto* call = std::get_if<scan_call>(&event)) {
+      shard.ledger.opened(call->seq, call->next_cursor, call->keys);
+      for (std::size_t p = 0; p < call->parts; ++p) shard.ledger.part_sent(call->seq);
+      shard.ledger.closed(call->seq);
+    } else {
+      auto& part = std::get<settled_part>(event);
+      shard.ledger.part_done(part.seq, part.tally);
+      // Waits while the verifier is behind: back-pressure on the copy rather than memory.
+      if (shard.verify != nullptr) co_await shard.verify->push(std::move(part.verify));
+    }
+    if (shard.ledger.commits() != commits) publish_position(shard);
+  }
+  // A scan that ended with an empty call commits nothing new but may have completed the shard.
+  publish_position(shard);
 }
 
-boost::asio::awaitable<void> probe_latency(shard_context& shard) {
-  namespace asio = boost::asio;
+/// Runs `count` copies of a stage and then ends `stream` for its `consumers`.
+template <class Make, class Channel>
+asio::awaitable<void> run_then_end(unsigned count, Make make, Channel& stream, unsigned consumers,
+                                   std::function<void(std::exception_ptr)> on_error) {
+  auto executor = co_await asio::this_coro::executor;
+  task_group group(executor, std::move(on_error));
+  for (unsigned i = 0; i < count; ++i) group.spawn(make());
+  co_await group.wait();
+  co_await end_stream(stream, consumers);
+}
+
+}  // namespace
+
+asio::awaitable<void> probe_latency(shard_context& shard) {
   auto executor = co_await asio::this_coro::executor;
   link source(executor, shard.source, shard.config.tune, shard.control);
   protocol::command_buffer ping;
@@ -37,45 +73,51 @@ boost::asio::awaitable<void> probe_latency(shard_context& shard) {
     average_ms = average_ms == 0 ? ms : 0.7 * average_ms + 0.3 * ms;
     // Multiplicative slow-down while over the target, gentle recovery below it.
     if (average_ms > static_cast<double>(shard.config.protect.latency_target.count())) {
-      shard.slowdown = std::min(shard.slowdown * 2, 64.0);
+      shard.pace.slowdown = std::min(shard.pace.slowdown * 2, 64.0);
     } else {
-      shard.slowdown = std::max(1.0, shard.slowdown * 0.8);
+      shard.pace.slowdown = std::max(1.0, shard.pace.slowdown * 0.8);
     }
     timer.expires_after(std::chrono::milliseconds{100});
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
-boost::asio::awaitable<void> copy_shard(shard_context& shard) {
-  auto executor = co_await boost::asio::this_coro::executor;
-  const unsigned readers = shard.readers = std::max(1u, shard.config.tune.readers_per_shard);
-  const unsigned writers = shard.writers = std::max(1u, shard.config.tune.writers_per_shard);
+asio::awaitable<void> copy_shard(shard_context& shard) {
+  auto executor = co_await asio::this_coro::executor;
+  const unsigned readers = std::max(1u, shard.config.tune.readers_per_shard);
+  const unsigned writers = std::max(1u, shard.config.tune.writers_per_shard);
   key_channel keys(executor, 2 * readers);
   record_channel records(executor, readers + writers);
-  shard.readers_running = readers;
+  event_channel events(executor, 2 * (readers + writers));
 
   // A stage that throws is a bug; the job stops with its message, and closing the channels
   // lets the other stages of the shard finish instead of waiting forever.
-  task_group stages(executor, [&shard, &keys, &records](std::exception_ptr error) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    shard.control.fail({make_error_code(protocol::errc::server_error),
-                        "internal error in shard " + shard.label + ": " + what});
+  auto on_error = [&shard, &keys, &records, &events](std::exception_ptr error) {
+    shard.control.fail(fail_with(
+        job_error::internal, "internal error in shard " + shard.label + ": " + describe(error)));
     keys.close();
     records.close();
-  });
-  stages.spawn(scan_shard(shard, keys));
-  for (unsigned i = 0; i < readers; ++i) stages.spawn(read_batches(shard, keys, records));
-  for (unsigned i = 0; i < writers; ++i) stages.spawn(write_batches(shard, records));
+    events.close();
+  };
+  const settled_sink settled = [&events](settled_part part) -> asio::awaitable<void> {
+    co_await events.async_send(boost::system::error_code{}, std::move(part),
+                               asio::as_tuple(asio::use_awaitable));
+  };
+  task_group stages(executor, on_error);
+  stages.spawn(scan_shard(shard, keys, events, readers));
+  // The readers end the record stream once the last of them is done, the writers end the
+  // event stream once the last of them is: by then every reader has ended too.
+  stages.spawn(run_then_end(
+      readers, [&] { return read_batches(shard, keys, records, events); }, records, writers,
+      on_error));
+  stages.spawn(run_then_end(
+      writers, [&] { return write_batches(shard.write, records, settled); }, events, 1, on_error));
+  stages.spawn(commit_parts(shard, events));
   // The probe runs beside the pipeline and stops once the pipeline is done.
   task_group probes(executor, [](std::exception_ptr) {});
   if (shard.config.protect.latency_target.count() > 0) probes.spawn(probe_latency(shard));
-  // The inline verifier runs behind the writers and ends once they have handed it everything.
+  // The inline verifier runs behind the commit stage and ends once it has been handed
+  // everything.
   task_group checks(executor, [](std::exception_ptr) {});  // it reports its own errors
   if (shard.verify != nullptr) checks.spawn(shard.verify->run());
   co_await stages.wait();

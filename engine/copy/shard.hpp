@@ -1,25 +1,37 @@
 #pragma once
-// One source shard's pipeline: scanner → readers → writers, all on one worker thread.
+// One source shard's pipeline, all on one worker thread:
 //
-// The stages talk only through two bounded channels (key batches, record batches) and the
-// thread's byte budget; the ledger records which SCAN cursor is safe to resume from.
+//   scanner ──keys──► readers ──records──► writers
+//      │                 │                    │
+//      └────────────── events ────────────────┴──► commit (ledger, position, inline verifier)
+//
+// The stages talk only through bounded channels. The scanner announces each SCAN call (its
+// cursor and how many parts it was cut into) on the event channel before it hands the parts to
+// the readers; readers and writers report each part once it is settled (vanished, failed,
+// written). The commit stage is the only owner of the scan ledger: it commits a cursor once
+// every part before it is settled, publishes the position for the checkpoint, and hands what
+// the writers copied to the inline verifier.
+//
+// Two values are shared on the thread instead of sent, each with one documented writer:
+// `sizing` (the readers report payload sizes, the scanner cuts parts by it) and `pace` (the
+// latency probe sets it, the readers wait by it).
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/error.hpp>
 #include <boost/asio/experimental/channel.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "engine/cluster/slot_router.hpp"
+#include "engine/copy/batch_sizer.hpp"
 #include "engine/copy/batches.hpp"
 #include "engine/copy/checkpoint.hpp"
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
 #include "engine/copy/failed_keys.hpp"
 #include "engine/copy/scan_ledger.hpp"
+#include "engine/copy/write_stage.hpp"
 #include "engine/runtime/byte_budget.hpp"
 #include "engine/runtime/channels.hpp"
 #include "engine/runtime/job_control.hpp"
@@ -32,11 +44,33 @@ class inline_verifier;
 
 /// Key batches from the scanner to the readers.
 using key_channel = boost::asio::experimental::channel<void(boost::system::error_code, key_batch)>;
-/// Record batches from the readers to the writers.
-using record_channel =
-    boost::asio::experimental::channel<void(boost::system::error_code, record_batch)>;
 
-/// Everything the stages of one shard share. Lives on the shard's worker thread.
+/// The scanner made SCAN call `seq`: what follows it, and into how many parts it cut the keys.
+struct scan_call {
+  /// Sequence number of the call.
+  std::uint64_t seq = 0;
+  /// The cursor SCAN returned (0 when the scan is over).
+  std::uint64_t next_cursor = 0;
+  /// Keys it returned (after the slot filter).
+  std::uint64_t keys = 0;
+  /// Parts handed to the readers.
+  std::size_t parts = 0;
+};
+
+/// What the commit stage hears.
+using shard_event = std::variant<scan_call, settled_part>;
+/// Events from every stage to the commit stage.
+using event_channel =
+    boost::asio::experimental::channel<void(boost::system::error_code, shard_event)>;
+
+/// How fast the readers may go: set by the latency probe alone (--source-latency-target), read
+/// by the readers.
+struct source_pace {
+  /// How much slower than full speed the readers go (>= 1).
+  double slowdown = 1;
+};
+
+/// Everything the stages of one shard are given. Lives on the shard's worker thread.
 struct shard_context {
   /// The job.
   const copy_config& config;
@@ -50,15 +84,9 @@ struct shard_context {
   bool use_pexpiretime = true;
   /// The SCAN cursor to start from (0, or a checkpoint's).
   std::uint64_t start_cursor = 0;
-  /// The job resumes an earlier run: a key that exists on the target may be one that run wrote.
-  bool resumed = false;
-  /// Send READONLY: the source node may be a replica (--read-from replicas, or a failover).
-  bool source_readonly = false;
   /// The slots this shard copies; keys of other slots on its node are left to the shards (or
   /// rescans) that own them, so no key is copied twice. Null for every slot.
   std::shared_ptr<const slot_set> slots;
-  /// A rescan of moved slots: a key the target already holds may be the first pass's copy.
-  bool rescan = false;
   /// This shard's counters.
   shard_counters& counters;
   /// Stop requests and fatal failures of the whole job.
@@ -67,50 +95,38 @@ struct shard_context {
   failed_keys& failures;
   /// The worker thread's memory bound.
   byte_budget& budget;
-  /// The worker thread's view of the target.
-  slot_router& router;
-  /// Which SCAN cursor is safe to resume from.
+  /// The job's rate limits (shared by every shard).
+  rate_limiter& limiter;
+  /// What the writers need (the worker thread's target view, the existing-key policy, ...).
+  write_context write;
+  /// Which SCAN cursor is safe to resume from: owned by the commit stage.
   scan_ledger ledger;
   /// The ledger's committed position, for the checkpoint writer on another thread.
   published_position& position;
-  /// The job's rate limits (shared by every shard).
-  rate_limiter& limiter;
-  /// How much slower than full speed the readers go (>= 1), set by the latency probe.
-  double slowdown = 1;
-  /// Set when the pipeline has finished, so the latency probe stops.
-  bool finished = false;
-  /// Keys per reader batch, adapted to the observed payload size by the readers.
-  std::size_t keys_per_batch = 32;
-  /// Reader and writer coroutines of the shard (set by copy_shard).
-  unsigned readers = 1;
-  unsigned writers = 1;
-  /// Readers still running; the last one ends the record stream.
-  unsigned readers_running = 0;
   /// Compares what the writers copied (`ferry copy --verify`); null when not asked for.
   inline_verifier* verify = nullptr;
+  /// Keys per reader batch: the readers report payload sizes, the scanner reads it.
+  batch_sizer sizing;
+  /// Set by the latency probe, read by the readers.
+  source_pace pace;
+  /// Set once the pipeline has finished, so the latency probe stops.
+  bool finished = false;
 };
-
-/// Records that one part of SCAN call `seq` is settled, and publishes the committed position
-/// when it moved.
-void settle_part(shard_context& shard, std::uint64_t seq, const counts& settled);
-/// Publishes the ledger's committed position (after the scanner closes a call, too).
-void publish_position(shard_context& shard);
-
-/// Measures the source's PING round trip and sets `shard.slowdown` (--source-latency-target).
-boost::asio::awaitable<void> probe_latency(shard_context& shard);
 
 /// Runs the whole pipeline of one shard until its SCAN is done and every batch is settled, or
 /// the job stops.
 boost::asio::awaitable<void> copy_shard(shard_context& shard);
 
-/// SCANs the shard and sends its keys in batches, then an end of stream per reader.
-boost::asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out);
+/// SCANs the shard and sends its keys in parts; announces each call on `events` first.
+boost::asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out,
+                                        event_channel& events, unsigned readers);
 
-/// Reads DUMP and expiry for each key batch and sends record batches on.
+/// Reads DUMP and expiry for each key batch and sends record batches on; parts with nothing to
+/// write are reported settled on `events`.
 boost::asio::awaitable<void> read_batches(shard_context& shard, key_channel& in,
-                                          record_channel& out);
+                                          record_channel& out, event_channel& events);
 
-/// RESTOREs record batches on the target masters that own their keys' slots.
-boost::asio::awaitable<void> write_batches(shard_context& shard, record_channel& in);
+/// Measures the source's PING round trip and sets `shard.pace` (--source-latency-target).
+boost::asio::awaitable<void> probe_latency(shard_context& shard);
 
 }  // namespace ferry::engine

@@ -1,17 +1,13 @@
 #include "engine/copy/shard_pass.hpp"
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "engine/auth/idle_reauth.hpp"
 #include "engine/cluster/sides.hpp"
 #include "engine/cluster/slot_router.hpp"
 #include "engine/copy/shard.hpp"
+#include "engine/runtime/worker_pool.hpp"
 #include "engine/verify/inline_verify.hpp"
 
 namespace ferry::engine {
@@ -21,17 +17,15 @@ using protocol::errc;
 
 namespace {
 
-/// One worker thread: its own io_context, memory budget, target view and shards (and, with
-/// --verify, a source view and each shard's inline verifier).
+/// One worker thread's state: its memory budget, target view and shards (and, with --verify, a
+/// source view and each shard's inline verifier).
 struct worker {
-  asio::io_context io{1};
   std::unique_ptr<byte_budget> budget;
   std::unique_ptr<slot_router> router;
   std::unique_ptr<slot_router> source_router;
   std::unique_ptr<inline_verify_context> verify_context;
   std::vector<std::unique_ptr<inline_verifier>> verifiers;
   std::vector<std::unique_ptr<shard_context>> shards;
-  std::thread thread;
 };
 
 }  // namespace
@@ -41,98 +35,84 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
   pass_result result;
   if (runs.empty()) return result;
   const copy_config& config = services.config;
-  const unsigned wanted = config.tune.threads != 0
-                              ? config.tune.threads
-                              : std::max(1u, std::thread::hardware_concurrency());
-  const auto threads = static_cast<unsigned>(std::min<std::size_t>(wanted, runs.size()));
+  worker_pool pool(worker_pool::threads_for(config.tune.threads, runs.size()));
+  const unsigned threads = pool.size();
   result.threads = threads;
-  std::vector<std::unique_ptr<worker>> workers;
+  std::vector<worker> workers(threads);
   for (unsigned t = 0; t < threads; ++t) {
-    auto w = std::make_unique<worker>();
-    w->budget = std::make_unique<byte_budget>(
-        w->io.get_executor(), std::max<std::size_t>(config.tune.max_inflight_bytes / threads, 1));
-    w->router = std::make_unique<slot_router>(w->io.get_executor(), services.target,
-                                              services.target_map, config.tune, services.control);
+    worker& w = workers[t];
+    const auto executor = pool.io(t).get_executor();
+    w.budget = std::make_unique<byte_budget>(
+        executor, std::max<std::size_t>(config.tune.max_inflight_bytes / threads, 1));
+    w.router = std::make_unique<slot_router>(executor, services.target, services.target_map,
+                                             config.tune, services.control);
     if (config.verify.enabled) {
       const verify_services& v = services.verify;
-      w->source_router = std::make_unique<slot_router>(w->io.get_executor(), v.source, v.source_map,
-                                                       config.tune, services.control);
-      w->verify_context = std::make_unique<inline_verify_context>(
+      w.source_router = std::make_unique<slot_router>(executor, v.source, v.source_map, config.tune,
+                                                      services.control);
+      w.verify_context = std::make_unique<inline_verify_context>(
           inline_verify_context{config.verify, v.compare, config.tune, services.control, v.diffs,
-                                v.warnings, *w->source_router, *w->router});
+                                v.warnings, *w.source_router, *w.router});
     }
-    workers.push_back(std::move(w));
   }
   for (std::size_t n = 0; n < runs.size(); ++n) {
     const shard_run& run = runs[n];
-    worker& w = *workers[n % workers.size()];
+    const unsigned t = static_cast<unsigned>(n % threads);
+    worker& w = workers[t];
+    const std::string label = run.source.where.address();
     w.shards.push_back(std::make_unique<shard_context>(shard_context{
         .config = config,
         .index = run.index,
-        .label = run.source.where.address(),
+        .label = label,
         .source = run.source,
         .use_pexpiretime = services.use_pexpiretime,
         .start_cursor = run.start_cursor,
-        .resumed = services.resumed,
         .slots = run.slots,
-        .rescan = run.rescan,
         .counters = *run.counters,
         .control = services.control,
         .failures = services.failures,
         .budget = *w.budget,
-        .router = *w.router,
+        .limiter = services.limiter,
+        .write = write_context{.tune = config.tune,
+                               .policy = config.existing,
+                               .resumed = services.resumed,
+                               .rescan = run.rescan,
+                               .index = run.index,
+                               .label = label,
+                               .counters = *run.counters,
+                               .control = services.control,
+                               .failures = services.failures,
+                               .budget = *w.budget,
+                               .router = *w.router,
+                               .verify_sample = config.verify.enabled ? config.verify.sample : 0},
         .ledger = scan_ledger{run.start_cursor, run.start_done},
         .position = *run.position,
-        .limiter = services.limiter,
+        .sizing = batch_sizer{config.tune.batch_keys, config.tune.batch_bytes,
+                              services.limiter.keys_per_sec()},
+        .pace = {},
+        .finished = false,
     }));
     if (config.verify.enabled) {
       // As many comparers as writers, so that a full --verify keeps up with the copy.
-      w.verifiers.push_back(
-          std::make_unique<inline_verifier>(w.io.get_executor(), *w.verify_context, *run.verified,
-                                            std::max(1u, config.tune.writers_per_shard)));
+      w.verifiers.push_back(std::make_unique<inline_verifier>(
+          pool.io(t).get_executor(), *w.verify_context, *run.verified,
+          std::max(1u, config.tune.writers_per_shard)));
       w.shards.back()->verify = w.verifiers.back().get();
     }
   }
 
-  std::mutex done_mutex;
-  std::condition_variable done;
-  std::size_t running = workers.size();
   job_control& control = services.control;
-  for (auto& w : workers) {
-    w->thread = std::thread([&, &w = *w] {
-      // Idle connections move to a renewed token too, while this thread's shards run.
-      reauth_sweeper sweeper(w.io.get_executor(), w.shards.size());
-      for (auto& shard : w.shards) {
-        asio::co_spawn(
-            w.io, sweeper.run_flow(copy_shard(*shard)), [&control](std::exception_ptr error) {
-              if (error) {
-                control.fail(fail_with(errc::server_error, "internal error: " + describe(error)));
-              }
-            });
-      }
-      asio::co_spawn(w.io, sweeper.run(), asio::detached);
-      try {
-        w.io.run();
-      } catch (...) {
-        control.fail(
-            fail_with(errc::server_error, "internal error: " + describe(std::current_exception())));
-      }
-      std::lock_guard lock(done_mutex);
-      --running;
-      done.notify_all();
-    });
-  }
-  {
-    std::unique_lock lock(done_mutex);
-    while (running != 0) {
-      if (done.wait_for(lock, tick_every, [&] { return running == 0; })) break;
-      lock.unlock();
-      tick();
-      lock.lock();
-    }
-  }
-  for (auto& w : workers) w->thread.join();
-  for (auto& w : workers) result.peak_inflight_bytes += w->budget->peak();
+  const auto on_error = [&control](std::exception_ptr error) {
+    control.fail(fail_with(job_error::internal, "internal error: " + describe(error)));
+  };
+  pool.run(
+      [&](unsigned t, asio::io_context& io) {
+        std::vector<asio::awaitable<void>> flows;
+        for (auto& shard : workers[t].shards) flows.push_back(copy_shard(*shard));
+        run_flows_with_reauth(io, std::move(flows), on_error);
+      },
+      on_error, tick_every, tick);
+  for (auto& w : workers) result.peak_inflight_bytes += w.budget->peak();
   return result;
 }
 

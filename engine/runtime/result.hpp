@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/runtime/errors.hpp"
 #include "protocol/wire/errors.hpp"
 #include "protocol/wire/failure.hpp"
 
@@ -19,8 +20,13 @@ namespace ferry::engine {
 template <class T>
 using maybe = boost::system::result<T, protocol::failure>;
 
-/// A failure of kind `code` with `message`.
+/// A failure of kind `code` (a server's) with `message`.
 inline protocol::failure fail_with(protocol::errc code, std::string message) {
+  return protocol::failure{make_error_code(code), std::move(message)};
+}
+
+/// A failure of kind `code` (ferry's own) with `message`.
+inline protocol::failure fail_with(job_error code, std::string message) {
   return protocol::failure{make_error_code(code), std::move(message)};
 }
 

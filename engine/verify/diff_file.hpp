@@ -11,16 +11,15 @@
 // (never a value, never a secret); `repaired` appears only when a repair was attempted, with
 // `repair_error` when it failed.
 //
-// Thread: record() is safe from any thread (a mutex; differences are the cold path).
+// Thread: record() is safe from any thread (a jsonl_sink; differences are the cold path).
 
 #include <boost/system/result.hpp>
 #include <cstdint>
-#include <fstream>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "engine/runtime/jsonl_sink.hpp"
 #include "engine/verify/verdict.hpp"
 
 namespace ferry::engine {
@@ -33,17 +32,17 @@ class diff_file {
       const std::string& path);
 
   /// Writes one line for `v` and flushes it. `repaired` is set when a repair was attempted;
-  /// `repair_error` says why it failed.
-  void record(const verdict& v, std::optional<bool> repaired = std::nullopt,
+  /// `repair_error` says why it failed. False when the line could not be written.
+  bool record(const verdict& v, std::optional<bool> repaired = std::nullopt,
               const std::string& repair_error = {});
-  /// Lines written so far (also counted without a file).
-  std::uint64_t recorded() const;
+  /// Lines recorded so far (also counted without a file).
+  std::uint64_t recorded() const { return sink_->lines(); }
+  /// The first failure to write a line, if any.
+  std::optional<std::string> write_error() const { return sink_->error(); }
 
  private:
-  explicit diff_file(std::ofstream out) : out_(std::move(out)) {}
-  mutable std::mutex mutex_;
-  std::ofstream out_;
-  std::uint64_t recorded_ = 0;
+  explicit diff_file(std::unique_ptr<jsonl_sink> sink) : sink_(std::move(sink)) {}
+  std::unique_ptr<jsonl_sink> sink_;
 };
 
 }  // namespace ferry::engine

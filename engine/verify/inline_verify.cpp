@@ -51,7 +51,7 @@ asio::awaitable<void> inline_verifier::push(copied_batch batch) {
 asio::awaitable<void> inline_verifier::run() {
   auto executor = co_await asio::this_coro::executor;
   task_group comparers(executor, [this](std::exception_ptr error) {
-    context_.control.fail(fail_with(protocol::errc::server_error,
+    context_.control.fail(fail_with(job_error::internal,
                                     "internal error in the inline verifier: " + describe(error)));
     batches_.close();
   });

@@ -119,7 +119,7 @@ asio::awaitable<maybe<std::vector<verdict>>> key_comparer::compare(std::span<con
     // A live source may be ahead of a target that a sync is about to update: look at both
     // sides again later. Only a difference that holds still is reported as one.
     if (!co_await source_.side.pause(pause)) {
-      co_return fail_with(protocol::errc::server_error, "stopped while re-checking differences");
+      co_return fail_with(job_error::stopped, "stopped while re-checking differences");
     }
     pause *= 2;
     const std::vector<bytes> again = pick(keys, differing);

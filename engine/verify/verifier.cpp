@@ -3,15 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
-#include <thread>
 
 #include "engine/auth/idle_reauth.hpp"
 #include "engine/cluster/sides.hpp"
+#include "engine/runtime/worker_pool.hpp"
 #include "engine/verify/diff_file.hpp"
 #include "engine/verify/verify_tasks.hpp"
 
@@ -98,12 +96,10 @@ struct task {
 
 /// One worker thread: its own io_context and views of both slot maps.
 struct worker {
-  asio::io_context io{1};
   std::unique_ptr<slot_router> source_map;
   std::unique_ptr<slot_router> target_map;
   std::unique_ptr<verify_context> context;
   std::vector<task> tasks;
-  std::thread thread;
 };
 
 maybe<void> check_served(const protocol::topology& map, const char* role) {
@@ -136,10 +132,7 @@ asio::awaitable<maybe<plan>> prepare(const verify_config& config) {
 
 protocol::connection_options node_options(const protocol::connection_options& seed,
                                           const protocol::cluster_node& node) {
-  protocol::connection_options options = seed;
-  options.where.host = node.where.host;
-  options.where.port = node.where.port;
-  return options;
+  return protocol::at_node(seed, node.where.host, node.where.port);
 }
 
 }  // namespace
@@ -167,7 +160,7 @@ verify_report verifier::run() {
   const inspected_sides& sides = prepared->sides;
   auto diffs = diff_file::open(config_.diff_path);
   if (!diffs) {
-    report.failure = fail_with(errc::server_error, diffs.error());
+    report.failure = fail_with(job_error::output_file, diffs.error());
     return finish();
   }
   verify_counts estimate;
@@ -189,48 +182,36 @@ verify_report verifier::run() {
       tasks.push_back({true, node_options(sides.target, master)});
     }
   }
-  const unsigned wanted = config_.tune.threads != 0
-                              ? config_.tune.threads
-                              : std::max(1u, std::thread::hardware_concurrency());
-  const auto threads = static_cast<unsigned>(std::min<std::size_t>(wanted, tasks.size()));
+  worker_pool pool(worker_pool::threads_for(config_.tune.threads, tasks.size()));
+  const unsigned threads = pool.size();
   report.threads = threads;
-
-  std::vector<std::unique_ptr<worker>> workers;
+  std::vector<worker> workers(threads);
   for (unsigned t = 0; t < threads; ++t) {
-    auto w = std::make_unique<worker>();
-    w->source_map = std::make_unique<slot_router>(w->io.get_executor(), sides.source,
-                                                  sides.source_facts.map, config_.tune, control_);
-    w->target_map = std::make_unique<slot_router>(w->io.get_executor(), sides.target,
-                                                  sides.target_facts.map, config_.tune, control_);
-    w->context = std::make_unique<verify_context>(verify_context{
-        config_, compare, control_, counters_, **diffs, warnings_, *w->source_map, *w->target_map});
-    workers.push_back(std::move(w));
+    worker& w = workers[t];
+    const auto executor = pool.io(t).get_executor();
+    w.source_map = std::make_unique<slot_router>(executor, sides.source, sides.source_facts.map,
+                                                 config_.tune, control_);
+    w.target_map = std::make_unique<slot_router>(executor, sides.target, sides.target_facts.map,
+                                                 config_.tune, control_);
+    w.context = std::make_unique<verify_context>(verify_context{
+        config_, compare, control_, counters_, **diffs, warnings_, *w.source_map, *w.target_map});
   }
-  for (std::size_t i = 0; i < tasks.size(); ++i) workers[i % threads]->tasks.push_back(tasks[i]);
+  for (std::size_t i = 0; i < tasks.size(); ++i) workers[i % threads].tasks.push_back(tasks[i]);
 
-  for (auto& w : workers) {
-    w->thread = std::thread([this, &w = *w] {
-      // Idle connections move to a renewed token too, while this thread's comparisons run.
-      reauth_sweeper sweeper(w.io.get_executor(), w.tasks.size());
-      for (task& t : w.tasks) {
-        auto flow =
-            t.extra ? find_extra_keys(*w.context, t.node) : verify_shard(*w.context, t.node);
-        asio::co_spawn(w.io, sweeper.run_flow(std::move(flow)), [this](std::exception_ptr error) {
-          if (error) {
-            control_.fail(fail_with(errc::server_error, "internal error: " + describe(error)));
-          }
-        });
-      }
-      asio::co_spawn(w.io, sweeper.run(), asio::detached);
-      try {
-        w.io.run();
-      } catch (...) {
-        control_.fail(
-            fail_with(errc::server_error, "internal error: " + describe(std::current_exception())));
-      }
-    });
-  }
-  for (auto& w : workers) w->thread.join();
+  const auto on_error = [this](std::exception_ptr error) {
+    control_.fail(fail_with(job_error::internal, "internal error: " + describe(error)));
+  };
+  pool.run(
+      [&](unsigned t, asio::io_context& io) {
+        worker& w = workers[t];
+        std::vector<asio::awaitable<void>> flows;
+        for (const task& job : w.tasks) {
+          flows.push_back(job.extra ? find_extra_keys(*w.context, job.node)
+                                    : verify_shard(*w.context, job.node));
+        }
+        run_flows_with_reauth(io, std::move(flows), on_error);
+      },
+      on_error);
 
   finish();
   const verify_counts& t = report.totals;

@@ -241,9 +241,9 @@ asio::awaitable<void> run_stages(verify_context& ctx, protocol::connection_optio
   auto executor = co_await asio::this_coro::executor;
   key_list_channel keys(executor, 2 * consumers);
   task_group stages(executor, [&ctx, &keys, node](std::exception_ptr error) {
-    ctx.control.fail(fail_with(protocol::errc::server_error,
-                               fmt::format("internal error while verifying {}: {}",
-                                           node.where.address(), describe(error))));
+    ctx.control.fail(
+        fail_with(job_error::internal, fmt::format("internal error while verifying {}: {}",
+                                                   node.where.address(), describe(error))));
     keys.close();
   });
   stages.spawn(scan_node(ctx, node, role, counted, keys, consumers));

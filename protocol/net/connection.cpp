@@ -101,6 +101,12 @@ bool is_ip_address(const std::string& host) {
 
 }  // namespace
 
+connection_options at_node(connection_options base, std::string host, std::uint16_t port) {
+  base.where.host = std::move(host);
+  base.where.port = port;
+  return base;
+}
+
 connection::connection(asio::any_io_executor executor, connection_options options)
     : executor_(std::move(executor)), options_(std::move(options)), read_buffer_(read_chunk) {}
 

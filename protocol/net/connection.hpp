@@ -58,6 +58,10 @@ struct connection_options {
   std::string client_name = "ferry";
 };
 
+/// `base` aimed at another node of the same side (a cluster master, a replica, a node named by a
+/// redirect): the same TLS, credentials, database and timeouts, another host and port.
+connection_options at_node(connection_options base, std::string host, std::uint16_t port);
+
 /// A single Redis connection (see the file comment).
 class connection {
  public:

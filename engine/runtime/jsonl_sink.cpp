@@ -1,0 +1,61 @@
+#include "engine/runtime/jsonl_sink.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ferry::engine {
+
+boost::system::result<std::unique_ptr<jsonl_sink>, std::string> jsonl_sink::open(
+    const std::string& path, bool append, std::string what) {
+  std::FILE* file = nullptr;
+  if (!path.empty()) {
+    file = std::fopen(path.c_str(), append ? "a" : "w");
+    if (file == nullptr) {
+      return fmt::format("cannot write the {} '{}': {}", what, path, std::strerror(errno));
+    }
+  }
+  return std::unique_ptr<jsonl_sink>(new jsonl_sink(file, path, std::move(what)));
+}
+
+jsonl_sink::~jsonl_sink() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+bool jsonl_sink::write(std::string_view line) {
+  std::lock_guard lock(mutex_);
+  ++lines_;
+  if (file_ == nullptr) return path_.empty();
+  errno = 0;
+  const bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
+                  std::fputc('\n', file_) != EOF && std::fflush(file_) == 0;
+  if (ok) {
+    ++written_;
+    return true;
+  }
+  const int cause = errno;
+  if (!error_) {
+    error_ = fmt::format("cannot write to the {} '{}': {}", what_, path_,
+                         cause != 0 ? std::strerror(cause) : "write failed");
+  }
+  std::clearerr(file_);
+  return false;
+}
+
+std::uint64_t jsonl_sink::lines() const {
+  std::lock_guard lock(mutex_);
+  return lines_;
+}
+
+std::uint64_t jsonl_sink::written() const {
+  std::lock_guard lock(mutex_);
+  return written_;
+}
+
+std::optional<std::string> jsonl_sink::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
+}  // namespace ferry::engine

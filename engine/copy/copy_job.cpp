@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "engine/copy/copy_plan.hpp"
 #include "engine/copy/failed_keys.hpp"
+#include "engine/copy/shard_book.hpp"
 #include "engine/copy/shard_pass.hpp"
 #include "engine/topology/source_watch.hpp"
 #include "engine/topology/target_watch.hpp"
@@ -89,28 +89,313 @@ std::string explain_oom(const std::string& message, const counts& totals) {
 copy_job::copy_job(copy_config config) : config_(std::move(config)) {}
 copy_job::~copy_job() = default;
 
-counts copy_job::progress() const {
-  std::lock_guard lock(shards_mutex_);
-  counts total;
-  for (const auto& shard : counters_) total += shard->snapshot();
-  return total;
-}
+counts copy_job::progress() const { return shards_.total(); }
+
+namespace {
+
+/// One run of a copy job: what `copy_job::run()` prepared (the plan, the output files), the
+/// passes it runs (the first over the source's masters, then rescans of slots the source cluster
+/// moved meanwhile), and the report. The calling thread runs this; the passes run on workers.
+class copy_run {
+ public:
+  copy_run(copy_config& config, job_control& control, copy_plan plan, failed_keys& failures,
+           diff_file& diffs, bool resuming, shard_book& book)
+      : config_(config),
+        control_(control),
+        plan_(std::move(plan)),
+        failures_(failures),
+        diffs_(diffs),
+        resuming_(resuming),
+        book_(book),
+        cluster_(plan_.sides.source_facts.map.is_cluster()),
+        source_(plan_.sides.source, plan_.sides.source_facts.map),
+        target_(plan_.sides.target, plan_.sides.target_facts.map),
+        limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec) {
+    slots_.mark(plan_.moved);
+    for (const auto& shard : plan_.shards) {
+      book_.add(shard.start, std::max(shard.estimate, shard.start.done.settled()));
+    }
+  }
+
+  /// Runs every pass and fills `report` (everything but its timing and sinks).
+  void run(copy_report& report) {
+    std::vector<shard_run> runs = first_pass();
+    // A slot already moving when the scans begin is rescanned too.
+    if (cluster_) {
+      if (auto view = source_.look()) observe(*view, report);
+    }
+    save("running");
+    if (control_.failed()) {
+      report.failure = control_.failure();
+      return;
+    }
+    target_.check(report.warnings);
+    last_save_ = std::chrono::steady_clock::now();
+    const pass_services services = services_for(report);
+    for (int round = 0;; ++round) {
+      released_.assign(runs.size(), false);
+      const auto tick_every =
+          cluster_ ? std::min(look_interval, config_.state.interval) : config_.state.interval;
+      const pass_result used = run_pass(services, runs, tick_every, [&] { tick(runs, report); });
+      report.threads = std::max(report.threads, used.threads);
+      report.peak_inflight_bytes = std::max(report.peak_inflight_bytes, used.peak_inflight_bytes);
+      if (round > 0) rescans_.insert(rescans_.end(), runs.begin(), runs.end());
+      if (control_.stopping() || !cluster_) break;
+      const auto view = settle_source(report);
+      if (!view) break;
+      rescanning_.reset();
+      if (slots_.moved().none()) break;
+      if (round == max_rescan_rounds) {
+        control_.fail(fail_with(
+            errc::clusterdown,
+            fmt::format("the source cluster kept moving slots during {} rescans (last: {}); run "
+                        "the same command with --resume once the resharding is over",
+                        max_rescan_rounds, slot_text(slots_.moved()))));
+        break;
+      }
+      runs = rescan_pass(*view, report);
+      save("running");
+    }
+    target_.check(report.warnings);
+    finish(report);
+  }
+
+ private:
+  /// The shards of the first pass: every shard an earlier run did not finish.
+  std::vector<shard_run> first_pass() {
+    std::vector<shard_run> runs;
+    for (std::size_t i = 0; i < plan_.shards.size(); ++i) {
+      const shard_plan& shard = plan_.shards[i];
+      if (shard.start.complete) continue;
+      const bool every_slot = !cluster_ && !config_.slots;
+      runs.push_back(book_.run(i, source_options(shard.node), shard.start.cursor, shard.start.done,
+                               every_slot ? nullptr : std::make_shared<const slot_set>(shard.slots),
+                               false));
+      if (cluster_) slots_.watch(shard.slots, shard.node_id);
+    }
+    return runs;
+  }
+
+  /// Rescans of the moved slots, on the masters that own them now, from the start of their scan.
+  std::vector<shard_run> rescan_pass(const source_view& view, copy_report& report) {
+    rescanning_ = slots_.take_moved();
+    report.warnings.push_back(fmt::format(
+        "the source cluster moved slots {} while ferry scanned them; they were rescanned on "
+        "their new owners (keys the first scan had copied count as rescanned, not copied)",
+        slot_text(rescanning_)));
+    std::vector<shard_run> runs;
+    for (const auto& master : view.map.masters()) {
+      const slot_set owned = rescanning_ & slots_of(master.slots);
+      if (owned.none()) continue;
+      const std::size_t i = book_.add({}, 0);
+      runs.push_back(book_.run(i, source_options(master.where), 0, {},
+                               std::make_shared<const slot_set>(owned), true));
+      slots_.watch(owned, master.id);
+    }
+    return runs;
+  }
+
+  pass_services services_for(copy_report&) {
+    return pass_services{config_,
+                         plan_.sides.target,
+                         plan_.sides.target_facts.map,
+                         control_,
+                         failures_,
+                         limiter_,
+                         resuming_,
+                         plan_.sides.source_facts.major_version >= 7,
+                         {plan_.sides.source, plan_.sides.source_facts.map,
+                          inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_}};
+  }
+
+  protocol::connection_options source_options(const protocol::endpoint& node) const {
+    protocol::connection_options options =
+        protocol::at_node(plan_.sides.source, node.host, node.port);
+    options.readonly = cluster_;
+    return options;
+  }
+
+  /// One look at the source cluster: moved slots, and a warning once if it hides migrations.
+  void observe(const source_view& view, copy_report& report) {
+    slots_.observe(view.map, view.in_flux);
+    if (view.blind && !told_blind_) {
+      told_blind_ = true;
+      report.warnings.push_back(
+          "a source master refuses CLUSTER NODES, so ferry sees a slot migration only once it has "
+          "finished; allow CLUSTER NODES for ferry's user, or do not reshard the source until the "
+          "copy has ended");
+    }
+  }
+
+  /// While shards run, the calling thread looks at the source cluster, keeps the state file
+  /// fresh and watches the target for lost data.
+  void tick(const std::vector<shard_run>& runs, copy_report& report) {
+    if (cluster_) {
+      // A shard that ended before this look is released after it: the look covers its end.
+      std::vector<std::size_t> ended;
+      for (std::size_t n = 0; n < runs.size(); ++n) {
+        if (!released_[n] && runs[n].position->get().complete) ended.push_back(n);
+      }
+      if (auto view = source_.look()) {
+        observe(*view, report);
+        for (const auto n : ended) {
+          slots_.release(*runs[n].slots);
+          released_[n] = true;
+        }
+      }
+    }
+    if (std::chrono::steady_clock::now() - last_save_ >= config_.state.interval) {
+      save("running");
+      target_.check(report.warnings);
+      last_save_ = std::chrono::steady_clock::now();
+    }
+  }
+
+  /// After a pass, one last look covers every shard's end. A moved slot is rescanned only once
+  /// it stands still on one owner; a source that never settles stops the job.
+  std::optional<source_view> settle_source(copy_report& report) {
+    const auto deadline = std::chrono::steady_clock::now() + config_.tune.max_retry_time;
+    std::string why;
+    for (int attempt = 0; attempt < 100'000 && !control_.stopping(); ++attempt) {
+      auto view = source_.look();
+      if (view) {
+        observe(*view, report);
+        slots_.release(slots_.watched());
+        if ((view->in_flux & slots_.moved()).none()) return std::move(*view);
+        why =
+            fmt::format("slots {} are still migrating", slot_text(view->in_flux & slots_.moved()));
+      } else {
+        why = view.error().message;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      if (!control_.wait_for(std::chrono::milliseconds{200})) break;
+    }
+    if (!control_.stopping()) {
+      control_.fail(fail_with(
+          errc::clusterdown,
+          fmt::format("the source cluster did not settle within --max-retry-time ({}); slots {} "
+                      "moved during the copy and are not rescanned yet: run the same command "
+                      "with --resume once the resharding is over",
+                      why, slot_text(slots_.moved() | rescanning_))));
+    }
+    return std::nullopt;
+  }
+
+  checkpoint state_of(const char* status) const {
+    checkpoint state;
+    state.job = plan_.identity;
+    state.status = status;
+    for (std::size_t i = 0; i < plan_.shards.size(); ++i) {
+      state.shards.push_back({plan_.shards[i].node.address(), plan_.shards[i].node_id,
+                              plan_.shards[i].run_id, book_.position(i).get(),
+                              plan_.shards[i].slots});
+    }
+    // A rescan is not resumed from a cursor: its slots stay moved until it ends.
+    state.moved = slots_.moved() | rescanning_;
+    return state;
+  }
+
+  void save(const char* status) {
+    if (config_.state.path.empty()) return;
+    if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
+      control_.fail(fail_with(job_error::state_file, saved.error()));
+    }
+  }
+
+  /// The report: per shard, then the rescans; the job's status; the last state file.
+  void finish(copy_report& report) {
+    bool all_complete = (slots_.moved() | rescanning_).none();
+    auto add = [&](std::size_t i, std::string address, const slot_set* scope, bool rescan,
+                   const shard_position& start, bool from_state) {
+      const shard_position position = book_.position(i).get();
+      shard_report entry{std::move(address),
+                         book_.counters(i).snapshot(),
+                         position.cursor,
+                         position.complete,
+                         start.cursor,
+                         from_state,
+                         rescan,
+                         cluster_ && scope != nullptr ? slot_text(*scope) : "",
+                         book_.verified(i).snapshot()};
+      all_complete = all_complete && entry.complete;
+      report.verify += entry.verify;
+      report.totals += entry.totals;
+      report.this_run += entry.totals;
+      report.this_run -= start.done;
+      report.shards.push_back(std::move(entry));
+    };
+    for (std::size_t i = 0; i < plan_.shards.size(); ++i) {
+      add(i, plan_.shards[i].node.address(), &plan_.shards[i].slots, false, plan_.shards[i].start,
+          plan_.shards[i].from_state);
+    }
+    for (const auto& run : rescans_) {
+      add(run.index, run.source.where.address(), run.slots.get(), true, {}, false);
+    }
+    for (const auto& warning : verify_warnings_.all()) report.warnings.push_back(warning);
+    const char* status = "complete";
+    if (control_.failed()) {
+      report.status = job_status::fatal;
+      report.failure = control_.failure();
+      if (report.failure && report.failure->code == errc::oom) {
+        report.failure->message = explain_oom(report.failure->message, report.totals);
+      }
+      status = "failed";
+    } else if (!all_complete) {
+      report.status = job_status::interrupted;
+      status = "interrupted";
+    } else {
+      report.status = report.totals.failed != 0          ? job_status::keys_failed
+                      : report.verify.differences() != 0 ? job_status::differences
+                                                         : job_status::complete;
+    }
+    if (!config_.state.path.empty()) {
+      if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
+        report.warnings.push_back(saved.error());
+      }
+    }
+  }
+
+  copy_config& config_;
+  job_control& control_;
+  copy_plan plan_;
+  failed_keys& failures_;
+  diff_file& diffs_;
+  bool resuming_;
+  shard_book& book_;
+  bool cluster_;
+  slot_watch slots_;     // slots the source cluster moves while they are scanned
+  slot_set rescanning_;  // the moved slots of the rescan pass under way
+  source_watch source_;
+  target_watch target_;
+  rate_limiter limiter_;
+  warning_list verify_warnings_;
+  bool told_blind_ = false;
+  std::chrono::steady_clock::time_point last_save_;
+  std::vector<bool> released_;
+  std::vector<shard_run> rescans_;  // every rescan of the job, for the report
+};
+
+}  // namespace
 
 copy_report copy_job::run() {
   const auto started = std::chrono::steady_clock::now();
   copy_report report;
   report.source = config_.source.where.redacted();
   report.target = config_.target.where.redacted();
-  auto finish = [&](copy_report& r) -> copy_report& {
-    r.duration_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return r;
-  };
+  report.verified = config_.verify.enabled;
+  report.verify_sample = config_.verify.sample;
+  run_stages(report);
+  report.duration_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
 
+void copy_job::run_stages(copy_report& report) {
+  // Plan: the state file, both sides, the shards, the output files.
   auto previous = previous_state(config_);
   if (!previous) {
     report.failure = previous.error();
-    return finish(report);
+    return;
   }
   const bool resuming = previous->has_value();
   report.resumed = resuming;
@@ -121,270 +406,21 @@ copy_report copy_job::run() {
   auto planned = run_blocking(plan_copy(config_, resuming ? &**previous : nullptr));
   if (!planned) {
     report.failure = planned.error();
-    return finish(report);
+    return;
   }
-  copy_plan& p = *planned;
-  auto sink = failed_keys::open(config_.failed_keys_path, resuming);
-  if (!sink) {
-    report.failure = fail_with(job_error::output_file, sink.error());
-    return finish(report);
+  auto failures = failed_keys::open(config_.failed_keys_path, resuming);
+  if (!failures) {
+    report.failure = fail_with(job_error::output_file, failures.error());
+    return;
   }
-  const bool verifying = config_.verify.enabled;
-  auto diffs = diff_file::open(verifying ? config_.verify.diff_path : std::string{});
+  auto diffs = diff_file::open(config_.verify.enabled ? config_.verify.diff_path : std::string{});
   if (!diffs) {
     report.failure = fail_with(job_error::output_file, diffs.error());
-    return finish(report);
+    return;
   }
-  warning_list verify_warnings;
-  report.verified = verifying;
-  report.verify_sample = config_.verify.sample;
-  // Counters and positions of every shard, rescans included; the plan's shards come first.
-  auto add_shard = [&](const shard_position& start, std::uint64_t estimate) {
-    std::lock_guard lock(shards_mutex_);
-    counters_.push_back(std::make_unique<shard_counters>());
-    counters_.back()->set(start.done);
-    counters_.back()->estimated = estimate;
-    positions_.push_back(std::make_unique<published_position>());
-    positions_.back()->set(start);
-    verified_.push_back(std::make_unique<verify_counters>());
-    return counters_.size() - 1;
-  };
-  for (const auto& shard : p.shards) {
-    add_shard(shard.start, std::max(shard.estimate, shard.start.done.settled()));
-  }
-
-  // Slots the source cluster moves while they are scanned (calling thread only).
-  const bool cluster = p.sides.source_facts.map.is_cluster();
-  slot_watch slots;
-  slots.mark(p.moved);
-  slot_set rescanning;  // the moved slots of the rescan pass under way
-  source_watch source(p.sides.source, p.sides.source_facts.map);
-  bool told_blind = false;
-  auto observe = [&](const source_view& view) {
-    slots.observe(view.map, view.in_flux);
-    if (view.blind && !told_blind) {
-      told_blind = true;
-      report.warnings.push_back(
-          "a source master refuses CLUSTER NODES, so ferry sees a slot migration only once it has "
-          "finished; allow CLUSTER NODES for ferry's user, or do not reshard the source until the "
-          "copy has ended");
-    }
-  };
-
-  auto state_of = [&](const char* status) {
-    checkpoint state;
-    state.job = p.identity;
-    state.status = status;
-    for (std::size_t i = 0; i < p.shards.size(); ++i) {
-      state.shards.push_back({p.shards[i].node.address(), p.shards[i].node_id, p.shards[i].run_id,
-                              positions_[i]->get(), p.shards[i].slots});
-    }
-    // A rescan is not resumed from a cursor: its slots stay moved until it ends.
-    state.moved = slots.moved() | rescanning;
-    return state;
-  };
-  auto save = [&](const char* status) {
-    if (config_.state.path.empty()) return;
-    if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
-      control_.fail(fail_with(job_error::state_file, saved.error()));
-    }
-  };
-  auto source_options = [&](const protocol::endpoint& node) {
-    protocol::connection_options options = p.sides.source;
-    options.where.host = node.host;
-    options.where.port = node.port;
-    options.readonly = cluster;
-    return options;
-  };
-
-  // The first pass: every shard an earlier run did not finish.
-  std::vector<shard_run> runs;
-  for (std::size_t i = 0; i < p.shards.size(); ++i) {
-    const shard_plan& shard = p.shards[i];
-    if (shard.start.complete) continue;
-    const bool every_slot = !cluster && !config_.slots;
-    runs.push_back({i, source_options(shard.node), shard.start.cursor, shard.start.done,
-                    every_slot ? nullptr : std::make_shared<const slot_set>(shard.slots), false,
-                    counters_[i].get(), positions_[i].get(), verified_[i].get()});
-    if (cluster) slots.watch(shard.slots, shard.node_id);
-  }
-  // A slot already moving when the scans begin is rescanned too.
-  if (cluster) {
-    if (auto view = source.look()) observe(*view);
-  }
-  save("running");
-  if (control_.failed()) {
-    report.failure = control_.failure();
-    return finish(report);
-  }
-
-  // While shards run, the calling thread looks at the source cluster, keeps the state file
-  // fresh and watches the target for lost data.
-  target_watch watch(p.sides.target, p.sides.target_facts.map);
-  watch.check(report.warnings);
-  auto last_save = std::chrono::steady_clock::now();
-  std::vector<bool> released;
-  auto tick = [&] {
-    if (cluster) {
-      // A shard that ended before this look is released after it: the look covers its end.
-      std::vector<std::size_t> ended;
-      for (std::size_t n = 0; n < runs.size(); ++n) {
-        if (!released[n] && runs[n].position->get().complete) ended.push_back(n);
-      }
-      if (auto view = source.look()) {
-        observe(*view);
-        for (const auto n : ended) {
-          slots.release(*runs[n].slots);
-          released[n] = true;
-        }
-      }
-    }
-    if (std::chrono::steady_clock::now() - last_save >= config_.state.interval) {
-      save("running");
-      watch.check(report.warnings);
-      last_save = std::chrono::steady_clock::now();
-    }
-  };
-  const auto tick_every =
-      cluster ? std::min(look_interval, config_.state.interval) : config_.state.interval;
-
-  // After a pass, one last look covers every shard's end. A moved slot is rescanned only once it
-  // stands still on one owner; a source that never settles stops the job.
-  auto settle_source = [&]() -> std::optional<source_view> {
-    const auto deadline = std::chrono::steady_clock::now() + config_.tune.max_retry_time;
-    std::string why;
-    for (int attempt = 0; attempt < 100'000 && !control_.stopping(); ++attempt) {
-      auto view = source.look();
-      if (view) {
-        observe(*view);
-        slots.release(slots.watched());
-        if ((view->in_flux & slots.moved()).none()) return std::move(*view);
-        why = fmt::format("slots {} are still migrating", slot_text(view->in_flux & slots.moved()));
-      } else {
-        why = view.error().message;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds{200});
-    }
-    if (!control_.stopping()) {
-      control_.fail(fail_with(
-          errc::clusterdown,
-          fmt::format("the source cluster did not settle within --max-retry-time ({}); slots {} "
-                      "moved during the copy and are not rescanned yet: run the same command "
-                      "with --resume once the resharding is over",
-                      why, slot_text(slots.moved() | rescanning))));
-    }
-    return std::nullopt;
-  };
-
-  rate_limiter limiter(config_.protect.max_keys_per_sec, config_.protect.max_bytes_per_sec);
-  const pass_services services{
-      config_,
-      p.sides.target,
-      p.sides.target_facts.map,
-      control_,
-      **sink,
-      limiter,
-      resuming,
-      p.sides.source_facts.major_version >= 7,
-      {p.sides.source, p.sides.source_facts.map, inline_compare_options(config_, p.sides), **diffs,
-       verify_warnings}};
-  std::vector<shard_run> rescans;  // every rescan of the job, for the report
-  for (int round = 0;; ++round) {
-    released.assign(runs.size(), false);
-    const pass_result used = run_pass(services, runs, tick_every, tick);
-    report.threads = std::max(report.threads, used.threads);
-    report.peak_inflight_bytes = std::max(report.peak_inflight_bytes, used.peak_inflight_bytes);
-    if (round > 0) rescans.insert(rescans.end(), runs.begin(), runs.end());
-    if (control_.stopping() || !cluster) break;
-    const auto view = settle_source();
-    if (!view) break;
-    rescanning.reset();
-    if (slots.moved().none()) break;
-    if (round == max_rescan_rounds) {
-      control_.fail(fail_with(
-          errc::clusterdown,
-          fmt::format("the source cluster kept moving slots during {} rescans (last: {}); run the "
-                      "same command with --resume once the resharding is over",
-                      max_rescan_rounds, slot_text(slots.moved()))));
-      break;
-    }
-    // Rescan the moved slots on the masters that own them now, from the start of their scan.
-    rescanning = slots.take_moved();
-    report.warnings.push_back(fmt::format(
-        "the source cluster moved slots {} while ferry scanned them; they were rescanned on "
-        "their new owners (keys the first scan had copied count as rescanned, not copied)",
-        slot_text(rescanning)));
-    runs.clear();
-    for (const auto& master : view->map.masters()) {
-      const slot_set owned = rescanning & slots_of(master.slots);
-      if (owned.none()) continue;
-      const std::size_t i = add_shard({}, 0);
-      runs.push_back({i,
-                      source_options(master.where),
-                      0,
-                      {},
-                      std::make_shared<const slot_set>(owned),
-                      true,
-                      counters_[i].get(),
-                      positions_[i].get(),
-                      verified_[i].get()});
-      slots.watch(owned, master.id);
-    }
-    save("running");
-  }
-  watch.check(report.warnings);
-
-  bool all_complete = (slots.moved() | rescanning).none();
-  auto add_report = [&](std::size_t i, std::string address, const slot_set* scope, bool rescan,
-                        const shard_position& start, bool from_state) {
-    const shard_position position = positions_[i]->get();
-    shard_report entry{std::move(address),
-                       counters_[i]->snapshot(),
-                       position.cursor,
-                       position.complete,
-                       start.cursor,
-                       from_state,
-                       rescan,
-                       cluster && scope != nullptr ? slot_text(*scope) : "",
-                       verified_[i]->snapshot()};
-    all_complete = all_complete && entry.complete;
-    report.verify += entry.verify;
-    report.totals += entry.totals;
-    report.this_run += entry.totals;
-    report.this_run -= start.done;
-    report.shards.push_back(std::move(entry));
-  };
-  for (std::size_t i = 0; i < p.shards.size(); ++i) {
-    add_report(i, p.shards[i].node.address(), &p.shards[i].slots, false, p.shards[i].start,
-               p.shards[i].from_state);
-  }
-  for (const auto& run : rescans) {
-    add_report(run.index, run.source.where.address(), run.slots.get(), true, {}, false);
-  }
-  for (const auto& warning : verify_warnings.all()) report.warnings.push_back(warning);
-  const char* status = "complete";
-  if (control_.failed()) {
-    report.status = job_status::fatal;
-    report.failure = control_.failure();
-    if (report.failure && report.failure->code == errc::oom) {
-      report.failure->message = explain_oom(report.failure->message, report.totals);
-    }
-    status = "failed";
-  } else if (!all_complete) {
-    report.status = job_status::interrupted;
-    status = "interrupted";
-  } else {
-    report.status = report.totals.failed != 0          ? job_status::keys_failed
-                    : report.verify.differences() != 0 ? job_status::differences
-                                                       : job_status::complete;
-  }
-  if (!config_.state.path.empty()) {
-    if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
-      report.warnings.push_back(saved.error());
-    }
-  }
-  return finish(report);
+  // Passes, then the report.
+  copy_run run(config_, control_, std::move(*planned), **failures, **diffs, resuming, shards_);
+  run.run(report);
 }
 
 }  // namespace ferry::engine

@@ -2,10 +2,8 @@
 // A whole `ferry copy`: checks both sides, runs every shard's pipeline on worker threads, and
 // reports what happened.
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +11,7 @@
 #include "engine/copy/checkpoint.hpp"
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
+#include "engine/copy/shard_book.hpp"
 #include "engine/runtime/job_control.hpp"
 #include "engine/verify/verifier.hpp"
 #include "protocol/wire/failure.hpp"
@@ -90,7 +89,9 @@ class copy_job {
   explicit copy_job(copy_config config);
   ~copy_job();
 
-  /// Runs the job to its end on the calling thread plus worker threads.
+  /// Runs the job to its end on the calling thread plus worker threads: plan (the state file,
+  /// both sides, the shards), passes (the first over the source's masters, then rescans of
+  /// moved slots), report.
   copy_report run();
 
   /// Counters so far, summed over shards. Safe from any thread, at any time.
@@ -99,12 +100,11 @@ class copy_job {
   void drain() noexcept { control_.drain(); }
 
  private:
+  void run_stages(copy_report& report);
+
   copy_config config_;
   job_control control_;
-  mutable std::mutex shards_mutex_;
-  std::vector<std::unique_ptr<shard_counters>> counters_;
-  std::vector<std::unique_ptr<published_position>> positions_;
-  std::vector<std::unique_ptr<verify_counters>> verified_;
+  shard_book shards_;
 };
 
 }  // namespace ferry::engine

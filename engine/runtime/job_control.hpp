@@ -4,6 +4,8 @@
 // Thread: every method is safe from any thread.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 
@@ -17,7 +19,7 @@ class job_control {
   /// Records a fatal failure (the first one wins) and asks every stage to stop at once.
   void fail(protocol::failure failure);
   /// Asks the scanners to stop and the rest to finish what is in flight (SIGINT/SIGTERM).
-  void drain() noexcept { draining_.store(true, std::memory_order_relaxed); }
+  void drain() noexcept;
 
   /// True once a fatal failure was recorded.
   bool failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
@@ -28,22 +30,43 @@ class job_control {
   /// The first fatal failure, if any.
   std::optional<protocol::failure> failure() const;
 
+  /// Waits up to `duration` on the calling thread (never a worker thread: they wait on their
+  /// io_context), waking at once when the job starts stopping; false when it is stopping.
+  bool wait_for(std::chrono::milliseconds duration) const;
+
  private:
   std::atomic<bool> failed_{false};
   std::atomic<bool> draining_{false};
   mutable std::mutex mutex_;
+  mutable std::condition_variable stop_;
   std::optional<protocol::failure> failure_;
 };
 
 inline void job_control::fail(protocol::failure failure) {
-  std::lock_guard lock(mutex_);
-  if (!failure_) failure_ = std::move(failure);
-  failed_.store(true, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mutex_);
+    if (!failure_) failure_ = std::move(failure);
+    failed_.store(true, std::memory_order_relaxed);
+  }
+  stop_.notify_all();
+}
+
+inline void job_control::drain() noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    draining_.store(true, std::memory_order_relaxed);
+  }
+  stop_.notify_all();
 }
 
 inline std::optional<protocol::failure> job_control::failure() const {
   std::lock_guard lock(mutex_);
   return failure_;
+}
+
+inline bool job_control::wait_for(std::chrono::milliseconds duration) const {
+  std::unique_lock lock(mutex_);
+  return !stop_.wait_for(lock, duration, [this] { return stopping(); });
 }
 
 }  // namespace ferry::engine

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@
 
 int main(int argc, char** argv) {
   using namespace ferry::cli;
+  // A file-size limit (ulimit -f) must make a write fail, which ferry reports, rather than kill
+  // the process with SIGXFSZ in the middle of a job.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "ferry copies a Redis dataset from a source (self-hosted Redis, Azure Cache for Redis, "
       "ElastiCache; standalone or OSS cluster) into a target (Azure Managed Redis or any Redis) "

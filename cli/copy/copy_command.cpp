@@ -13,6 +13,7 @@
 #include "cli/common/signals.hpp"
 #include "cli/copy/copy_report.hpp"
 #include "engine/copy/copy_job.hpp"
+#include "protocol/wire/errors.hpp"
 
 namespace ferry::cli {
 namespace {
@@ -32,7 +33,31 @@ struct copy_flags {
   unsigned latency_target_ms = 0;
   bool verify = false;
   std::optional<double> verify_sample;
+  std::string on_target_loss = "stop";
 };
+
+/// Where the databases left behind are, and what to do: a sentence for the end of a job.
+std::string left_behind_text(const engine::copy_report& report, int source_db, bool ignored) {
+  std::string dbs;
+  std::uint64_t keys = 0;
+  for (const auto& db : report.left_behind) {
+    if (!dbs.empty()) dbs += ", ";
+    dbs += fmt::format("db {} ({} keys)", db.db, with_commas(db.keys));
+    keys += db.keys;
+  }
+  if (ignored) {
+    return fmt::format(
+        "ferry copied db {} only, as --ignore-other-dbs says; {} key(s) stay "
+        "behind in {}",
+        source_db, with_commas(keys), dbs);
+  }
+  return fmt::format(
+      "ferry copied db {} only: {} key(s) in {} were NOT copied. Azure Managed Redis and every "
+      "cluster have only db 0, so copy each database with a job of its own (--source-db N) into "
+      "a separate target, or into this one under a key prefix of your own; if those keys are "
+      "meant to stay behind, add --ignore-other-dbs (exit code 0)",
+      source_db, with_commas(keys), dbs);
+}
 
 /// Fills the inline verifier's settings; an error message for a wrong combination.
 std::optional<std::string> apply_verify_flags(copy_flags& flags, const CLI::App& copy) {
@@ -89,6 +114,19 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
     fmt::print(stderr, "ferry copy: --resume needs --state FILE (the state file to continue)\n");
     return exit_usage;
   }
+  config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
+                                                           : engine::target_loss_policy::stop;
+  // Every output is checked before anything is touched: a report that cannot be written must
+  // not be found out after hours of copying.
+  for (const auto& [path, flag] :
+       {std::pair{flags.report_path, "--report"}, std::pair{config.state.path, "--state"},
+        std::pair{config.failed_keys_path, "--failed-keys"},
+        std::pair{config.verify.diff_path, "--diff"}}) {
+    if (auto usable = check_writable(path, flag); !usable) {
+      fmt::print(stderr, "ferry copy: {}\n", usable.error());
+      return exit_failed;
+    }
+  }
 
   engine::copy_job job(config);
   signal_watch signals([&job] { job.drain(); }, exit_interrupted);
@@ -103,6 +141,10 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   }
   fmt::print("{}", summary_text(report));
   for (const auto& warning : report.warnings) fmt::print(stderr, "\nWARNING: {}\n\n", warning);
+  if (!report.left_behind.empty()) {
+    fmt::print(stderr, "ferry copy: {}\n",
+               left_behind_text(report, config.source.where.db, config.ignore_other_dbs));
+  }
   if (!flags.report_path.empty()) {
     if (auto written = write_json_file(flags.report_path, report_json(report)); !written) {
       fmt::print(stderr, "ferry copy: --report: {}\n", written.error());
@@ -122,6 +164,7 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
     case engine::job_status::complete:
       return exit_ok;
     case engine::job_status::differences:
+    case engine::job_status::left_behind:
       return exit_incomplete;
     case engine::job_status::keys_failed:
       fmt::print(stderr, "ferry copy: {} key(s) could not be copied{}\n",
@@ -131,12 +174,30 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
                      : fmt::format("; they are listed in {}", config.failed_keys_path));
       return exit_incomplete;
     case engine::job_status::interrupted:
-      fmt::print(stderr, "ferry copy: interrupted before every key was copied\n");
+      fmt::print(stderr, "ferry copy: interrupted before every key was copied; {}\n",
+                 config.state.path.empty()
+                     ? "this run kept no state file, so a new run starts over (add --state FILE "
+                       "to be able to resume)"
+                     : fmt::format("run the same command with --resume to continue from {}",
+                                   config.state.path));
       return exit_interrupted;
-    case engine::job_status::fatal:
-      fmt::print(stderr, "ferry copy: {}\n",
-                 report.failure ? report.failure->message : "stopped by an unknown error");
+    case engine::job_status::fatal: {
+      const std::string message =
+          report.failure ? report.failure->message : "stopped by an unknown error";
+      // A job stopped by something outside it (a node gone, a target out of memory) continues
+      // where it stopped; the messages that already say how are left as they are.
+      const bool says_how = message.find("--resume") != std::string::npos ||
+                            message.find("--on-existing") != std::string::npos;
+      const bool resumable = !config.state.path.empty() && report.failure &&
+                             report.failure->code.category() == protocol::ferry_category();
+      fmt::print(stderr, "ferry copy: {}{}\n", message,
+                 says_how || !resumable
+                     ? ""
+                     : fmt::format("; once that is fixed, run the same command with --resume to "
+                                   "continue from {}",
+                                   config.state.path));
       return exit_failed;
+    }
   }
   return exit_failed;
 }
@@ -180,7 +241,9 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   copy->add_option("--threads", c.tune.threads,
-                   "Worker threads, each owning whole source shards (default: number of cores)")
+                   "Worker threads, each owning whole source shards (1 to 256; default: the "
+                   "number of cores)")
+      ->check(CLI::Range(1, 256))
       ->type_name("N");
   copy->add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
       ->check(CLI::Range(1, 1'000'000))
@@ -189,12 +252,16 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
   copy->add_option("--batch-bytes", c.tune.batch_bytes,
-                   "Payload bytes a reader batch aims at (accepts KiB, MiB suffixes)")
+                   "Payload bytes a reader batch aims at, 1 KiB to 256 MiB (accepts KiB, MiB "
+                   "suffixes)")
       ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{1} << 10, std::size_t{256} << 20))
       ->capture_default_str();
   copy->add_option("--max-inflight-bytes", c.tune.max_inflight_bytes,
-                   "Most DUMP payload bytes held in memory at once (accepts KiB, MiB, GiB)")
+                   "Most DUMP payload bytes held in memory at once, 1 MiB to 64 GiB (accepts KiB, "
+                   "MiB, GiB)")
       ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{1} << 20, std::size_t{64} << 30))
       ->capture_default_str();
   copy->add_option("--readers", c.tune.readers_per_shard, "Source connections reading per shard")
       ->check(CLI::Range(1, 64))
@@ -276,6 +343,16 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str()
       ->group("Inline verification");
+  copy->add_option("--on-target-loss", flags->on_target_loss,
+                   "A target node that restarts or fails over may lose keys ferry wrote (ferry "
+                   "keeps marks on the target to tell): stop (exit code 2; the state file points "
+                   "back to what the target still holds, so --resume copies the rest again) or "
+                   "recopy (go back and copy again without stopping)")
+      ->check(CLI::IsMember({"stop", "recopy"}))
+      ->capture_default_str();
+  copy->add_flag("--ignore-other-dbs", c.ignore_other_dbs,
+                 "The source's other databases are meant to stay behind: keys there are reported "
+                 "but do not make the exit code 1");
   copy->callback([flags, copy, &exit_code] { exit_code = run_copy(*flags, *copy); });
 }
 

@@ -21,6 +21,8 @@ const char* status_name(engine::job_status status) {
       return "keys_failed";
     case engine::job_status::differences:
       return "differences";
+    case engine::job_status::left_behind:
+      return "keys_left_behind";
     case engine::job_status::interrupted:
       return "interrupted";
     case engine::job_status::fatal:
@@ -65,6 +67,10 @@ nlohmann::json report_json(const engine::copy_report& report) {
   json["resumed"] = report.resumed;
   json["this_run"] = counts_json(report.this_run, report.duration_s);
   json["warnings"] = report.warnings;
+  json["left_behind"] = nlohmann::json::array();
+  for (const auto& db : report.left_behind) {
+    json["left_behind"].push_back({{"db", db.db}, {"keys", db.keys}, {"expires", db.expires}});
+  }
   json["shards"] = nlohmann::json::array();
   for (const auto& shard : report.shards) {
     auto entry = counts_json(shard.totals, report.duration_s);

@@ -48,6 +48,13 @@ int run_verify(verify_flags& flags) {
   config.tune.io_timeout = std::chrono::milliseconds{flags.timeout_ms};
   config.tune.max_retry_time = std::chrono::seconds{flags.max_retry_time_s};
 
+  for (const auto& [path, flag] :
+       {std::pair{flags.report_path, "--report"}, std::pair{config.diff_path, "--diff"}}) {
+    if (auto usable = check_writable(path, flag); !usable) {
+      fmt::print(stderr, "ferry verify: {}\n", usable.error());
+      return exit_failed;
+    }
+  }
   engine::verifier job(config);
   signal_watch signals([&job] { job.drain(); }, exit_interrupted);
   engine::verify_report report;
@@ -168,7 +175,9 @@ void add_verify_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   verify
       ->add_option("--threads", c.tune.threads,
-                   "Worker threads, each owning whole shards (default: number of cores)")
+                   "Worker threads, each owning whole shards (1 to 256; default: the number of "
+                   "cores)")
+      ->check(CLI::Range(1, 256))
       ->type_name("N");
   verify->add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
       ->check(CLI::Range(1, 1'000'000))

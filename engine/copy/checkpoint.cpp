@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "engine/runtime/key_text.hpp"
+
 namespace ferry::engine {
 namespace {
 
@@ -48,14 +50,24 @@ nlohmann::json to_json(const checkpoint& state) {
                       {"counts", counts_json(shard.position.done)}});
     if (shard.slots) shards.back()["slots"] = slot_text(*shard.slots);
   }
-  return {{"version", state.version},
+  nlohmann::json marks = nlohmann::json::array();
+  for (const auto& mark : state.marks) {
+    marks.push_back({{"key_base64", base64(mark.key)},
+                     {"slot", mark.slot},
+                     {"node", mark.node},
+                     {"run_id", mark.run_id}});
+  }
+  return {{"version", 2},
           {"status", state.status},
           {"job",
            {{"source", state.job.source},
             {"target", state.job.target},
             {"match", state.job.match},
             {"type", state.job.type},
-            {"slots", state.job.slots}}},
+            {"slots", state.job.slots},
+            {"id", state.job_id}}},
+          {"generation", state.generation},
+          {"target_marks", std::move(marks)},
           {"shards", std::move(shards)},
           {"moved_slots", slot_text(state.moved)}};
 }
@@ -64,12 +76,28 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
   try {
     checkpoint state;
     state.version = json.at("version").get<int>();
-    if (state.version != 1) return fmt::format("unknown state format version {}", state.version);
+    if (state.version != 1 && state.version != 2) {
+      return fmt::format("unknown state format version {} (this ferry reads versions 1 and 2)",
+                         state.version);
+    }
     state.status = json.at("status").get<std::string>();
     const auto& job = json.at("job");
-    state.job = {job.at("source").get<std::string>(), job.at("target").get<std::string>(),
+    state.job = {normalized_identity(job.at("source").get<std::string>()),
+                 normalized_identity(job.at("target").get<std::string>()),
                  job.at("match").get<std::string>(), job.at("type").get<std::string>(),
                  job.at("slots").get<std::string>()};
+    state.job_id = job.value("id", std::string{});
+    state.generation = json.value("generation", std::uint64_t{0});
+    for (const auto& entry : json.value("target_marks", nlohmann::json::array())) {
+      target_mark mark;
+      if (!decode_base64(entry.at("key_base64").get<std::string>(), mark.key)) {
+        return std::string("target_marks: key_base64 is not base64");
+      }
+      mark.slot = entry.at("slot").get<std::uint16_t>();
+      mark.node = entry.at("node").get<std::string>();
+      mark.run_id = entry.at("run_id").get<std::string>();
+      state.marks.push_back(std::move(mark));
+    }
     for (const auto& entry : json.at("shards")) {
       shard_state shard;
       shard.address = entry.at("address").get<std::string>();
@@ -89,8 +117,20 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
     if (!moved) return fmt::format("moved_slots: {}", moved.error());
     state.moved = *moved;
     return state;
-  } catch (const std::exception& e) {
-    return fmt::format("malformed state: {}", e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    // "[json.exception.out_of_range.403] key 'status' not found": name the field, not the
+    // library's internals.
+    const std::string what = e.what();
+    const auto open = what.find("key '");
+    const auto close = open == std::string::npos ? open : what.find('\'', open + 5);
+    if (close != std::string::npos) {
+      return fmt::format("the field '{}' is missing", what.substr(open + 5, close - open - 5));
+    }
+    return std::string("a field is missing");
+  } catch (const nlohmann::json::type_error&) {
+    return std::string("a field has the wrong type");
+  } catch (const std::exception&) {
+    return std::string("a field has a value ferry cannot read");
   }
 }
 
@@ -133,10 +173,27 @@ boost::system::result<checkpoint, std::string> load_checkpoint(const std::string
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, false);
-  if (json.is_discarded()) return fmt::format("the state file '{}' is not valid JSON", path);
+  constexpr const char* remedy =
+      "it is not a state file written by ferry, or it was damaged: restore it from a copy, or "
+      "remove it and start the job again without --resume";
+  if (json.is_discarded()) {
+    return fmt::format("the state file '{}' is not valid JSON; {}", path, remedy);
+  }
+  if (!json.is_object()) {
+    return fmt::format("the state file '{}' is not a JSON object; {}", path, remedy);
+  }
   auto state = checkpoint_from_json(json);
-  if (!state) return fmt::format("the state file '{}': {}", path, state.error());
+  if (!state) return fmt::format("the state file '{}': {}; {}", path, state.error(), remedy);
   return state;
+}
+
+std::string endpoint_identity(const protocol::endpoint& where) {
+  return fmt::format("{}://{}/{}", where.tls ? "rediss" : "redis", where.address(), where.db);
+}
+
+std::string normalized_identity(const std::string& text) {
+  auto parsed = protocol::parse_endpoint(text);
+  return parsed ? endpoint_identity(*parsed) : text;
 }
 
 std::string describe_differences(const job_identity& a, const job_identity& b) {

@@ -13,6 +13,8 @@
 
 #include "engine/copy/counters.hpp"
 #include "engine/topology/slot_watch.hpp"
+#include "engine/topology/target_guard.hpp"
+#include "protocol/wire/endpoint.hpp"
 #include "protocol/wire/key_slot.hpp"
 
 namespace ferry::engine {
@@ -47,10 +49,11 @@ class published_position {
 };
 
 /// What makes two runs the same job. Resuming a different job could skip keys, so it is refused.
+/// It is what the job is, not how it was written: no user name or password, however given.
 struct job_identity {
-  /// Source seed, redacted ("redis://user:***@host:port/db").
+  /// Source seed as "redis[s]://host:port/db" (see endpoint_identity).
   std::string source;
-  /// Target seed, redacted.
+  /// Target seed, likewise.
   std::string target;
   /// --match.
   std::string match;
@@ -80,10 +83,17 @@ struct shard_state {
 
 /// The whole state file.
 struct checkpoint {
-  /// Format version.
-  int version = 1;
+  /// Format version (2: with the job id, the target's marks and their generation).
+  int version = 2;
   /// The job.
   job_identity job;
+  /// The job's id, which names its marks on the target (target_guard.hpp); empty in version 1.
+  std::string job_id;
+  /// The generation written into every mark before this file was: the target holds every key
+  /// this file covers while its marks hold at least this (0: none written yet).
+  std::uint64_t generation = 0;
+  /// The marks and the nodes (with run ids) that held them when the file was written.
+  std::vector<target_mark> marks;
   /// Every shard.
   std::vector<shard_state> shards;
   /// "running", "complete", "interrupted" or "failed".
@@ -103,6 +113,14 @@ boost::system::result<void, std::string> save_checkpoint(const std::string& path
                                                          const checkpoint& state);
 /// Reads the state file; the error names the file and what is wrong with it.
 boost::system::result<checkpoint, std::string> load_checkpoint(const std::string& path);
+
+/// How an endpoint identifies a job: scheme, host, port and database, never the user or the
+/// password (moving a password from the URL to a file is the same job).
+std::string endpoint_identity(const protocol::endpoint& where);
+
+/// `text` as endpoint_identity() writes it, also when it is an older state file's redacted URL
+/// ("redis://user:***@host:6379/2"); unchanged when it is not a URL.
+std::string normalized_identity(const std::string& text);
 
 /// A sentence naming the fields in which `a` and `b` differ ("source: A vs B; ...").
 std::string describe_differences(const job_identity& a, const job_identity& b);

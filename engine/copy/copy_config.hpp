@@ -22,6 +22,12 @@ enum class existing_policy {
   replace,  ///< overwrite it (RESTORE ... REPLACE)
 };
 
+/// What to do when a target node restarts (or fails over) and may have lost keys the job wrote.
+enum class target_loss_policy {
+  stop,    ///< stop with a message; the state file points back to what the target still holds
+  recopy,  ///< go back to what the target still holds and copy the rest again, without stopping
+};
+
 /// A `ferry copy` job.
 struct copy_config {
   /// Where keys come from.
@@ -46,6 +52,11 @@ struct copy_config {
   checkpointing state;
   /// The inline verifier.
   inline_verification verify;
+  /// A target that lost keys.
+  target_loss_policy on_target_loss = target_loss_policy::stop;
+  /// The source's other databases are meant to stay behind: keys there do not make the job
+  /// incomplete (they are still reported).
+  bool ignore_other_dbs = false;
 };
 
 }  // namespace ferry::engine

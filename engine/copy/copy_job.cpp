@@ -11,7 +11,7 @@
 #include "engine/copy/shard_book.hpp"
 #include "engine/copy/shard_pass.hpp"
 #include "engine/topology/source_watch.hpp"
-#include "engine/topology/target_watch.hpp"
+#include "engine/topology/target_guard.hpp"
 #include "engine/verify/diff_file.hpp"
 
 namespace ferry::engine {
@@ -26,6 +26,10 @@ namespace {
 constexpr std::chrono::milliseconds look_interval{500};
 /// Rescan passes before a source that keeps moving slots stops the job.
 constexpr int max_rescan_rounds = 5;
+/// Checkpoints kept in memory to go back to when a target node loses keys.
+constexpr std::size_t max_history = 64;
+/// Times a job goes back and copies again after target losses before it gives up.
+constexpr int max_recopies = 10;
 
 /// What the inline verifier compares: values too, with the user's tolerance and patience.
 compare_options inline_compare_options(const copy_config& config, const inspected_sides& sides) {
@@ -55,7 +59,11 @@ maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
   }
   if (!std::filesystem::exists(state.path)) {
     return fail_with(job_error::state_file,
-                     fmt::format("--resume: the state file '{}' does not exist", state.path));
+                     fmt::format("--resume: the state file '{}' does not exist: run the same "
+                                 "command without --resume to start the job (it creates the "
+                                 "file), or give the path of the state file of the job to "
+                                 "continue",
+                                 state.path));
   }
   auto loaded = load_checkpoint(state.path);
   if (!loaded) return fail_with(job_error::state_file, loaded.error());
@@ -99,17 +107,20 @@ namespace {
 class copy_run {
  public:
   copy_run(copy_config& config, job_control& control, copy_plan plan, failed_keys& failures,
-           diff_file& diffs, bool resuming, shard_book& book)
+           diff_file& diffs, const checkpoint* previous, shard_book& book)
       : config_(config),
         control_(control),
         plan_(std::move(plan)),
         failures_(failures),
         diffs_(diffs),
-        resuming_(resuming),
+        resuming_(previous != nullptr),
         book_(book),
+        job_id_(previous != nullptr && !previous->job_id.empty() ? previous->job_id : new_job_id()),
+        generation_(previous != nullptr ? previous->generation : 0),
+        guard_(plan_.sides.target, plan_.sides.target_facts.map, job_id_,
+               previous != nullptr ? previous->marks : std::vector<target_mark>{}),
         cluster_(plan_.sides.source_facts.map.is_cluster()),
         source_(plan_.sides.source, plan_.sides.source_facts.map),
-        target_(plan_.sides.target, plan_.sides.target_facts.map),
         limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec) {
     slots_.mark(plan_.moved);
     for (const auto& shard : plan_.shards) {
@@ -124,12 +135,14 @@ class copy_run {
     if (cluster_) {
       if (auto view = source_.look()) observe(*view, report);
     }
-    save("running");
+    // Before the first key moves: the target must still hold what the state file says, and
+    // carry this job's marks.
+    if (auto held = start_guard(); !held) control_.fail(held.error());
+    if (!control_.failed()) save("running");
     if (control_.failed()) {
-      report.failure = control_.failure();
+      finish(report);
       return;
     }
-    target_.check(report.warnings);
     last_save_ = std::chrono::steady_clock::now();
     const pass_services services = services_for(report);
     for (int round = 0;; ++round) {
@@ -156,9 +169,12 @@ class copy_run {
       runs = rescan_pass(*view, report);
       save("running");
     }
-    target_.check(report.warnings);
     finish(report);
   }
+
+  /// The checkpoint to start from again after a target lost data (set when the job stopped
+  /// for that reason).
+  const std::optional<checkpoint>& rewound() const noexcept { return rewound_; }
 
  private:
   /// The shards of the first pass: every shard an earlier run did not finish.
@@ -202,6 +218,7 @@ class copy_run {
                          control_,
                          failures_,
                          limiter_,
+                         warnings_,
                          resuming_,
                          plan_.sides.source_facts.major_version >= 7,
                          {plan_.sides.source, plan_.sides.source_facts.map,
@@ -246,7 +263,6 @@ class copy_run {
     }
     if (std::chrono::steady_clock::now() - last_save_ >= config_.state.interval) {
       save("running");
-      target_.check(report.warnings);
       last_save_ = std::chrono::steady_clock::now();
     }
   }
@@ -284,6 +300,7 @@ class copy_run {
   checkpoint state_of(const char* status) const {
     checkpoint state;
     state.job = plan_.identity;
+    state.job_id = job_id_;
     state.status = status;
     for (std::size_t i = 0; i < plan_.shards.size(); ++i) {
       state.shards.push_back({plan_.shards[i].node.address(), plan_.shards[i].node_id,
@@ -295,11 +312,99 @@ class copy_run {
     return state;
   }
 
+  /// A resumed job checks that the target still holds what the state file covers; every job
+  /// then marks the target before its first key.
+  maybe<void> start_guard() {
+    auto loss = guard_.check(generation_);
+    if (!loss) return loss.error();
+    // A node that restarted since the state file was written but kept its mark lost nothing
+    // that file covers.
+    if (*loss && (*loss)->holds < generation_) {
+      lost(**loss, /*during_run=*/false);
+      return fail_with(job_error::target_lost, loss_message(**loss, false));
+    }
+    // The state that holds before any key: resumed from (or nothing, for a fresh job).
+    checkpoint start = state_of("running");
+    start.generation = generation_;
+    history_.push_back(std::move(start));
+    return {};
+  }
+
+  /// Saves a checkpoint: looks at the target first (a node that restarted since the last look
+  /// rewinds the job), then writes the next generation into its marks after every key the
+  /// checkpoint covers was acknowledged, then the state file. When the target cannot be marked,
+  /// the previous state file stays: it claims no more than the target is known to hold.
   void save(const char* status) {
+    checkpoint state = state_of(status);  // the positions before the marks are written
+    auto loss = guard_.check(generation_);
+    if (!loss) return;  // the target is unreachable: the writers will say so
+    if (*loss) {
+      lost(**loss, true);
+      control_.fail(fail_with(job_error::target_lost, loss_message(**loss, true)));
+      return;
+    }
+    if (auto marked = guard_.mark(generation_ + 1); !marked) {
+      // A node that cannot be marked (it restarted meanwhile, or is gone) is looked at again at
+      // the next save; one that refuses the mark cannot be guarded at all.
+      if (protocol::disposition_of(marked.error().code) != protocol::disposition::retry) {
+        control_.fail(marked.error());
+      }
+      return;
+    }
+    state.generation = ++generation_;
+    state.marks = guard_.marks();
+    write_state(state);
+    history_.push_back(std::move(state));
+    if (history_.size() > max_history) history_.erase(history_.begin() + 1);  // keep the start
+  }
+
+  void write_state(const checkpoint& state) {
     if (config_.state.path.empty()) return;
-    if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
+    if (auto saved = save_checkpoint(config_.state.path, state); !saved) {
       control_.fail(fail_with(job_error::state_file, saved.error()));
     }
+  }
+
+  /// A target node lost keys: the job goes back to the newest checkpoint the target still
+  /// holds in full (or to the start when it holds none), recorded with the nodes as they are now.
+  void lost(const target_loss& loss, bool during_run) {
+    checkpoint back;  // the start: no shard has a position, so each is copied from its beginning
+    if (during_run && loss.holds > 0) {
+      for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+        if (it->generation <= loss.holds) {
+          back = *it;
+          break;
+        }
+      }
+    }
+    if (back.shards.empty()) back.generation = 0;
+    back.job = plan_.identity;
+    back.job_id = job_id_;
+    back.status = "target_lost";
+    back.marks = guard_.marks();
+    rewound_ = std::move(back);
+  }
+
+  std::string loss_message(const target_loss& loss, bool during_run) const {
+    const bool state = !config_.state.path.empty();
+    const std::string from = rewound_ && !rewound_->shards.empty()
+                                 ? "the last checkpoint that node still holds"
+                                 : "the start (nothing this job wrote can be trusted)";
+    std::string next;
+    if (state) {
+      next = fmt::format(
+          "The state file now points back to {}: run the same command with --resume to copy "
+          "again what was lost, or add --on-target-loss recopy to let ferry do that without "
+          "stopping",
+          from);
+    } else {
+      next =
+          "ferry cannot tell which keys were lost: run the copy again with --on-existing replace "
+          "(or add --on-target-loss recopy to let ferry go back and copy again without stopping), "
+          "or repair the target with `ferry verify --repair`";
+    }
+    return fmt::format("{}{}. {}", loss.description,
+                       during_run ? " during the copy" : " since the state file was written", next);
   }
 
   /// The report: per shard, then the rescans; the job's status; the last state file.
@@ -331,7 +436,21 @@ class copy_run {
     for (const auto& run : rescans_) {
       add(run.index, run.source.where.address(), run.slots.get(), true, {}, false);
     }
+    for (const auto& warning : warnings_.all()) report.warnings.push_back(warning);
     for (const auto& warning : verify_warnings_.all()) report.warnings.push_back(warning);
+    // Nothing is complete before the target is known to still hold it.
+    if (!control_.failed() && all_complete) {
+      if (auto loss = guard_.check(generation_); loss && *loss) {
+        lost(**loss, true);
+        control_.fail(fail_with(job_error::target_lost, loss_message(**loss, true)));
+      } else if (!loss) {
+        control_.fail(protocol::failure{
+            loss.error().code,
+            fmt::format("cannot confirm that the target still holds what was copied: {}; run the "
+                        "same command with --resume once the target answers",
+                        loss.error().message)});
+      }
+    }
     const char* status = "complete";
     if (control_.failed()) {
       report.status = job_status::fatal;
@@ -344,15 +463,31 @@ class copy_run {
       report.status = job_status::interrupted;
       status = "interrupted";
     } else {
+      report.left_behind = plan_.other_dbs;
       report.status = report.totals.failed != 0          ? job_status::keys_failed
                       : report.verify.differences() != 0 ? job_status::differences
-                                                         : job_status::complete;
+                      : !plan_.other_dbs.empty() && !config_.ignore_other_dbs
+                          ? job_status::left_behind
+                          : job_status::complete;
+      // The marks go: the target holds the source's keys and nothing of ferry's.
+      if (auto removed = guard_.unmark(); !removed) {
+        report.warnings.push_back(fmt::format(
+            "ferry could not delete its marks ({}...) from the target: {}; delete them by hand",
+            mark_prefix, removed.error().message));
+      }
     }
-    if (!config_.state.path.empty()) {
+    if (rewound_) {
+      write_state(*rewound_);
+    } else if (report.status == job_status::interrupted || report.status == job_status::fatal) {
+      // What was acknowledged is marked and saved, if the target still answers; otherwise the
+      // previous state file stays, which claims no more than the target holds.
+      save(status);
+    } else if (!config_.state.path.empty()) {
       if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
         report.warnings.push_back(saved.error());
       }
     }
+    if (control_.failed() && !report.failure) report.failure = control_.failure();
   }
 
   copy_config& config_;
@@ -362,13 +497,18 @@ class copy_run {
   diff_file& diffs_;
   bool resuming_;
   shard_book& book_;
+  std::string job_id_;
+  std::uint64_t generation_;  // the generation the target's marks hold
+  target_guard guard_;
+  std::vector<checkpoint> history_;  // the start, then the newest checkpoints saved
+  std::optional<checkpoint> rewound_;
   bool cluster_;
   slot_watch slots_;     // slots the source cluster moves while they are scanned
   slot_set rescanning_;  // the moved slots of the rescan pass under way
   source_watch source_;
-  target_watch target_;
   rate_limiter limiter_;
   warning_list verify_warnings_;
+  warning_list warnings_;  // from the shards
   bool told_blind_ = false;
   std::chrono::steady_clock::time_point last_save_;
   std::vector<bool> released_;
@@ -380,47 +520,83 @@ class copy_run {
 copy_report copy_job::run() {
   const auto started = std::chrono::steady_clock::now();
   copy_report report;
-  report.source = config_.source.where.redacted();
-  report.target = config_.target.where.redacted();
-  report.verified = config_.verify.enabled;
-  report.verify_sample = config_.verify.sample;
-  run_stages(report);
+  std::optional<checkpoint> restart;
+  std::vector<std::string> recovered;
+  for (int attempt = 0;; ++attempt) {
+    report = copy_report{};
+    report.source = config_.source.where.redacted();
+    report.target = config_.target.where.redacted();
+    report.verified = config_.verify.enabled;
+    report.verify_sample = config_.verify.sample;
+    restart = run_stages(report, restart ? &*restart : nullptr);
+    const bool lost = report.failure && report.failure->code == job_error::target_lost;
+    if (!lost || config_.on_target_loss != target_loss_policy::recopy || !restart ||
+        attempt == max_recopies || control_.draining()) {
+      break;
+    }
+    // --on-target-loss recopy: go back to what the target still holds and copy the rest again.
+    recovered.push_back(
+        fmt::format("{}; ferry went back and copied again (--on-target-loss "
+                    "recopy)",
+                    report.failure->message.substr(0, report.failure->message.find(". "))));
+    control_.clear_failure();
+    shards_.clear();
+  }
+  report.warnings.insert(report.warnings.begin(), recovered.begin(), recovered.end());
   report.duration_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
 }
 
-void copy_job::run_stages(copy_report& report) {
+std::optional<checkpoint> copy_job::run_stages(copy_report& report, const checkpoint* restart) {
   // Plan: the state file, both sides, the shards, the output files.
-  auto previous = previous_state(config_);
-  if (!previous) {
-    report.failure = previous.error();
-    return;
+  std::optional<checkpoint> loaded;
+  if (restart == nullptr) {
+    auto previous = previous_state(config_);
+    if (!previous) {
+      report.failure = previous.error();
+      return std::nullopt;
+    }
+    loaded = std::move(*previous);
+  } else {
+    loaded = *restart;
   }
-  const bool resuming = previous->has_value();
+  const checkpoint* previous = loaded ? &*loaded : nullptr;
+  const bool resuming = previous != nullptr;
   report.resumed = resuming;
   // Keys the earlier run wrote are ours: with no policy given, a resumed job overwrites them.
   if (resuming && config_.existing == existing_policy::unset) {
     config_.existing = existing_policy::replace;
   }
-  auto planned = run_blocking(plan_copy(config_, resuming ? &**previous : nullptr));
+  auto planned = run_blocking(plan_copy(config_, previous));
   if (!planned) {
     report.failure = planned.error();
-    return;
+    return std::nullopt;
   }
   auto failures = failed_keys::open(config_.failed_keys_path, resuming);
   if (!failures) {
     report.failure = fail_with(job_error::output_file, failures.error());
-    return;
+    return std::nullopt;
   }
   auto diffs = diff_file::open(config_.verify.enabled ? config_.verify.diff_path : std::string{});
   if (!diffs) {
     report.failure = fail_with(job_error::output_file, diffs.error());
-    return;
+    return std::nullopt;
   }
+  // A key that cannot be recorded stops the job: never "N keys are listed" over a short file.
+  const auto stop = [this](const std::string& why) {
+    control_.fail(fail_with(job_error::output_file,
+                            fmt::format("{}; ferry stops rather than leave keys unrecorded: free "
+                                        "space (or choose another path) and run the same command "
+                                        "with --resume",
+                                        why)));
+  };
+  (*failures)->on_error(stop);
+  (*diffs)->on_error(stop);
   // Passes, then the report.
-  copy_run run(config_, control_, std::move(*planned), **failures, **diffs, resuming, shards_);
+  copy_run run(config_, control_, std::move(*planned), **failures, **diffs, previous, shards_);
   run.run(report);
+  return run.rewound();
 }
 
 }  // namespace ferry::engine

@@ -15,6 +15,7 @@
 #include "engine/runtime/job_control.hpp"
 #include "engine/verify/verifier.hpp"
 #include "protocol/wire/failure.hpp"
+#include "protocol/wire/info.hpp"
 
 namespace ferry::engine {
 
@@ -23,6 +24,7 @@ enum class job_status {
   complete,     ///< every key copied or accounted for (vanished, skipped)
   keys_failed,  ///< the job ran to the end but some keys could not be copied
   differences,  ///< every key was copied, but the inline verifier found some that differ
+  left_behind,  ///< every key of the database was copied, but other databases hold keys
   interrupted,  ///< stopped by drain() (SIGINT/SIGTERM) after finishing what was in flight
   fatal,        ///< could not start, or stopped by a fatal error (see `failure`)
 };
@@ -73,6 +75,8 @@ struct copy_report {
   counts this_run;
   /// Things a person must know although the job went on (e.g. a target that lost data).
   std::vector<std::string> warnings;
+  /// The source's other databases that hold keys, which this job did not copy.
+  std::vector<protocol::keyspace_entry> left_behind;
   /// True when the inline verifier ran (copy --verify).
   bool verified = false;
   /// The fraction of copied keys it compared.
@@ -100,7 +104,9 @@ class copy_job {
   void drain() noexcept { control_.drain(); }
 
  private:
-  void run_stages(copy_report& report);
+  /// One attempt: from the state file (or `restart`, a checkpoint to go back to); returns the
+  /// checkpoint to go back to when the target lost data.
+  std::optional<checkpoint> run_stages(copy_report& report, const checkpoint* restart);
 
   copy_config config_;
   job_control control_;

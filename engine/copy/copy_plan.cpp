@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include "protocol/wire/info.hpp"
-
 #include <algorithm>
 #include <boost/asio/this_coro.hpp>
+
+#include "protocol/wire/info.hpp"
 
 namespace ferry::engine {
 
@@ -14,12 +14,12 @@ using protocol::errc;
 
 namespace {
 
-/// Connects to a shard's node: its run_id and DBSIZE.
+/// Connects to a shard's node: its run_id, DBSIZE, and the keys of its other databases.
 asio::awaitable<maybe<shard_plan>> probe_shard(const protocol::connection_options& base,
-                                               const protocol::cluster_node& node) {
-  protocol::connection_options options = base;
-  options.where.host = node.where.host;
-  options.where.port = node.where.port;
+                                               const protocol::cluster_node& node,
+                                               std::vector<protocol::keyspace_entry>& others) {
+  const protocol::connection_options options =
+      protocol::at_node(base, node.where.host, node.where.port);
   protocol::connection c(co_await asio::this_coro::executor, options);
   if (auto ec = co_await c.connect()) {
     co_return protocol::failure{
@@ -28,6 +28,7 @@ asio::awaitable<maybe<shard_plan>> probe_shard(const protocol::connection_option
   protocol::command_buffer commands;
   commands.push({"INFO", "server"});
   commands.push({"DBSIZE"});
+  commands.push({"INFO", "keyspace"});
   std::vector<protocol::reply> replies;
   if (auto ec = co_await c.exec(commands, replies)) co_return protocol::failure{ec, c.last_error()};
   if (replies[1].is_error()) {
@@ -38,8 +39,23 @@ asio::awaitable<maybe<shard_plan>> probe_shard(const protocol::connection_option
   shard_plan plan;
   plan.node = options.where;
   plan.node_id = node.id;
-  plan.run_id = replies[0].is_error() ? std::string{} : std::string(protocol::info_text(replies[0].text(), "run_id"));
+  plan.run_id = replies[0].is_error()
+                    ? std::string{}
+                    : std::string(protocol::info_text(replies[0].text(), "run_id"));
   plan.estimate = static_cast<std::uint64_t>(std::max<std::int64_t>(replies[1].integer, 0));
+  if (!replies[2].is_error()) {
+    for (const auto& db : protocol::parse_keyspace(replies[2].text())) {
+      if (db.db == options.where.db || db.keys == 0) continue;
+      auto same = std::find_if(others.begin(), others.end(),
+                               [&](const protocol::keyspace_entry& e) { return e.db == db.db; });
+      if (same == others.end()) {
+        others.push_back(db);
+      } else {
+        same->keys += db.keys;
+        same->expires += db.expires;
+      }
+    }
+  }
   co_return plan;
 }
 
@@ -56,7 +72,8 @@ const shard_state* same_shard(const checkpoint& previous, const shard_plan& shar
 }  // namespace
 
 job_identity identity_of(const copy_config& config) {
-  return {config.source.where.redacted(), config.target.where.redacted(), config.match, config.type,
+  return {endpoint_identity(config.source.where), endpoint_identity(config.target.where),
+          config.match, config.type,
           config.slots ? fmt::format("{}-{}", config.slots->start, config.slots->end) : ""};
 }
 
@@ -88,7 +105,7 @@ asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config, const che
         }
       }
     }
-    auto shard = co_await probe_shard(plan.sides.source, *node);
+    auto shard = co_await probe_shard(plan.sides.source, *node, plan.other_dbs);
     if (!shard) co_return shard.error();
     shard->slots = owned;
     if (previous != nullptr) {

@@ -11,6 +11,7 @@
 #include "engine/cluster/sides.hpp"
 #include "engine/copy/checkpoint.hpp"
 #include "engine/copy/copy_config.hpp"
+#include "protocol/wire/info.hpp"
 
 namespace ferry::engine {
 
@@ -44,6 +45,9 @@ struct copy_plan {
   /// Slots known to have moved, to rescan once the shards are done: those the state file says
   /// await a rescan, and those that moved to another node since it was written.
   slot_set moved;
+  /// The source's databases other than the one copied that hold keys (INFO keyspace): they are
+  /// left behind, and the job says so.
+  std::vector<protocol::keyspace_entry> other_dbs;
 };
 
 /// The identity of the job `config` describes.

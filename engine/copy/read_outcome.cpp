@@ -9,6 +9,7 @@ read_outcome judge_read(const protocol::reply& dump, const protocol::reply& expi
   read_outcome out;
   if (dump.is_error() || expiry.is_error()) {
     const protocol::reply& bad = dump.is_error() ? dump : expiry;
+    out.on_expiry = !dump.is_error();
     out.reply_text = bad.text();
     out.error = protocol::classify_error_reply(bad.text());
     if (out.error == errc::moved || out.error == errc::ask) {

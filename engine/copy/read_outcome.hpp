@@ -31,6 +31,8 @@ struct read_outcome {
   protocol::errc error = protocol::errc::server_error;
   /// The error reply's text, for messages and the failed-keys file (views the reply).
   std::string_view reply_text;
+  /// True when the error came from the expiry command (PEXPIRETIME or PTTL), not DUMP.
+  bool on_expiry = false;
   /// Where a MOVED/ASK sends the key (`redirect`; nothing when the reply could not be parsed,
   /// in which case the key is read again where it was).
   std::optional<protocol::redirect> to;

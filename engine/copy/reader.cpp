@@ -101,7 +101,9 @@ asio::awaitable<bool> batch_reader::read(key_batch& batch, record_batch& out) {
 
 asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_batch& batch,
                                                record_batch& out) {
-  const std::string_view expiry = shard_.use_pexpiretime ? "PEXPIRETIME" : "PTTL";
+  // Fixed for the group: a fallback to PTTL decided on its replies applies to the next round.
+  const bool absolute = shard_.use_pexpiretime;
+  const std::string_view expiry = absolute ? "PEXPIRETIME" : "PTTL";
   commands_.clear();
   for (const std::uint32_t index : group.keys) {
     if (group.asking) commands_.push({"ASKING"});
@@ -128,7 +130,7 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
     if (group.asking) ++at;
     const protocol::reply& ttl = replies_[at++];
     protocol::bytes& key = batch.keys[index];
-    const read_outcome outcome = judge_read(dump, ttl, shard_.use_pexpiretime, read_at);
+    const read_outcome outcome = judge_read(dump, ttl, absolute, read_at);
     switch (outcome.action) {
       case read_action::redirect:
         // The slot lives elsewhere now (failover, resharding): read the key where it is.
@@ -148,8 +150,25 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
         ++out.tally.failed;
         continue;
       case read_action::fatal:
-        co_return fatal(outcome.error, fmt::format("source {}: DUMP refused: {}", node.address(),
-                                                   outcome.reply_text));
+        if (outcome.on_expiry && absolute &&
+            (outcome.error == errc::unknown_command || outcome.error == errc::no_permission)) {
+          // PEXPIRETIME renamed, disabled or not allowed: read expiries with PTTL, as on
+          // servers before 7 (every version answers it).
+          if (shard_.use_pexpiretime) {
+            shard_.use_pexpiretime = false;
+            shard_.warnings.add(fmt::format(
+                "source {} refuses PEXPIRETIME ({}): ferry reads expiries with PTTL instead, made "
+                "absolute at the moment of the read (exact to a few milliseconds)",
+                node.address(), outcome.reply_text));
+          }
+          round_.retry_same(index, group);
+          continue;
+        }
+        co_return fatal(
+            outcome.error,
+            fmt::format("source {}: {} refused: {}{}", node.address(),
+                        outcome.on_expiry ? expiry : std::string_view("DUMP"), outcome.reply_text,
+                        protocol::refusal_advice(outcome.error, outcome.reply_text)));
       case read_action::vanished:
         shard_counters::add(shard_.counters.vanished, 1);
         ++out.tally.vanished;

@@ -59,9 +59,12 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_c
     shard_counters::add(shard.counters.retries, source.retries());
     protocol::reply& scan = replies.front();
     if (scan.is_error() || scan.elements.size() != 2) {
-      shard.control.fail({make_error_code(protocol::classify_error_reply(scan.text())),
-                          fmt::format("source {}: SCAN failed: {}", shard.label,
-                                      scan.is_error() ? scan.text() : "malformed reply")});
+      const protocol::errc kind = protocol::classify_error_reply(scan.text());
+      shard.control.fail({make_error_code(kind),
+                          fmt::format("source {}: SCAN failed: {}{}", shard.label,
+                                      scan.is_error() ? scan.text() : "malformed reply",
+                                      scan.is_error() ? protocol::refusal_advice(kind, scan.text())
+                                                      : std::string{})});
       break;
     }
     std::uint64_t next = 0;

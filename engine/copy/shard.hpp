@@ -37,6 +37,7 @@
 #include "engine/runtime/job_control.hpp"
 #include "engine/runtime/rate_limiter.hpp"
 #include "engine/topology/slot_watch.hpp"
+#include "engine/verify/verifier.hpp"
 
 namespace ferry::engine {
 
@@ -97,6 +98,8 @@ struct shard_context {
   byte_budget& budget;
   /// The job's rate limits (shared by every shard).
   rate_limiter& limiter;
+  /// Messages to show once, from every shard.
+  warning_list& warnings;
   /// What the writers need (the worker thread's target view, the existing-key policy, ...).
   write_context write;
   /// Which SCAN cursor is safe to resume from: owned by the commit stage.

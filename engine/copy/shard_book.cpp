@@ -28,4 +28,9 @@ counts shard_book::total() const {
   return sum;
 }
 
+void shard_book::clear() {
+  std::lock_guard lock(mutex_);
+  entries_.clear();
+}
+
 }  // namespace ferry::engine

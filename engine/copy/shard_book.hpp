@@ -39,6 +39,8 @@ class shard_book {
 
   /// The counters summed over every shard.
   counts total() const;
+  /// Forgets every shard (the job starts again from a checkpoint).
+  void clear();
 
  private:
   struct entry {

@@ -73,6 +73,7 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
         .failures = services.failures,
         .budget = *w.budget,
         .limiter = services.limiter,
+        .warnings = services.warnings,
         .write = write_context{.tune = config.tune,
                                .policy = config.existing,
                                .resumed = services.resumed,

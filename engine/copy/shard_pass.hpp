@@ -70,6 +70,8 @@ struct pass_services {
   job_control& control;
   failed_keys& failures;
   rate_limiter& limiter;
+  /// Messages to show once (shared by every thread).
+  warning_list& warnings;
   /// The job resumes a state file.
   bool resumed = false;
   /// The source has PEXPIRETIME (Redis >= 7).

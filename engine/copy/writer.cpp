@@ -230,7 +230,8 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
       case restore_action::stop:
         co_return fatal(
             make_error_code(decision.error),
-            fmt::format("target {} refused RESTORE: {}", target.address(), answer->text()));
+            fmt::format("target {} refused RESTORE: {}{}", target.address(), answer->text(),
+                        protocol::refusal_advice(decision.error, answer->text())));
       default:
         if (!co_await settle(target, r, decision.action, key)) co_return false;
         continue;

@@ -20,16 +20,18 @@ class backoff {
   backoff(duration initial, duration max, duration give_up_after, std::uint64_t seed = 0)
       : initial_(initial), max_(max), give_up_after_(give_up_after), random_(seed) {}
 
-  /// The delay before the next attempt, or nothing once the retry time is spent.
+  /// The delay before the next attempt, or nothing once the retry time is spent. A delay never
+  /// reaches past the end of the retry time: the last attempt comes when it ends, not later.
   std::optional<duration> next(clock::time_point now) {
     if (!first_failure_) first_failure_ = now;
-    if (now - *first_failure_ >= give_up_after_) return std::nullopt;
+    const auto spent = std::chrono::duration_cast<duration>(now - *first_failure_);
+    if (spent >= give_up_after_) return std::nullopt;
     const auto ceiling =
         std::min<std::int64_t>(max_.count(), initial_.count() << std::min<unsigned>(attempts_, 20));
     ++attempts_;
     std::uniform_int_distribution<std::int64_t> pick(ceiling / 2,
                                                      std::max<std::int64_t>(ceiling, 1));
-    return duration{pick(random_)};
+    return std::min(duration{pick(random_)}, give_up_after_ - spent);
   }
 
   /// Forgets earlier failures.

@@ -24,6 +24,8 @@ class engine_error_category final : public boost::system::error_category {
         return "the job's settings cannot work";
       case job_error::stopped:
         return "the job is stopping";
+      case job_error::target_lost:
+        return "a target node lost keys this job had written";
       case job_error::internal:
         return "internal error (a bug in ferry)";
     }
@@ -52,6 +54,8 @@ std::string_view job_error_name(job_error e) noexcept {
       return "configuration";
     case job_error::stopped:
       return "stopped";
+    case job_error::target_lost:
+      return "target_lost";
     case job_error::internal:
       return "internal";
   }

@@ -13,6 +13,7 @@ enum class job_error {
   output_file,     ///< an output file (failed keys, diff, report) cannot be written
   configuration,   ///< the job's settings cannot work (e.g. a database number on a cluster)
   stopped,         ///< the job is stopping: work still asked for is given up
+  target_lost,     ///< a target node restarted or failed over and may have lost keys
   internal,        ///< a bug: an exception escaped a stage of the pipeline
 };
 

@@ -30,6 +30,10 @@ class job_control {
   /// The first fatal failure, if any.
   std::optional<protocol::failure> failure() const;
 
+  /// Forgets a failure so the job can run again (a recopy after a target lost data); a drain
+  /// is never forgotten.
+  void clear_failure();
+
   /// Waits up to `duration` on the calling thread (never a worker thread: they wait on their
   /// io_context), waking at once when the job starts stopping; false when it is stopping.
   bool wait_for(std::chrono::milliseconds duration) const;
@@ -57,6 +61,12 @@ inline void job_control::drain() noexcept {
     draining_.store(true, std::memory_order_relaxed);
   }
   stop_.notify_all();
+}
+
+inline void job_control::clear_failure() {
+  std::lock_guard lock(mutex_);
+  failure_.reset();
+  failed_.store(false, std::memory_order_relaxed);
 }
 
 inline std::optional<protocol::failure> job_control::failure() const {

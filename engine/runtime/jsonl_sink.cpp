@@ -24,23 +24,34 @@ jsonl_sink::~jsonl_sink() {
 }
 
 bool jsonl_sink::write(std::string_view line) {
-  std::lock_guard lock(mutex_);
-  ++lines_;
-  if (file_ == nullptr) return path_.empty();
-  errno = 0;
-  const bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
-                  std::fputc('\n', file_) != EOF && std::fflush(file_) == 0;
-  if (ok) {
-    ++written_;
-    return true;
+  std::function<void(const std::string&)> report;
+  std::string why;
+  {
+    std::lock_guard lock(mutex_);
+    ++lines_;
+    if (file_ == nullptr) return path_.empty();
+    errno = 0;
+    const bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
+                    std::fputc('\n', file_) != EOF && std::fflush(file_) == 0;
+    if (ok) {
+      ++written_;
+      return true;
+    }
+    const int cause = errno;
+    std::clearerr(file_);
+    if (error_) return false;
+    error_ = fmt::format("cannot write to the {} '{}': {} ({} of {} lines written)", what_, path_,
+                         cause != 0 ? std::strerror(cause) : "write failed", written_, lines_);
+    why = *error_;
+    report = on_error_;
   }
-  const int cause = errno;
-  if (!error_) {
-    error_ = fmt::format("cannot write to the {} '{}': {}", what_, path_,
-                         cause != 0 ? std::strerror(cause) : "write failed");
-  }
-  std::clearerr(file_);
+  if (report) report(why);
   return false;
+}
+
+void jsonl_sink::on_error(std::function<void(const std::string&)> handler) {
+  std::lock_guard lock(mutex_);
+  on_error_ = std::move(handler);
 }
 
 std::uint64_t jsonl_sink::lines() const {

@@ -9,6 +9,7 @@
 #include <boost/system/result.hpp>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,10 @@ class jsonl_sink {
   /// line could not be written whole; later lines are still tried.
   bool write(std::string_view line);
 
+  /// Called once, with error()'s sentence, at the first line that could not be written: a job
+  /// that cannot record what it must stops rather than claim it recorded it.
+  void on_error(std::function<void(const std::string&)> handler);
+
   /// Lines handed to write() (written or not; also counted without a file).
   std::uint64_t lines() const;
   /// Lines that reached the file.
@@ -53,6 +58,7 @@ class jsonl_sink {
   std::uint64_t lines_ = 0;
   std::uint64_t written_ = 0;
   std::optional<std::string> error_;
+  std::function<void(const std::string&)> on_error_;
 };
 
 }  // namespace ferry::engine

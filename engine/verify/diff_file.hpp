@@ -15,6 +15,7 @@
 
 #include <boost/system/result.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,10 @@ class diff_file {
   std::uint64_t recorded() const { return sink_->lines(); }
   /// The first failure to write a line, if any.
   std::optional<std::string> write_error() const { return sink_->error(); }
+  /// Called once at the first line that could not be written (see jsonl_sink::on_error).
+  void on_error(std::function<void(const std::string&)> handler) {
+    sink_->on_error(std::move(handler));
+  }
 
  private:
   explicit diff_file(std::unique_ptr<jsonl_sink> sink) : sink_(std::move(sink)) {}

@@ -163,6 +163,11 @@ verify_report verifier::run() {
     report.failure = fail_with(job_error::output_file, diffs.error());
     return finish();
   }
+  (*diffs)->on_error([this](const std::string& why) {
+    control_.fail(
+        fail_with(job_error::output_file,
+                  fmt::format("{}; ferry stops rather than leave differences unrecorded", why)));
+  });
   verify_counts estimate;
   estimate[verify_counter::estimated] = prepared->estimated;
   counters_.add(estimate);

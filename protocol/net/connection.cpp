@@ -93,6 +93,12 @@ std::string client_certificate_refusal(const SSL* ssl, const error_code& raw) {
   return {};
 }
 
+/// True when the first bytes a server sent are an HTTP response or an HTML page.
+bool looks_like_http(std::string_view first) {
+  return first.starts_with("HTTP/") || first.starts_with("<!") || first.starts_with("<html") ||
+         first.starts_with("<HTML") || first.starts_with("<?xml");
+}
+
 bool is_ip_address(const std::string& host) {
   error_code ec;
   asio::ip::make_address(host, ec);
@@ -137,6 +143,7 @@ asio::awaitable<error_code> connection::connect() {
   plain_.reset();
   reader_ = std::make_unique<resp_reader>(options_.limits);
   raw_error_.clear();
+  first_bytes_.clear();
   // No credentials (an unreadable or expired token): fail before touching the network.
   if (options_.login) {
     if (auto state = options_.login->current(); !state) {
@@ -183,10 +190,21 @@ asio::awaitable<error_code> connection::open_socket() {
   auto [connect_ec, connected] = co_await stream.async_connect(targets, use_tuple);
   if (connect_ec == beast::error::timeout) {
     co_return fail(errc::timeout,
-                   fmt::format("no TCP connection within {} ms", options_.connect_timeout.count()));
+                   fmt::format("no TCP connection within {} ms: nothing answered at that address "
+                               "(a firewall or network security group dropping the packets, a "
+                               "private endpoint or VNet this machine cannot reach, or a wrong "
+                               "host)",
+                               options_.connect_timeout.count()));
   }
   if (connect_ec) {
-    co_return fail(errc::connect_failed, fmt::format("cannot connect: {}", connect_ec.message()));
+    co_return fail(
+        errc::connect_failed,
+        fmt::format("cannot connect: {}{}", connect_ec.message(),
+                    connect_ec == asio::error::connection_refused
+                        ? " (nothing listens on that port: check the host and the port "
+                          "— Azure Managed Redis listens on 10000, Azure Cache for Redis "
+                          "on 6380 with TLS — and that the server runs)"
+                        : ""));
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
   if (where.tls) {
@@ -288,6 +306,16 @@ asio::awaitable<error_code> connection::login() {
           !refusal.empty()) {
         co_return fail(errc::tls_failed, std::move(refusal));
       }
+    }
+    if (replies.empty() && ec == errc::protocol_violation && looks_like_http(first_bytes_)) {
+      // An HTTP server (a web console, a health endpoint) at the Redis port answers our first
+      // command with "HTTP/1.1 400 Bad Request" or an HTML page.
+      last_error_ = fmt::format(
+          "{}: the server answered with HTTP, not the Redis protocol: this is a web server, not "
+          "Redis; check the port (Azure Managed Redis listens on 10000, Azure Cache for Redis on "
+          "6380 with TLS, self-hosted Redis usually on 6379)",
+          options_.where.address());
+      co_return ec;
     }
     if (!options_.where.tls && replies.empty() &&
         (ec == errc::connection_closed || ec == errc::protocol_violation)) {
@@ -422,6 +450,9 @@ asio::awaitable<error_code> connection::read_replies(std::size_t count,
                                        options_.io_timeout.count(), replies.size(), count)
                          : fmt::format("connection lost after {} of {} replies: {}", replies.size(),
                                        count, ec.message()));
+    }
+    if (first_bytes_.size() < first_bytes_kept) {
+      first_bytes_.append(read_buffer_.data(), std::min(n, first_bytes_kept - first_bytes_.size()));
     }
     reader_->feed({read_buffer_.data(), n});
   }

@@ -128,6 +128,9 @@ class connection {
   std::string last_error_;
   /// The socket's own error behind the last failed read or write.
   boost::system::error_code raw_error_;
+  /// The first bytes the server sent since connect(), to recognise a server that is not Redis.
+  std::string first_bytes_;
+  static constexpr std::size_t first_bytes_kept = 16;
   std::uint64_t auth_generation_ = 0;
   std::uint64_t reauths_ = 0;
   bool open_ = false;

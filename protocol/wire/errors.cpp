@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace ferry::protocol {
@@ -285,6 +286,37 @@ std::optional<redirect> parse_redirect(std::string_view message) {
   result.host.assign(host);
   result.port = static_cast<std::uint16_t>(port);
   return result;
+}
+
+std::string refusal_advice(errc kind, std::string_view reply_text) {
+  // The command between the first pair of single quotes: "... to run the 'dump' command",
+  // "unknown command 'PEXPIRETIME', with args ...".
+  std::string command;
+  if (const auto open = reply_text.find('\''); open != std::string_view::npos) {
+    const auto close = reply_text.find('\'', open + 1);
+    if (close != std::string_view::npos) command = reply_text.substr(open + 1, close - open - 1);
+  }
+  for (char& ch : command) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  switch (kind) {
+    case errc::no_permission:
+      if (command.empty()) {
+        return "; ferry's ACL user lacks a permission: give it the rules in the README "
+               "(\"Minimal ACL rules\")";
+      }
+      return "; ferry's ACL user may not run " + command + ": add +" + command +
+             " to its rules (the README lists the minimal ACL rules per command)";
+    case errc::readonly:
+      return "; this node is a read-only replica: give ferry the address of its master (for a "
+             "cluster, any master)";
+    case errc::unknown_command:
+      return "; the server does not know " +
+             (command.empty() ? std::string("the command") : command) +
+             ": it was renamed or disabled (rename-command, or a managed service's policy)";
+    default:
+      return {};
+  }
 }
 
 std::string_view errc_name(errc e) noexcept {

@@ -93,6 +93,12 @@ disposition disposition_of(const boost::system::error_code& ec) noexcept;
 /// commands pipelined after it then fail with `connection_closed`.
 errc classify_error_reply(std::string_view message) noexcept;
 
+/// What a person can do about a server's refusal of a command, to append to a message that
+/// quotes it ("; ..."), or empty when the refusal says it all. NOPERM names the ACL rule to add
+/// (the command quoted in the reply, "+dump"); READONLY says the node is a replica; an unknown
+/// command says it was renamed or disabled.
+std::string refusal_advice(errc kind, std::string_view reply_text);
+
 /// Where a -MOVED or -ASK reply sends a request.
 struct redirect {
   /// true for ASK (one-off, send ASKING first), false for MOVED (the slot map changed).

@@ -11,10 +11,23 @@ const std::vector<std::string>& source_rules_copy() {
 }
 
 const std::vector<std::string>& target_rules_copy() {
-  static const std::vector<std::string> rules = {
-      "resetkeys",       "~*",       "resetchannels", "-@all",   "+ping",
-      "+client|setname", "+select",  "+info",         "+dbsize", "+cluster|shards",
-      "+cluster|slots",  "+restore", "+asking",       "+dump",   "+del"};
+  static const std::vector<std::string> rules = {"resetkeys",
+                                                 "~*",
+                                                 "resetchannels",
+                                                 "-@all",
+                                                 "+ping",
+                                                 "+client|setname",
+                                                 "+select",
+                                                 "+info",
+                                                 "+dbsize",
+                                                 "+cluster|shards",
+                                                 "+cluster|slots",
+                                                 "+restore",
+                                                 "+asking",
+                                                 "+dump",
+                                                 "+del",
+                                                 "+set",
+                                                 "+get"};
   return rules;
 }
 

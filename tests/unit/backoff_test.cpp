@@ -53,3 +53,25 @@ TEST(backoff, the_same_seed_gives_the_same_delays) {
 
 }  // namespace
 }  // namespace ferry::engine
+
+namespace ferry::engine {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(backoff, a_delay_never_reaches_past_the_retry_time) {
+  // With a 5 s retry time and delays of up to 4 s, the last attempt must come at 5 s, not 8.
+  backoff policy(1'000ms, 4'000ms, 5s, 11);
+  const auto t0 = backoff::clock::now();
+  auto now = t0;
+  for (int i = 0; i < 20; ++i) {
+    const auto delay = policy.next(now);
+    if (!delay) break;
+    now += *delay;
+    EXPECT_LE(now - t0, 5s) << "attempt " << i;
+  }
+  EXPECT_FALSE(policy.next(now).has_value());
+}
+
+}  // namespace
+}  // namespace ferry::engine

@@ -12,7 +12,10 @@ namespace {
 
 checkpoint sample() {
   checkpoint state;
-  state.job = {"redis://127.0.0.1:6379", "rediss://user:***@host:10000", "user:*", "hash", "0-99"};
+  state.job = {"redis://127.0.0.1:6379/0", "rediss://host:10000/2", "user:*", "hash", "0-99"};
+  state.job_id = "00c0ffee00c0ffee";
+  state.generation = 7;
+  state.marks.push_back({"ferry:mark:{1}:00c0ffee00c0ffee", 9842, "127.0.0.1:7000", "run-9"});
   state.status = "interrupted";
   state.shards.push_back({"127.0.0.1:7000",
                           "abc",
@@ -49,6 +52,30 @@ TEST(checkpoint, json_round_trip_keeps_everything) {
   EXPECT_EQ(slot_text(*back->shards[0].slots), "5-6");
   EXPECT_FALSE(back->shards[1].slots.has_value()) << "a state file from before resharding";
   EXPECT_EQ(slot_text(back->moved), "16383");
+  EXPECT_EQ(back->job_id, "00c0ffee00c0ffee");
+  EXPECT_EQ(back->generation, 7u);
+  ASSERT_EQ(back->marks.size(), 1u);
+  EXPECT_EQ(back->marks[0].key, "ferry:mark:{1}:00c0ffee00c0ffee");
+  EXPECT_EQ(back->marks[0].slot, 9842);
+  EXPECT_EQ(back->marks[0].node, "127.0.0.1:7000");
+  EXPECT_EQ(back->marks[0].run_id, "run-9");
+}
+
+TEST(checkpoint, identity_is_the_endpoint_not_how_its_secret_was_given) {
+  protocol::endpoint with_password;
+  with_password.host = "10.0.0.5";
+  with_password.port = 6380;
+  with_password.user = "app";
+  with_password.password = "secret";
+  with_password.db = 3;
+  protocol::endpoint without = with_password;
+  without.user.clear();
+  without.password.clear();
+  EXPECT_EQ(endpoint_identity(with_password), "redis://10.0.0.5:6380/3");
+  EXPECT_EQ(endpoint_identity(with_password), endpoint_identity(without));
+  // A version 1 state file held redacted URLs: read as identities.
+  EXPECT_EQ(normalized_identity("redis://app:***@10.0.0.5:6380/3"), "redis://10.0.0.5:6380/3");
+  EXPECT_EQ(normalized_identity("rediss://h:10000"), "rediss://h:10000/0");
 }
 
 TEST(checkpoint, cursors_are_strings_in_the_file) {

@@ -293,3 +293,29 @@ TEST(disposition_of, unknown_and_success) {
 
 }  // namespace
 }  // namespace ferry::protocol
+
+namespace ferry::protocol {
+namespace {
+
+TEST(refusal_advice, names_the_acl_rule_the_replica_or_the_renamed_command) {
+  EXPECT_EQ(refusal_advice(errc::no_permission,
+                           "NOPERM User ferry has no permissions to run the 'dump' command"),
+            "; ferry's ACL user may not run dump: add +dump to its rules (the README lists the "
+            "minimal ACL rules per command)");
+  EXPECT_NE(refusal_advice(errc::no_permission,
+                           "NOPERM this user has no permissions to run "
+                           "the 'restore' command or its subcommand")
+                .find("+restore"),
+            std::string::npos);
+  EXPECT_NE(refusal_advice(errc::readonly, "READONLY You can't write against a read only replica.")
+                .find("read-only replica"),
+            std::string::npos);
+  EXPECT_NE(refusal_advice(errc::unknown_command,
+                           "ERR unknown command 'PEXPIRETIME', with args beginning with: 'k' ")
+                .find("pexpiretime: it was renamed or disabled"),
+            std::string::npos);
+  EXPECT_EQ(refusal_advice(errc::oom, "OOM command not allowed"), "");
+}
+
+}  // namespace
+}  // namespace ferry::protocol

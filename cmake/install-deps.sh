@@ -13,8 +13,10 @@ packages=(
   time procps
   jq
   # metrics and deployment checks: a real Prometheus and promtool, the Debian package's tools
-  # (dpkg-shlibdeps, `file` for CPack), groff to check the man page
+  # (dpkg-shlibdeps, `file` for CPack), groff to check the man page, yaml-cpp to read the
+  # Kubernetes manifests
   prometheus dpkg-dev file groff-base
+  libyaml-cpp-dev
 )
 
 missing=()

@@ -123,6 +123,39 @@ TEST(deploy_container, the_dockerfile_installs_that_list_and_builds_with_install
   EXPECT_NE(text.find("COPY deploy/bin/ferry-job /usr/libexec/ferry/ferry-job"), std::string::npos);
 }
 
+// The build stage's text, continued lines joined.
+std::string build_stage() {
+  const std::string text = file_contents(deploy / "Dockerfile");
+  const auto from = text.find("\nFROM debian:12 AS build");
+  const auto next = text.find("\nFROM ", from + 1);
+  return std::regex_replace(text.substr(from, next - from), std::regex(R"(\\\n)"), " ");
+}
+
+TEST(deploy_container, the_build_stage_configures_from_what_it_copies) {
+  // The build context as the stage sees it: only what its COPY lines bring in.
+  temp_dir context("docker-context");
+  const std::string stage = build_stage();
+  const std::regex copy(R"(\nCOPY ([^\n]+))");
+  for (auto it = std::sregex_iterator(stage.begin(), stage.end(), copy);
+       it != std::sregex_iterator(); ++it) {
+    std::istringstream words((*it)[1].str());
+    std::vector<std::string> paths;
+    for (std::string w; words >> w;) paths.push_back(w);
+    paths.pop_back();  // the destination, the same relative place under WORKDIR
+    for (const auto& p : paths) {
+      fs::copy(fs::path(FERRY_SOURCE_DIR) / p, context / p, fs::copy_options::recursive);
+    }
+  }
+  std::smatch configure;
+  ASSERT_TRUE(std::regex_search(stage, configure, std::regex(R"(cmake -S \. -B /build([^&]*)&&)")));
+  std::vector<std::string> argv{"cmake", "-S", context.path().string(), "-B",
+                                (context / "build").string()};
+  std::istringstream flags(configure[1].str());
+  for (std::string f; flags >> f;) argv.push_back(f);
+  const tool_result r = run_tool(argv, std::nullopt, std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 TEST(deploy_container, the_list_installs_on_debian_12) {
   if (!find_tool("apt-get")) {
     std::printf("apt-get missing: test skipped\n");

@@ -15,7 +15,8 @@
 //
 //   metrics::registry registry;
 //   metrics::job_metrics m(registry, "copy", FERRY_VERSION);
-//   // counters the job already keeps are read at scrape time, not counted twice:
+//   // counters the job already keeps are read at scrape time, not counted twice (copy_job
+//   // offers progress() summed over shards today; a per-shard reader is phase 2's to add):
 //   auto reading = registry.add_collector([&job, &m](metrics::scrape& s) {
 //     for (const auto& [shard, c] : job.shard_counts()) {
 //       s.add(m.keys_copied, {shard}, c.copied);

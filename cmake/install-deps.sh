@@ -12,6 +12,11 @@ packages=(
   redis-server redis-tools
   time procps
   jq
+  # metrics and deployment checks: a real Prometheus and promtool, the Debian package's tools
+  # (dpkg-shlibdeps, `file` for CPack), groff to check the man page, yaml-cpp to read the
+  # Kubernetes manifests
+  prometheus dpkg-dev file groff-base
+  libyaml-cpp-dev
 )
 
 missing=()
@@ -31,8 +36,11 @@ if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian's redis-server package starts a system service on port 6379; ferry's tests and demo
-# start their own servers, so the packaged one is stopped to leave the machine as it was.
-if systemctl is-active --quiet redis-server 2>/dev/null; then
-  "${sudo_cmd[@]}" systemctl stop redis-server || true
-fi
+# Debian's redis-server and prometheus packages start system services (ports 6379 and 9090);
+# ferry's tests and demo start their own servers, so the packaged ones are stopped to leave the
+# machine as it was.
+for service in redis-server prometheus; do
+  if systemctl is-active --quiet "$service" 2>/dev/null; then
+    "${sudo_cmd[@]}" systemctl stop "$service" || true
+  fi
+done

@@ -113,7 +113,8 @@ json node_json(const node_report& n) {
                           {"rtt_ms", n.probe.rtt_ms},
                           {"keys_per_sec", n.probe.keys_per_sec()},
                           {"bytes_per_sec", n.probe.bytes_per_sec()},
-                          {"rdb_version", n.probe.rdb_version}};
+                          {"rdb_version", n.probe.rdb_version},
+                          {"note", n.probe.note}};
   }
   return node;
 }
@@ -202,6 +203,7 @@ json estimates_json(const plan_report& r) {
       {"size",
        {{"data_bytes", r.size.data_bytes},
         {"sampled_data_bytes", r.sampled_data_bytes},
+        {"stream_slack_bytes", r.stream_slack_bytes},
         {"target_baseline_bytes", r.size.target_baseline_bytes},
         {"target_used_bytes", r.size.target_used_bytes},
         {"headroom", r.size.headroom},

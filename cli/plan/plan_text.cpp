@@ -185,8 +185,12 @@ void estimate_section(std::string& out, const plan_report& r) {
   const size_estimate& e = r.size;
   out += "\nESTIMATES\n";
   text_table size({"figure", ">bytes", "how"});
-  size.row({"data on the source", bytes_text(e.data_bytes),
+  size.row({"data on the source", bytes_text(e.data_bytes + r.stream_slack_bytes),
             "INFO memory: used less the server's own (startup, client buffers, backlog)"});
+  if (r.stream_slack_bytes != 0) {
+    size.row({"less streams' preallocation", bytes_text(r.stream_slack_bytes),
+              "XADD keeps up to 4 KiB free in a stream's last node; a copy does not"});
+  }
   if (r.sampled_data_bytes) {
     size.row(
         {"sample extrapolated", bytes_text(r.sampled_data_bytes),
@@ -232,7 +236,8 @@ void estimate_section(std::string& out, const plan_report& r) {
     const auto& seconds =
         r.time.master_seconds.size() > i ? r.time.master_seconds[i] : std::nullopt;
     time.row({m.address, grouped(m.dbsize),
-              m.probe.keys ? rate(m.probe.keys_per_sec()) + " keys/s" : "not measured",
+              m.probe.keys ? rate(m.probe.keys_per_sec()) + " keys/s"
+                           : (m.probe.note.empty() ? "not measured" : m.probe.note),
               m.probe.keys ? fmt::format("{:.1f}", m.probe.bytes_per_sec() / 1e6) : "-",
               fmt::format("{:.2f} ms", m.probe.rtt_ms),
               m.probe.rdb_version ? std::to_string(m.probe.rdb_version) : "-",

@@ -10,7 +10,8 @@ namespace {
 using protocol::reply;
 
 const std::vector<std::string> config_parameters = {
-    "notify-keyspace-events", "client-output-buffer-limit", "proto-max-bulk-len", "databases"};
+    "notify-keyspace-events",  "client-output-buffer-limit", "proto-max-bulk-len", "databases",
+    "stream-node-max-entries", "stream-node-max-bytes"};
 
 std::string text_of(const reply& r) { return std::string(r.text()); }
 

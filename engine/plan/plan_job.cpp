@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 
 #include "engine/cluster/sides.hpp"
@@ -105,6 +106,14 @@ void estimate(const plan_config& config, const sku_table& table, plan_report& r)
     data += movable_bytes(m.info.memory);
     source_baseline += m.info.memory.startup;
   }
+  // Streams' preallocated last nodes do not move: the sample's share, for all the keys.
+  if (r.sample.keys() != 0) {
+    const double scale =
+        static_cast<double>(r.source.keys()) / static_cast<double>(r.sample.keys());
+    r.stream_slack_bytes = std::min<std::uint64_t>(
+        data, static_cast<std::uint64_t>(static_cast<double>(r.sample.slack_bytes()) * scale));
+    data -= r.stream_slack_bytes;
+  }
   if (r.target) {
     for (const auto& m : r.target->masters) baseline += m.info.memory.startup;
   } else {
@@ -168,6 +177,13 @@ asio::awaitable<outcome> plan(const plan_config& config, plan_report& r) {
     request.scan_count = std::min(config.tune.scan_count, 1000u);
     request.probe_keys = config.probe_keys;
     request.major_version = node.info.version.major;
+    request.stream_prealloc = node.info.version.major >= 7 || node.info.flavour == "valkey";
+    const auto config_number = [&](const char* name, std::uint64_t fallback) {
+      const config_value* v = node.config_of(name);
+      return v && v->known ? std::strtoull(v->value.c_str(), nullptr, 10) : fallback;
+    };
+    request.node_max_entries = config_number("stream-node-max-entries", 100);
+    request.node_max_bytes = config_number("stream-node-max-bytes", 4096);
     master_sample sample{sample_stats(config.big_key_bytes), {}};
     if (auto sampled = co_await sample_master(*source.sessions[i], request, limiter, sample);
         !sampled) {

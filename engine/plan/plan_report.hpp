@@ -72,6 +72,8 @@ struct dump_probe {
   double rtt_ms = 0;
   /// RDB version in the payloads' trailer; 0 when no payload was read.
   unsigned rdb_version = 0;
+  /// Why nothing was measured (DUMP refused), when that is the case.
+  std::string note;
 
   /// Keys per second the master serves to one pipelined reader; 0 when nothing was measured.
   double keys_per_sec() const noexcept { return seconds > 0 ? keys / seconds : 0; }
@@ -192,6 +194,9 @@ struct plan_report {
   size_estimate size;
   /// The size the sample extrapolates to (mean size x keys); 0 without a sample.
   std::uint64_t sampled_data_bytes = 0;
+  /// Memory on the source that a copy does not take along (streams' preallocated last nodes,
+  /// extrapolated from the sample); already taken out of size.data_bytes.
+  std::uint64_t stream_slack_bytes = 0;
   /// SKU picks.
   sku_recommendation skus;
   /// The workload the picks were made for.

@@ -50,6 +50,40 @@ bool has_hash_tag(std::string_view key) noexcept {
   return close != std::string_view::npos && close > open + 1;
 }
 
+std::uint64_t allocation_size(std::uint64_t bytes) noexcept {
+  if (bytes <= 8) return 8;
+  if (bytes <= 128) return (bytes + 15) / 16 * 16;
+  std::uint64_t power = 128;
+  while (power * 2 < bytes) power *= 2;
+  const std::uint64_t step = power / 4;
+  return (bytes + step - 1) / step * step;
+}
+
+std::uint64_t stream_slack(std::uint64_t dump_bytes, std::uint64_t entries,
+                           std::uint64_t node_max_entries, std::uint64_t node_max_bytes) noexcept {
+  constexpr std::uint64_t prealloc_max = 4096;  // t_stream.c STREAM_LISTPACK_MAX_PRE_ALLOCATE
+  constexpr std::uint64_t metadata = 64;
+  const std::uint64_t prealloc =
+      node_max_bytes > 0 && node_max_bytes < prealloc_max ? node_max_bytes : prealloc_max;
+  if (entries == 0) return 0;
+  const std::uint64_t listpacks = dump_bytes > metadata ? dump_bytes - metadata : 0;
+  const std::uint64_t max_bytes = node_max_bytes > 0 ? node_max_bytes : prealloc_max;
+  const std::uint64_t by_entries =
+      node_max_entries > 0 ? (entries + node_max_entries - 1) / node_max_entries : 1;
+  const std::uint64_t by_bytes = (listpacks + max_bytes - 1) / max_bytes;
+  std::uint64_t last = 0;
+  if (by_bytes > by_entries) {
+    // Nodes close when full of bytes: the last holds what is left over.
+    last = listpacks - (by_bytes - 1) * max_bytes;
+  } else {
+    const std::uint64_t per_node = node_max_entries > 0 ? node_max_entries : entries;
+    const std::uint64_t last_entries = (entries - 1) % per_node + 1;
+    last = listpacks * last_entries / entries;
+  }
+  if (last >= prealloc) return 0;
+  return prealloc - std::min(prealloc, allocation_size(last));
+}
+
 std::string human_bytes(double bytes) {
   constexpr std::array<const char*, 6> units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   std::size_t unit = 0;
@@ -76,6 +110,7 @@ void sample_stats::add(const sampled_key& key) {
   ++keys_;
   bytes_ += key.bytes;
   name_bytes_ += key.key.size();
+  slack_ += key.slack;
   auto& share = types_[key.type];
   ++share.keys;
   share.bytes += key.bytes;
@@ -99,6 +134,7 @@ void sample_stats::merge(const sample_stats& other) {
   keys_ += other.keys_;
   bytes_ += other.bytes_;
   name_bytes_ += other.name_bytes_;
+  slack_ += other.slack_;
   with_ttl_ += other.with_ttl_;
   ttl_sum_ms_ += other.ttl_sum_ms_;
   big_count_ += other.big_count_;

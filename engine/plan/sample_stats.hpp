@@ -33,6 +33,8 @@ struct sampled_key {
   std::int64_t ttl_ms = -1;
   /// The source master's address ("host:port").
   std::string node;
+  /// Bytes it holds on the source that a restored copy would not (stream_slack); 0 mostly.
+  std::uint64_t slack = 0;
 };
 
 /// Counts and bytes of one type.
@@ -93,6 +95,8 @@ class sample_stats {
   std::uint64_t binary_names() const noexcept { return binary_names_; }
   /// Keys whose name has a hash tag ({...} with something inside).
   std::uint64_t hash_tagged() const noexcept { return hash_tagged_; }
+  /// Sum of the keys' slack: memory the source holds that a copy would not.
+  std::uint64_t slack_bytes() const noexcept { return slack_; }
   /// Keys per measurement method.
   std::uint64_t measured_by(size_source source) const noexcept {
     return by_source_[static_cast<std::size_t>(source)];
@@ -107,6 +111,7 @@ class sample_stats {
   std::uint64_t keys_ = 0;
   std::uint64_t bytes_ = 0;
   std::uint64_t name_bytes_ = 0;
+  std::uint64_t slack_ = 0;
   std::uint64_t with_ttl_ = 0;
   double ttl_sum_ms_ = 0;
   std::uint64_t big_count_ = 0;
@@ -126,6 +131,19 @@ bool binary_name(std::string_view key) noexcept;
 /// True when `key` has a hash tag: a '{' followed later by a '}' with at least one byte between
 /// (the first such pair decides the slot, as in the cluster specification).
 bool has_hash_tag(std::string_view key) noexcept;
+
+/// The allocation jemalloc makes for `bytes` (its size classes: multiples of 16 up to 128, then
+/// four classes per power of two), which is what a listpack of that length occupies.
+std::uint64_t allocation_size(std::uint64_t bytes) noexcept;
+
+/// The bytes a stream keeps in its last node's preallocation on Redis >= 7 (and Valkey), which
+/// the same stream restored from DUMP does not: XADD opens each node with
+/// min(4096, stream-node-max-bytes) bytes allocated and shrinks a node only when it closes, while
+/// RESTORE allocates each node at its length. The last node's length is estimated from the
+/// DUMP's length (less 64 bytes of IDs and counters), the stream's XLEN and the node limits:
+/// nodes close at `node_max_entries` entries or `node_max_bytes` bytes, whichever comes first.
+std::uint64_t stream_slack(std::uint64_t dump_bytes, std::uint64_t entries,
+                           std::uint64_t node_max_entries, std::uint64_t node_max_bytes) noexcept;
 
 /// "12.3 MiB", "512 B".
 std::string human_bytes(double bytes);

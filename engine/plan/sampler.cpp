@@ -115,17 +115,21 @@ class key_sizer {
     for (std::size_t i = 0; i < names.size(); ++i) {
       const reply& type = (*replies)[i * per_key];
       const reply& ttl = (*replies)[i * per_key + 1];
-      if (type.is_error()) {
-        co_return fail_with(protocol::classify_error_reply(type.text()),
-                            fmt::format("the source {} refused TYPE: {}; ferry plan needs +type",
-                                        session_.address(), type.text()));
+      for (const auto* refused : {&type, &ttl}) {
+        if (refused->is_error()) {
+          co_return fail_with(
+              protocol::classify_error_reply(refused->text()),
+              fmt::format("the source {} refused {}: {}; ferry plan needs +type and +pttl "
+                          "(README, \"Planning a migration\")",
+                          session_.address(), refused == &type ? "TYPE" : "PTTL", refused->text()));
+        }
       }
       // A key that expired or was deleted since SCAN.
       if (type.text() == "none" || ttl.integer == -2) continue;
       sampled_key k;
       k.key = names[i];
       k.type = std::string(type.text());
-      k.ttl_ms = ttl.is_error() ? -1 : std::max<std::int64_t>(ttl.integer, -1);
+      k.ttl_ms = std::max<std::int64_t>(ttl.integer, -1);
       k.node = session_.address();
       if (per_key == 3) {
         const reply& usage = (*replies)[i * per_key + 2];
@@ -138,6 +142,7 @@ class key_sizer {
     if (per_key == 2 || !memory_usage_) {
       if (auto sized = co_await fallback_.size(session_, keys); !sized) co_return sized.error();
     }
+    if (auto measured = co_await measure_stream_slack(keys); !measured) co_return measured.error();
     for (const auto& k : keys) {
       into_.stats.add(k);
       if (k.bytes <= request_.probe_max_bytes && probe_.size() < request_.probe_keys) {
@@ -150,6 +155,42 @@ class key_sizer {
   std::vector<std::string>& probe_keys() noexcept { return probe_; }
 
  private:
+  /// The preallocated last node of small streams (see stream_slack): XLEN and DUMP of each
+  /// stream between one node's preallocation and the probe's size limit (larger ones carry at
+  /// most 4 KiB of slack in much more data, and their DUMP costs the source more).
+  asio::awaitable<outcome> measure_stream_slack(std::vector<sampled_key>& keys) {
+    if (!request_.stream_prealloc) co_return outcome{};
+    std::vector<std::size_t> streams;
+    std::vector<std::vector<std::string>> commands;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const sampled_key& k = keys[i];
+      if (k.type != "stream" || k.measured_by != size_source::memory_usage || k.bytes < 4096 ||
+          k.bytes > request_.probe_max_bytes) {
+        continue;
+      }
+      streams.push_back(i);
+      commands.push_back({"XLEN", k.key});
+      commands.push_back({"DUMP", k.key});
+    }
+    if (streams.empty()) co_return outcome{};
+    auto replies = co_await session_.run(commands);
+    if (!replies) co_return replies.error();
+    for (std::size_t j = 0; j < streams.size(); ++j) {
+      const reply& length = (*replies)[2 * j];
+      const reply& payload = (*replies)[2 * j + 1];
+      // Refused or vanished: no correction for this key.
+      if (length.kind != protocol::reply_kind::integer ||
+          payload.kind != protocol::reply_kind::string) {
+        continue;
+      }
+      sampled_key& k = keys[streams[j]];
+      k.slack = std::min(
+          k.bytes, stream_slack(payload.text().size(), static_cast<std::uint64_t>(length.integer),
+                                request_.node_max_entries, request_.node_max_bytes));
+    }
+    co_return outcome{};
+  }
+
   node_session& session_;
   master_sample& into_;
   const sample_request& request_;
@@ -189,9 +230,11 @@ asio::awaitable<outcome> run_probe(node_session& session, const sample_request& 
     for (std::size_t i = 0; i < n; ++i) {
       const reply& payload = (*replies)[2 * i];
       if (payload.is_error()) {
-        co_return fail_with(protocol::classify_error_reply(payload.text()),
-                            fmt::format("the source {} refused DUMP: {}; ferry needs +dump",
-                                        session.address(), payload.text()));
+        // The permission check reports the missing rule; the plan goes on without a rate.
+        probe = dump_probe{};
+        probe.rtt_ms = rtt * 1000;
+        probe.note = fmt::format("DUMP refused: {}", payload.text());
+        co_return outcome{};
       }
       if (payload.is_nil()) continue;
       ++dumped;

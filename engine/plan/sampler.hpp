@@ -34,6 +34,12 @@ struct sample_request {
   std::uint64_t probe_max_bytes = 64 << 10;
   /// The source's major version (PEXPIRETIME from 7 on).
   int major_version = 7;
+  /// Streams keep a preallocated last node (Redis >= 7, Valkey): measure that slack.
+  bool stream_prealloc = true;
+  /// stream-node-max-entries.
+  std::uint64_t node_max_entries = 100;
+  /// stream-node-max-bytes.
+  std::uint64_t node_max_bytes = 4096;
 };
 
 /// What sampling one master gave.

@@ -86,6 +86,30 @@ TEST(names, binary_and_hash_tags_as_the_cluster_specification_reads_them) {
   EXPECT_EQ(human_bytes(64.0 * (1 << 20)), "64.0 MiB");
 }
 
+TEST(allocation_size, follows_jemallocs_size_classes) {
+  EXPECT_EQ(allocation_size(1), 8u);
+  EXPECT_EQ(allocation_size(17), 32u);
+  EXPECT_EQ(allocation_size(128), 128u);
+  EXPECT_EQ(allocation_size(129), 160u);
+  EXPECT_EQ(allocation_size(270), 320u);
+  EXPECT_EQ(allocation_size(4096), 4096u);
+  EXPECT_EQ(allocation_size(4097), 5120u);
+}
+
+TEST(stream_slack, is_the_unused_part_of_the_last_nodes_preallocation) {
+  // One node of ~300 bytes in a 4096-byte allocation: 4096 - 320.
+  EXPECT_EQ(stream_slack(364, 5, 100, 4096), 4096u - 320u);
+  // 250 entries closing nodes at 100 entries: the last holds 50 of them, a fifth of the bytes.
+  EXPECT_EQ(stream_slack(64 + 10'000, 250, 100, 4096), 4096u - allocation_size(2'000));
+  // Nodes full of bytes: the last holds the remainder.
+  EXPECT_EQ(stream_slack(64 + 3 * 4096 + 1000, 50, 100, 4096), 4096u - allocation_size(1000));
+  // A last node longer than the preallocation has no slack; nor an empty stream.
+  EXPECT_EQ(stream_slack(64 + 5000, 10, 100, 8192), 0u);
+  EXPECT_EQ(stream_slack(500, 0, 100, 4096), 0u);
+  // stream-node-max-bytes below 4096 caps the preallocation.
+  EXPECT_EQ(stream_slack(164, 1, 100, 1024), 1024u - 112u);
+}
+
 TEST(payload_rdb_version, reads_the_trailer) {
   // A DUMP of SET k v on Redis 7.0: type 0, "\x01v", RDB version 10, CRC64.
   const std::string dump("\x00\x01v\x0a\x00\x11\x22\x33\x44\x55\x66\x77\x88", 13);

@@ -41,6 +41,10 @@ std::vector<finding> rules::take() {
   return std::move(out_);
 }
 
+std::string count_of(std::uint64_t n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
   std::string text;
   for (const auto& item : items) {
@@ -71,7 +75,7 @@ void check_databases(rules& x) {
   const auto dbs = databases(x.r_.source);
   std::vector<std::string> held;
   for (const auto& [db, keys] : dbs) {
-    if (keys != 0) held.push_back(fmt::format("db{} ({} keys)", db, keys));
+    if (keys != 0) held.push_back(fmt::format("db{} ({})", db, count_of(keys, "key")));
   }
   if (held.size() > 1) {
     x.add(severity::warning, "several_databases",
@@ -185,14 +189,17 @@ void check_source(rules& x) {
     libraries.insert(m.function_libraries->begin(), m.function_libraries->end());
   }
   if (!libraries.empty()) {
-    x.add(caps.copies_functions ? severity::note : severity::warning, "functions",
-          fmt::format("the source holds {} function libraries: {}", libraries.size(),
-                      join({libraries.begin(), libraries.end()})),
-          caps.copies_functions
-              ? "ferry copies them before the keys (FUNCTION DUMP / FUNCTION RESTORE)"
-              : "they are not keys and this build of ferry does not copy them: load them on the "
-                "target before cut-over (redis-cli --no-raw FUNCTION DUMP on the source, "
-                "FUNCTION RESTORE on every target master)");
+    x.add(
+        caps.copies_functions ? severity::note : severity::warning, "functions",
+        fmt::format("the source holds {}: {}",
+                    libraries.size() == 1 ? std::string("1 function library")
+                                          : fmt::format("{} function libraries", libraries.size()),
+                    join({libraries.begin(), libraries.end()})),
+        caps.copies_functions
+            ? "ferry copies them before the keys (FUNCTION DUMP / FUNCTION RESTORE)"
+            : "they are not keys and this build of ferry does not copy them: load them on the "
+              "target before cut-over (redis-cli --no-raw FUNCTION DUMP on the source, "
+              "FUNCTION RESTORE on every target master)");
   }
 
   // Big keys.
@@ -203,7 +210,7 @@ void check_source(rules& x) {
       names.push_back(fmt::format("'{}' ({} {})", key.key, key.type, human_bytes(key.bytes)));
     }
     x.add(severity::warning, "big_keys",
-          fmt::format("{} keys of at least {} found{}: {}", r.sample.big_key_count(),
+          fmt::format("{} of at least {} found{}: {}", count_of(r.sample.big_key_count(), "key"),
                       human_bytes(static_cast<double>(r.sample.big_key_bytes())),
                       r.scanned_all ? " (every key was looked at)" : " in the sample", join(names)),
           "a big key is read and written whole: it holds up its shard's pipeline and, with live "

@@ -18,6 +18,9 @@ bool core_type(std::string_view type);
 /// A CONFIG size ("536870912", "16mb", "512kb"); nothing when unreadable.
 std::optional<std::uint64_t> size_value(std::string_view text);
 
+/// "1 key", "3 keys".
+std::string count_of(std::uint64_t n, std::string_view noun);
+
 /// "a, b, c".
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 

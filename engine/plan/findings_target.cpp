@@ -64,7 +64,7 @@ void check_target(rules& x) {
   for (const auto& m : target.masters) held += m.dbsize;
   if (held != 0) {
     x.add(severity::blocker, "target_not_empty",
-          fmt::format("the target (db {}) already holds {} keys", target.db, held),
+          fmt::format("the target (db {}) already holds {}", target.db, count_of(held, "key")),
           "flush it first (FLUSHDB on every master, or Flush in the Azure portal), or tell ferry "
           "copy what to do with keys that exist: --on-existing fail|skip|replace");
   }
@@ -141,7 +141,8 @@ void check_target(rules& x) {
   if (!missing.empty()) {
     std::vector<std::string> module_types;
     for (const auto& [type, share] : r.sample.types()) {
-      if (!core_type(type)) module_types.push_back(fmt::format("{} ({} keys)", type, share.keys));
+      if (!core_type(type))
+        module_types.push_back(fmt::format("{} ({})", type, count_of(share.keys, "key")));
     }
     x.add(
         module_types.empty() ? severity::warning : severity::blocker, "modules_missing",

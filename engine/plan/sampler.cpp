@@ -145,14 +145,20 @@ class key_sizer {
     if (auto measured = co_await measure_stream_slack(keys); !measured) co_return measured.error();
     for (const auto& k : keys) {
       into_.stats.add(k);
-      if (k.bytes <= request_.probe_max_bytes && probe_.size() < request_.probe_keys) {
-        probe_.push_back(k.key);
+      if (k.bytes <= request_.probe_max_bytes) {
+        if (probe_.size() < request_.probe_keys) probe_.push_back(k.key);
+      } else if (k.bytes <= reserve_max_bytes && reserve_.size() < reserve_keys) {
+        reserve_.push_back(k.key);
       }
     }
     co_return outcome{};
   }
 
-  std::vector<std::string>& probe_keys() noexcept { return probe_; }
+  /// Keys for the probe: small ones, or where there are none a few of up to 1 MiB, so that a
+  /// dataset of large values still gets a rate.
+  std::vector<std::string>& probe_keys() noexcept {
+    return probe_.empty() && request_.probe_keys != 0 ? reserve_ : probe_;
+  }
 
  private:
   /// The preallocated last node of small streams (see stream_slack): XLEN and DUMP of each
@@ -197,6 +203,9 @@ class key_sizer {
   fallback_sizer fallback_;
   bool memory_usage_ = true;
   std::vector<std::string> probe_;
+  std::vector<std::string> reserve_;
+  static constexpr std::uint64_t reserve_max_bytes = 1 << 20;
+  static constexpr std::size_t reserve_keys = 20;
 };
 
 asio::awaitable<outcome> run_probe(node_session& session, const sample_request& request,

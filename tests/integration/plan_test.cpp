@@ -211,7 +211,7 @@ TEST_F(plan_test, a_non_empty_target_is_a_blocker) {
   EXPECT_EQ(run.result.exit_code, 2) << run.result.output();
   EXPECT_EQ(run.codes(), (std::set<std::string>{"target_not_empty"}));
   EXPECT_THAT(run.finding("target_not_empty")["message"].get<std::string>(),
-              HasSubstr("already holds 1 keys"));
+              HasSubstr("already holds 1 key"));
 }
 
 TEST_F(plan_test, ferrys_missing_permissions_are_named_and_acl_users_noticed) {

@@ -35,8 +35,6 @@ boost::asio::awaitable<outcome> node_session::connect() {
         ec, fmt::format("cannot use the {} {}: {}", role_, connection_.where().redacted(),
                         connection_.last_error())};
   }
-  // AUTH, SELECT and CLIENT SETNAME, as far as the server counts them.
-  sent_ += 3;
   co_return outcome{};
 }
 

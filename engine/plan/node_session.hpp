@@ -34,7 +34,8 @@ class node_session {
   /// One command.
   boost::asio::awaitable<maybe<protocol::reply>> one(std::vector<std::string> command);
 
-  /// Commands sent so far (connect's own included).
+  /// Commands sent by run() so far (connect's AUTH, SELECT and CLIENT SETNAME not included:
+  /// callers count from after connecting).
   std::uint64_t sent() const noexcept { return sent_; }
   /// Of which read commands (as commandstats counts them).
   std::uint64_t sent_reads() const noexcept { return sent_reads_; }

@@ -14,6 +14,7 @@
 #include "tests/support/acl_rules.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/tls_material.hpp"
 
 namespace ferry::testing {
 namespace {
@@ -291,6 +292,30 @@ TEST_F(plan_test, pubsub_buffers_too_small_for_the_write_rate_while_the_applicat
   EXPECT_GT(measured, tight_rate * 0.5) << tight.result.output();
   EXPECT_LT(measured, tight_rate * 1.5) << tight.result.output();
   EXPECT_TRUE(tight.json["estimates"]["time"]["sync_keeps_up"].get<bool>());
+}
+
+TEST_F(plan_test, a_tls_target_is_verified_and_a_certificate_problem_stops_the_plan) {
+  tls_material tls;
+  redis_server source;
+  server_options options;
+  options.tls = make_server_tls(tls);
+  redis_server target(options);
+  sync_client client = source.client();
+  fill_strings(client, 20, 10);
+  client.checked({"CONFIG", "SET", "notify-keyspace-events", "KA"});
+
+  const plan_run trusted = run_plan({"--source", source.url(), "--target", target.url(),
+                                     "--target-cacert", tls.ca().cert.string()},
+                                    dir_);
+  EXPECT_EQ(trusted.result.exit_code, 0) << trusted.result.output();
+  EXPECT_TRUE(trusted.json["target"]["tls"].get<bool>());
+
+  // Without the CA the system's store does not know the test CA: the plan cannot run, and says
+  // why and what to do.
+  const plan_run untrusted = run_plan({"--source", source.url(), "--target", target.url()}, dir_);
+  EXPECT_EQ(untrusted.result.exit_code, 2) << untrusted.result.output();
+  EXPECT_THAT(untrusted.result.err, HasSubstr("TLS"));
+  EXPECT_THAT(untrusted.result.err, HasSubstr("--cacert"));
 }
 
 TEST_F(plan_test, an_unreachable_target_and_a_bad_command_line) {

@@ -213,7 +213,8 @@ TEST(findings, the_enterprise_proxy_and_multi_key_commands_into_a_cluster) {
   r.target->tls = true;
   expect_only(r, "enterprise_policy", severity::warning);
   r.source.masters[0].info.commands = {{"sunionstore", 12, 0, 0, 0}, {"mget", 5, 0, 0, 0}};
-  const finding* f = find(evaluate(r), "enterprise_policy");
+  const auto findings = evaluate(r);
+  const finding* f = find(findings, "enterprise_policy");
   ASSERT_NE(f, nullptr);
   EXPECT_NE(f->message.find("sunionstore (12 calls)"), std::string::npos) << f->message;
   EXPECT_EQ(f->message.find("mget"), std::string::npos) << f->message;  // allowed across slots

@@ -220,4 +220,10 @@ boost::system::result<std::pair<engine::side, engine::side>, std::string> resolv
   return std::pair{std::move(*source), std::move(*target)};
 }
 
+boost::system::result<engine::side, std::string> resolve_one_side(const connection_flags& flags,
+                                                                  bool source) {
+  return source ? resolve(flags.source, flags, "source", "FERRY_SOURCE_PASSWORD")
+                : resolve(flags.target, flags, "target", "FERRY_TARGET_PASSWORD");
+}
+
 }  // namespace ferry::cli

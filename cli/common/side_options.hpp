@@ -50,4 +50,8 @@ void add_connection_options(CLI::App& command, connection_flags& flags);
 boost::system::result<std::pair<engine::side, engine::side>, std::string> resolve_sides(
     const connection_flags& flags);
 
+/// One side alone, as resolve_sides does it (for `ferry plan`, whose target is optional).
+boost::system::result<engine::side, std::string> resolve_one_side(const connection_flags& flags,
+                                                                  bool source);
+
 }  // namespace ferry::cli

@@ -1,6 +1,8 @@
 #include "protocol/wire/info.hpp"
 
 #include <charconv>
+#include <cstdlib>
+#include <string>
 
 namespace ferry::protocol {
 
@@ -11,7 +13,96 @@ bool read_number(std::string_view text, std::uint64_t& value) {
   return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
 }
 
+/// Calls `on_line` with each line of `info`, without its line end.
+template <class F>
+void for_each_line(std::string_view info, F on_line) {
+  std::size_t at = 0;
+  while (at < info.size()) {
+    std::size_t end = info.find('\n', at);
+    if (end == std::string_view::npos) end = info.size();
+    std::string_view line = info.substr(at, end - at);
+    at = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    on_line(line);
+  }
+}
+
+/// Calls `on_pair(key, value)` for each `key=value` of a comma-separated list.
+template <class F>
+void for_each_pair(std::string_view fields, F on_pair) {
+  while (!fields.empty()) {
+    const auto comma = fields.find(',');
+    const std::string_view field = fields.substr(0, comma);
+    fields = comma == std::string_view::npos ? std::string_view{} : fields.substr(comma + 1);
+    const auto eq = field.find('=');
+    if (eq != std::string_view::npos) on_pair(field.substr(0, eq), field.substr(eq + 1));
+  }
+}
+
 }  // namespace
+
+std::optional<std::uint64_t> info_unsigned(std::string_view info, std::string_view name) {
+  const auto text = info_field(info, name);
+  std::uint64_t value = 0;
+  if (!text || !read_number(*text, value)) return std::nullopt;
+  return value;
+}
+
+std::optional<double> info_number(std::string_view info, std::string_view name) {
+  const auto text = info_field(info, name);
+  if (!text || text->empty()) return std::nullopt;
+  // strtod needs a terminated string; INFO numbers are short.
+  const std::string copy(*text);
+  char* end = nullptr;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size()) return std::nullopt;
+  return value;
+}
+
+std::vector<command_stat> parse_commandstats(std::string_view info) {
+  constexpr std::string_view prefix = "cmdstat_";
+  std::vector<command_stat> stats;
+  for_each_line(info, [&](std::string_view line) {
+    if (line.substr(0, prefix.size()) != prefix) return;
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == prefix.size()) return;
+    command_stat stat;
+    stat.name.assign(line.substr(prefix.size(), colon - prefix.size()));
+    for_each_pair(line.substr(colon + 1), [&](std::string_view key, std::string_view value) {
+      std::uint64_t n = 0;
+      if (!read_number(value, n)) return;
+      if (key == "calls") {
+        stat.calls = n;
+      } else if (key == "usec") {
+        stat.usec = n;
+      } else if (key == "rejected_calls") {
+        stat.rejected_calls = n;
+      } else if (key == "failed_calls") {
+        stat.failed_calls = n;
+      }
+    });
+    stats.push_back(std::move(stat));
+  });
+  return stats;
+}
+
+std::vector<module_entry> parse_modules(std::string_view info) {
+  constexpr std::string_view prefix = "module:";
+  std::vector<module_entry> modules;
+  for_each_line(info, [&](std::string_view line) {
+    if (line.substr(0, prefix.size()) != prefix) return;
+    module_entry entry;
+    for_each_pair(line.substr(prefix.size()), [&](std::string_view key, std::string_view value) {
+      if (key == "name") {
+        entry.name.assign(value);
+      } else if (key == "ver") {
+        read_number(value, entry.version);
+      }
+    });
+    if (!entry.name.empty()) modules.push_back(std::move(entry));
+  });
+  return modules;
+}
 
 std::optional<std::string_view> info_field(std::string_view info, std::string_view name) {
   std::size_t at = 0;

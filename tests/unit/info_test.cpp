@@ -40,4 +40,53 @@ TEST(parse_server_version, reads_major_and_minor) {
 }
 
 }  // namespace
+TEST(info_numbers, read_whole_and_decimal_values) {
+  constexpr std::string_view info =
+      "used_memory:914472\r\nmem_fragmentation_ratio:13.46\r\nused_cpu_sys:0.004660\r\n"
+      "maxmemory_policy:noeviction\r\nnegative:-1\r\n";
+  EXPECT_EQ(info_unsigned(info, "used_memory"), 914472u);
+  EXPECT_FALSE(info_unsigned(info, "mem_fragmentation_ratio").has_value());
+  EXPECT_FALSE(info_unsigned(info, "negative").has_value());
+  EXPECT_FALSE(info_unsigned(info, "absent").has_value());
+  EXPECT_DOUBLE_EQ(*info_number(info, "mem_fragmentation_ratio"), 13.46);
+  EXPECT_DOUBLE_EQ(*info_number(info, "used_cpu_sys"), 0.00466);
+  EXPECT_DOUBLE_EQ(*info_number(info, "negative"), -1.0);
+  EXPECT_FALSE(info_number(info, "maxmemory_policy").has_value());
+}
+
+TEST(parse_commandstats, reads_commands_and_subcommands) {
+  constexpr std::string_view info =
+      "# Commandstats\r\n"
+      "cmdstat_set:calls=12,usec=30,usec_per_call=2.50,rejected_calls=1,failed_calls=2\r\n"
+      "cmdstat_client|setname:calls=3,usec=9,usec_per_call=3.00,rejected_calls=0,failed_calls=0\r\n"
+      "cmdstat_get:calls=7,usec=5,usec_per_call=0.71\r\n"  // Redis 6.0 has no rejected/failed
+      "cmdstat_:calls=1\r\nnot_a_stat:calls=1\r\n";
+  const auto stats = parse_commandstats(info);
+  ASSERT_EQ(stats.size(), 3u);
+  EXPECT_EQ(stats[0].name, "set");
+  EXPECT_EQ(stats[0].calls, 12u);
+  EXPECT_EQ(stats[0].usec, 30u);
+  EXPECT_EQ(stats[0].rejected_calls, 1u);
+  EXPECT_EQ(stats[0].failed_calls, 2u);
+  EXPECT_EQ(stats[1].name, "client|setname");
+  EXPECT_EQ(stats[1].calls, 3u);
+  EXPECT_EQ(stats[2].name, "get");
+  EXPECT_EQ(stats[2].calls, 7u);
+  EXPECT_EQ(stats[2].rejected_calls, 0u);
+}
+
+TEST(parse_modules, reads_names_and_versions) {
+  constexpr std::string_view info =
+      "# Modules\r\n"
+      "module:name=search,ver=20809,api=1,filters=0,usedby=[],using=[ReJSON],options=[]\r\n"
+      "module:name=ReJSON,ver=20607,api=1,filters=0,usedby=[search],using=[],options=[]\r\n"
+      "module:ver=1\r\n";
+  const auto modules = parse_modules(info);
+  ASSERT_EQ(modules.size(), 2u);
+  EXPECT_EQ(modules[0].name, "search");
+  EXPECT_EQ(modules[0].version, 20809u);
+  EXPECT_EQ(modules[1].name, "ReJSON");
+  EXPECT_TRUE(parse_modules("# Modules\r\n").empty());
+}
+
 }  // namespace ferry::protocol

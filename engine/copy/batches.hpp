@@ -20,15 +20,24 @@ struct key_batch {
 };
 
 /// One key read from the source, ready for RESTORE.
+/// What a writer does with a record.
+enum class record_kind : std::uint8_t {
+  restore,  ///< RESTORE key <expire_at_ms> <payload> ABSTTL [REPLACE]
+  erase,    ///< DEL key: the key is gone from the source (a live sync's re-copy)
+};
+
+/// One key read from the source, ready for the target.
 struct record {
   /// Key name (binary).
   protocol::bytes key;
-  /// DUMP payload, shared with the reader's reply buffer (never copied).
+  /// DUMP payload, shared with the reader's reply buffer (never copied); empty for `erase`.
   protocol::bytes payload;
   /// Absolute expiry in Unix milliseconds; 0 for none (RESTORE's ttl argument with ABSTTL).
   std::int64_t expire_at_ms = 0;
   /// Hash slot of `key`, for routing to a target master.
   std::uint16_t slot = 0;
+  /// What the writer does with it.
+  record_kind kind = record_kind::restore;
 };
 
 /// Records read from one key batch.

@@ -59,6 +59,19 @@ restore_decision judge_restore(const protocol::reply* answer, const restore_situ
   return decision;
 }
 
+restore_decision judge_erase(const protocol::reply* answer) {
+  if (answer == nullptr || !answer->is_error()) return judge_restore(answer, {});
+  restore_decision decision = judge_restore(answer, {});
+  // A DEL meets no existing-key policy and no payload trouble.
+  if (decision.action == restore_action::check_ours ||
+      decision.action == restore_action::settle_by_value ||
+      decision.action == restore_action::fail_too_large ||
+      decision.action == restore_action::fail_key) {
+    decision.action = restore_action::stop;
+  }
+  return decision;
+}
+
 restore_action judge_ours(bool ours, const restore_situation& key) {
   if (ours) return restore_action::copied;
   switch (key.policy) {

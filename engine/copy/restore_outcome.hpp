@@ -64,6 +64,11 @@ struct restore_decision {
 /// The RESTORE's answer; `answer` is null when none came (the connection broke after sending).
 restore_decision judge_restore(const protocol::reply* answer, const restore_situation& key);
 
+/// The answer to `DEL key` (a key gone from the source): an integer settles it (copied: the
+/// target now agrees with the source), errors are judged like RESTORE's (redirects, retries,
+/// OOM cannot happen, anything else stops the job).
+restore_decision judge_erase(const protocol::reply* answer);
+
 /// After `check_ours`: whether the target holds exactly our value and expiry.
 restore_action judge_ours(bool ours, const restore_situation& key);
 

@@ -83,7 +83,7 @@ class batch_writer {
             index < ambiguous_.size() && ambiguous_[index]};
   }
   void copied(const record& r) {
-    written_.push_back(&r);
+    if (r.kind == record_kind::restore) written_.push_back(&r);
     ++tally_.copied;
     tally_.bytes += r.payload.size();
   }
@@ -186,7 +186,14 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
   commands_.clear();
   for (const std::uint32_t index : group.keys) {
     if (group.asking) commands_.push({"ASKING"});
-    append_restore(commands_, batch.records[index], restore_with_replace(situation(index)));
+    const record& r = batch.records[index];
+    if (r.kind == record_kind::erase) {
+      commands_.begin(2);
+      commands_.arg("DEL");
+      commands_.arg_ref(r.key);
+    } else {
+      append_restore(commands_, r, restore_with_replace(situation(index)));
+    }
   }
   const auto broken = co_await target.exec_once(commands_, replies_);
   const std::string& host = target.connection().where().host;
@@ -196,7 +203,9 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
     if (group.asking) ++at;  // ASKING's +OK
     const protocol::reply* answer = at < replies_.size() ? &replies_[at++] : nullptr;
     const restore_situation key = situation(index);
-    const restore_decision decision = judge_restore(answer, key);
+    const restore_decision decision = r.kind == record_kind::erase
+                                          ? judge_erase(answer)
+                                          : judge_restore(answer, key);
     switch (decision.action) {
       case restore_action::copied:
         copied(r);

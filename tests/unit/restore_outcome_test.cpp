@@ -89,6 +89,20 @@ TEST(judge_restore, a_redirect_carries_its_node) {
   EXPECT_EQ(d.to->port, 7002);
 }
 
+TEST(judge_erase, a_deletion_is_settled_by_any_integer_and_follows_redirects) {
+  const reply one{reply_kind::integer, 1, {}, {}};
+  const reply zero{reply_kind::integer, 0, {}, {}};
+  EXPECT_EQ(judge_erase(&one).action, action::copied);
+  EXPECT_EQ(judge_erase(&zero).action, action::copied);  // already gone: the target agrees
+  EXPECT_EQ(judge_erase(nullptr).action, action::retry);
+  const reply moved = error("MOVED 1 127.0.0.1:7002");
+  EXPECT_EQ(judge_erase(&moved).action, action::redirect);
+  const reply tryagain = error("TRYAGAIN resharding");
+  EXPECT_EQ(judge_erase(&tryagain).action, action::retry);
+  const reply noperm = error("NOPERM this user has no permissions to run the 'del' command");
+  EXPECT_EQ(judge_erase(&noperm).action, action::stop);
+}
+
 TEST(judge_ours, ours_is_copied_otherwise_the_policy_decides) {
   EXPECT_EQ(judge_ours(true, {policy::fail, false, false, true}), action::copied);
   EXPECT_EQ(judge_ours(true, {policy::replace, false, true, false}), action::copied);

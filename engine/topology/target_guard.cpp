@@ -207,11 +207,12 @@ asio::awaitable<maybe<void>> target_guard::write_marks(std::uint64_t generation)
     auto replies = co_await on_owner(mark, commands);
     if (!replies) co_return replies.error();
     if ((*replies)[0].is_error()) {
-      co_return fail_with(protocol::classify_error_reply((*replies)[0].text()),
-                          fmt::format("target {}: cannot write ferry's mark {} (SET refused: {}); "
-                                      "ferry's target user needs +set and +get (see the README's "
-                                      "minimal ACL rules)",
-                                      mark.node, mark.key, (*replies)[0].text()));
+      const std::string_view refusal = (*replies)[0].text();
+      const protocol::errc kind = protocol::classify_error_reply(refusal);
+      co_return fail_with(
+          kind, fmt::format("target {}: cannot write ferry's mark {} (SET refused: "
+                            "{}){}",
+                            mark.node, mark.key, refusal, protocol::refusal_advice(kind, refusal)));
     }
     mark.run_id = *id;
   }
@@ -231,10 +232,12 @@ asio::awaitable<maybe<std::optional<target_loss>>> target_guard::look(std::uint6
     auto replies = co_await on_owner(mark, commands);
     if (!replies) co_return replies.error();
     if ((*replies)[0].is_error()) {
-      co_return fail_with(protocol::classify_error_reply((*replies)[0].text()),
-                          fmt::format("target {}: cannot read ferry's mark {} (GET refused: {}); "
-                                      "ferry's target user needs +set and +get",
-                                      mark.node, mark.key, (*replies)[0].text()));
+      const std::string_view refusal = (*replies)[0].text();
+      const protocol::errc kind = protocol::classify_error_reply(refusal);
+      co_return fail_with(
+          kind, fmt::format("target {}: cannot read ferry's mark {} (GET refused: "
+                            "{}){}",
+                            mark.node, mark.key, refusal, protocol::refusal_advice(kind, refusal)));
     }
     const std::uint64_t holds = generation_of((*replies)[0]);
     const bool restarted = !mark.run_id.empty();

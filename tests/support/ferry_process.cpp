@@ -27,7 +27,10 @@ ferry_process::ferry_process(const std::vector<std::string>& args, const std::fi
   ++runs;
   out_file_ = dir / ("ferry-" + std::to_string(runs) + ".out");
   err_file_ = dir / ("ferry-" + std::to_string(runs) + ".err");
-  std::vector<std::string> argv{FERRY_BINARY};
+  // FERRY_TEST_BINARY runs the suite against another build (e.g. an older commit, to see a
+  // test fail before its fix).
+  const char* other = std::getenv("FERRY_TEST_BINARY");
+  std::vector<std::string> argv{other != nullptr && *other != '\0' ? other : FERRY_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> raw;
   for (auto& a : argv) raw.push_back(a.data());

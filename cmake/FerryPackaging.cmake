@@ -18,13 +18,21 @@ include(GNUInstallDirs)
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 set(ferry_deploy ${PROJECT_SOURCE_DIR}/deploy)
 
-# The man page, with the project's version, compressed as Debian's policy asks (gzip -9n).
-configure_file(${ferry_deploy}/man/ferry.1.in ${PROJECT_BINARY_DIR}/man/ferry.1 @ONLY)
+# The man page: the written parts of deploy/man/ferry.1.in, with the synopsis, commands and
+# options taken from the binary's own --help (make_man), compressed as Debian's policy asks.
+add_executable(ferry_make_man ${ferry_deploy}/man/make_man.cpp)
 find_program(FERRY_GZIP gzip REQUIRED)
+add_custom_command(
+  OUTPUT ${PROJECT_BINARY_DIR}/man/ferry.1
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
+  COMMAND ferry_make_man $<TARGET_FILE:ferry> ${ferry_deploy}/man/ferry.1.in
+          ${PROJECT_BINARY_DIR}/man/ferry.1 ${PROJECT_VERSION}
+  DEPENDS ferry ferry_make_man ${ferry_deploy}/man/ferry.1.in
+  COMMENT "Writing the man page from ferry --help")
 add_custom_command(
   OUTPUT ${PROJECT_BINARY_DIR}/man/ferry.1.gz
   COMMAND ${FERRY_GZIP} -9n -c ${PROJECT_BINARY_DIR}/man/ferry.1 > ${PROJECT_BINARY_DIR}/man/ferry.1.gz
-  DEPENDS ${ferry_deploy}/man/ferry.1.in
+  DEPENDS ${PROJECT_BINARY_DIR}/man/ferry.1
   COMMENT "Compressing the man page")
 add_custom_target(ferry_man ALL DEPENDS ${PROJECT_BINARY_DIR}/man/ferry.1.gz)
 

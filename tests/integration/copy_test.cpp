@@ -139,9 +139,12 @@ TEST_F(copy_test, source_db_3_into_target_db_0) {
   sync_client target_client = target.client();
 
   auto args = copy_args(source.url(), target.url());
-  args.insert(args.end(), {"--source-db", "3", "--target-db", "0"});
+  // The decoy stays behind on purpose (without --ignore-other-dbs that is exit code 1: see
+  // honest_outputs_test), and is still reported.
+  args.insert(args.end(), {"--source-db", "3", "--target-db", "0", "--ignore-other-dbs"});
   const ferry_result run = run_ferry(args);
   ASSERT_EQ(run.exit_code, 0) << run.output();
+  EXPECT_THAT(run.err, HasSubstr("stay behind in db 0 (1 keys)"));
   expect_exact_copy(source_client, target_client, false);
   EXPECT_EQ(target_client.checked({"EXISTS", "decoy-in-db-0"}).integer, 0);
   EXPECT_EQ(target_client.checked({"DBSIZE"}).integer,

@@ -93,6 +93,19 @@ std::set<std::string> merged(std::initializer_list<std::set<std::string>> sets) 
   return out;
 }
 
+// The subcommands `ferry --help` lists.
+std::set<std::string> commands_of_binary() {
+  const tool_result help = run_tool({FERRY_BINARY, "--help"});
+  std::set<std::string> commands;
+  const auto listed = help.output.substr(help.output.find("Subcommands:"));
+  const std::regex command(R"(\n  ([a-z]+)\s)");
+  for (auto it = std::sregex_iterator(listed.begin(), listed.end(), command);
+       it != std::sregex_iterator(); ++it) {
+    commands.insert((*it)[1]);
+  }
+  return commands;
+}
+
 TEST(deploy_man, the_page_documents_exactly_the_options_of_each_command) {
   ASSERT_TRUE(fs::exists(page)) << page << " (built by the ferry_man target)";
   const auto s = sections();
@@ -100,13 +113,16 @@ TEST(deploy_man, the_page_documents_exactly_the_options_of_each_command) {
   const auto connection = documented(s.at("CONNECTION OPTIONS"));
   EXPECT_EQ(general, (std::set<std::string>{"-h", "--help", "--version"}));
   EXPECT_EQ(merged({general}), offered(""));
-  for (const std::string command : {"copy", "verify"}) {
+  for (const std::string& command : commands_of_binary()) {
     std::string section = command + " OPTIONS";
     for (char& c : section) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    auto man = merged({general, connection, documented(s.at(section))});
+    const auto help = offered(command);
+    ASSERT_TRUE(s.contains(section)) << section;
+    // Commands that talk to a source share the CONNECTION OPTIONS.
+    auto man = help.contains("--source") ? merged({general, connection, documented(s.at(section))})
+                                         : merged({general, documented(s.at(section))});
     man.erase("--version");  // ferry's own, not its commands'
 
-    const auto help = offered(command);
     EXPECT_EQ(man, help) << "ferry " << command << " --help and the man page's GENERAL, "
                          << "CONNECTION and " << section << " differ: " << difference(man, help);
   }
@@ -123,7 +139,7 @@ TEST(deploy_man, commands_version_and_exit_codes_agree_with_the_binary) {
        it != std::sregex_iterator(); ++it) {
     commands.insert((*it)[1]);
   }
-  EXPECT_EQ(commands, (std::set<std::string>{"copy", "verify"})) << "update this test";
+  EXPECT_TRUE(commands.contains("copy") && commands.contains("verify")) << "update this test";
   // The man page's COMMANDS entries: ".TP" then ".B name".
   std::set<std::string> described;
   const std::string& text = s.at("COMMANDS");

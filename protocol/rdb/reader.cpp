@@ -169,13 +169,13 @@ detail::generator<record> file_reader::impl::run() {
         context = "an AUX field";
         rec.type = record_type::aux;
         rec.name = detail::read_string(in, 1 << 20, "an AUX field name");
-        rec.value = detail::read_string(in, options.max_payload_bytes, "an AUX field value");
+        rec.value = detail::read_string(in, options.max_record_bytes, "an AUX field value");
         co_yield rec;
         continue;
       case opcode::function2:
         context = "a function library";
         rec.type = record_type::function;
-        rec.value = detail::read_string(in, options.max_payload_bytes, "a function library");
+        rec.value = detail::read_string(in, options.max_record_bytes, "a function library");
         co_yield rec;
         continue;
       case opcode::function_pre_ga: {
@@ -186,7 +186,7 @@ detail::generator<record> file_reader::impl::run() {
         if (detail::read_length(in, "a function description flag") != 0) {
           rec.description = detail::read_string(in, 1 << 20, "a function description");
         }
-        rec.value = detail::read_string(in, options.max_payload_bytes, "a function body");
+        rec.value = detail::read_string(in, options.max_record_bytes, "a function body");
         co_yield rec;
         continue;
       }

@@ -29,6 +29,8 @@ namespace ferry::protocol::rdb {
 struct reader_options {
   /// Values whose DUMP payload would be larger are delivered decoded, in events, instead.
   std::size_t max_payload_bytes = 32 << 20;
+  /// Largest AUX value or function library held (they are records, not keys).
+  std::size_t max_record_bytes = 64 << 20;
   /// Limits of the decoder used for those values.
   decode_options decode;
   /// Resume: keys whose record starts before this offset are walked but not reported (other

@@ -88,8 +88,12 @@ void element_reader::read_all(std::string& out, std::size_t limit) {
          fmt::format("an element of {} bytes at byte {} is over the limit of {}", left_,
                      s_.offset(), limit));
   }
-  out.resize(static_cast<std::size_t>(left_));
-  read_some(out.data(), out.size());
+  out.clear();
+  while (left_ > 0) {  // grows with what is read: a corrupt length cannot allocate ahead
+    const std::size_t at_size = out.size();
+    out.resize(at_size + static_cast<std::size_t>(std::min<std::uint64_t>(left_, 1 << 20)));
+    read_some(out.data() + at_size, out.size() - at_size);
+  }
 }
 
 void element_reader::corrupt(const std::string& what) const {

@@ -156,8 +156,16 @@ std::string read_string(input& in, std::size_t limit, const char* what) {
     fail(errc::too_large, at,
          fmt::format("{} at byte {} is {} bytes, over the limit of {}", what, at, s.size(), limit));
   }
-  std::string out(static_cast<std::size_t>(s.size()), '\0');
-  s.read_exact(out.data(), out.size());
+  // Grow with the bytes actually read, so a corrupt length cannot allocate more than the input
+  // holds (plus one chunk).
+  std::string out;
+  constexpr std::size_t chunk = 1 << 20;
+  while (s.remaining() > 0) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(s.remaining(), chunk));
+    const std::size_t at_size = out.size();
+    out.resize(at_size + n);
+    s.read_exact(out.data() + at_size, n);
+  }
   return out;
 }
 

@@ -597,6 +597,15 @@ result<value_decoder> value_decoder::from_payload(std::string_view payload,
   return value_decoder(std::move(s));
 }
 
+result<value_decoder> value_decoder::from_payload(std::string&& payload, decode_options options) {
+  auto owned = std::make_unique<std::string>(std::move(payload));
+  auto d = from_payload(std::string_view(*owned), options);
+  if (!d) return d.error();
+  // The decoder's views point into *owned: keep that allocation (not a moved copy) alive.
+  d->owner_ = std::move(owned);
+  return d;
+}
+
 value_decoder value_decoder::from_input(detail::input& in, std::uint8_t type_id,
                                         std::uint16_t version, decode_options options) {
   auto s = std::make_unique<state>();

@@ -167,6 +167,8 @@ class value_decoder {
   /// Decodes a DUMP payload (type byte + value + version + CRC64). The trailer is checked
   /// (CRC64, a known version) first. `payload` must outlive the decoder.
   static result<value_decoder> from_payload(std::string_view payload, decode_options options = {});
+  /// Same, keeping its own copy of `payload` (so a temporary is safe to pass).
+  static result<value_decoder> from_payload(std::string&& payload, decode_options options = {});
 
   /// Decodes a value whose serialized bytes are read from `in` (which must outlive the decoder):
   /// type `type_id` of RDB `version`. Used by the file reader for values over its payload limit.
@@ -185,6 +187,7 @@ class value_decoder {
  private:
   struct state;
   explicit value_decoder(std::unique_ptr<state> s);
+  std::unique_ptr<std::string> owner_;  // declared first: destroyed after the state using it
   std::unique_ptr<state> state_;
 };
 

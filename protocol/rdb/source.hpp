@@ -25,6 +25,8 @@ class memory_source final : public byte_source {
  public:
   /// Reads `bytes` from the start.
   explicit memory_source(std::string_view bytes) noexcept : bytes_(bytes) {}
+  /// Refused: the source would outlive a temporary string.
+  explicit memory_source(std::string&&) = delete;
   /// Copies the next bytes.
   std::size_t read(char* out, std::size_t size) override {
     const std::size_t n = size < bytes_.size() - pos_ ? size : bytes_.size() - pos_;

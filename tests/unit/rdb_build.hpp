@@ -29,6 +29,9 @@ inline std::string len(std::uint64_t n) {
   return out;
 }
 
+/// One byte (a type id or opcode; "\x00" + ... would be an empty C string).
+inline std::string byte(int b) { return std::string(1, static_cast<char>(b)); }
+
 inline std::string str(std::string_view s) { return len(s.size()) + std::string(s); }
 
 inline std::string le(std::uint64_t v, int bytes) {

@@ -182,7 +182,13 @@ result<void> file_writer::key(std::string_view key, std::string_view payload,
   }
   std::string head;
   head.reserve(key.size() + 16);
-  if (expire_ms > 0) {
+  if (expire_ms > 0 && options_.version < 3) {
+    // RDB 1-2 know only whole seconds: round up (the key may live under a second longer, never
+    // shorter).
+    const std::uint64_t s = static_cast<std::uint64_t>((expire_ms + 999) / 1000);
+    head.push_back(static_cast<char>(opcode::expiretime));
+    for (int i = 0; i < 4; ++i) head.push_back(static_cast<char>((s >> (8 * i)) & 0xff));
+  } else if (expire_ms > 0) {
     head.push_back(static_cast<char>(opcode::expiretime_ms));
     for (int i = 0; i < 8; ++i) {
       head.push_back(static_cast<char>((static_cast<std::uint64_t>(expire_ms) >> (8 * i)) & 0xff));

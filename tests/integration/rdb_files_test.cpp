@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -223,6 +224,20 @@ struct downgrade_case {
   std::string target;
 };
 
+// The server's own account of a key's value: DEBUG DIGEST-VALUE, except for zsets, whose
+// digest mixes in the score's text and Redis 7.2 changed how scores print: for them ZRANGE
+// WITHSCORES with each score read back as the double it denotes.
+std::string value_of(sync_client& c, const rdb::key_entry& k) {
+  if (k.kind != rdb::value_kind::zset)
+    return to_string(c.checked({"DEBUG", "DIGEST-VALUE", k.key}));
+  const reply r = c.checked({"ZRANGE", k.key, "0", "-1", "WITHSCORES"});
+  std::string out;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    out += fmt::format("{} {}\n", printable(r[i].str), std::strtod(r[i + 1].str.c_str(), nullptr));
+  }
+  return out;
+}
+
 class rdb_downgrade : public ::testing::TestWithParam<downgrade_case> {};
 
 TEST_P(rdb_downgrade, rewritten_payloads_restore_on_the_older_server) {
@@ -253,10 +268,11 @@ TEST_P(rdb_downgrade, rewritten_payloads_restore_on_the_older_server) {
     EXPECT_NE(as_is.str.find("version"), std::string::npos) << as_is.str;
     if (d->verdict == rdb::downgrade_verdict::rewritten) {
       ++rewritten;
-      const reply r = t.command({"RESTORE", k.key, "0", payload, "REPLACE"});
+      // With the key's expiry: DEBUG DIGEST-VALUE mixes in whether the key has one.
+      const reply r =
+          t.command({"RESTORE", k.key, std::to_string(k.expire_ms), payload, "ABSTTL", "REPLACE"});
       ASSERT_TRUE(r.is_ok()) << r.str;
-      EXPECT_EQ(t.checked({"DEBUG", "DIGEST-VALUE", k.key}),
-                src.checked({"DEBUG", "DIGEST-VALUE", k.key}));
+      EXPECT_EQ(value_of(t, k), value_of(src, k));
     } else {
       ASSERT_EQ(d->verdict, rdb::downgrade_verdict::needs_struct);
       ++structural;

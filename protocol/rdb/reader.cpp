@@ -269,9 +269,9 @@ detail::generator<record> file_reader::impl::run() {
       continue;
     }
     // Over the limit: decode from the value's first byte instead of building a payload.
-    in.replay(k.payload.substr(1), value_start);
-    k.payload.clear();
-    k.payload.shrink_to_fit();
+    k.payload.erase(0, 1);  // the type byte is not part of the value: replay in place, no copy
+    in.replay(std::move(k.payload), value_start);
+    k.payload = std::string();
     k.streamed = true;
     value.emplace(value_decoder::from_input(in, op, ver, options.decode));
     co_yield rec;

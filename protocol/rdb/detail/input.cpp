@@ -86,6 +86,12 @@ void input::read(void* out, std::size_t size) {
         n = room;
         overflow = true;
       }
+      if (capture_->size() + n > capture_->capacity()) {
+        // Grow geometrically but never past the limit: a payload that reaches the limit then
+        // costs the limit (and half of it while growing), not the 2-3x of unbounded doubling.
+        capture_->reserve(
+            std::min(capture_limit_, std::max(capture_->size() + n, 2 * capture_->capacity())));
+      }
       capture_->append(src, n);
     }
     if (dst != nullptr) {

@@ -51,7 +51,8 @@ inline std::string ziplist(const std::vector<std::string>& entries) {
   std::string body;
   std::size_t prev = 0;
   for (const std::string& e : entries) {
-    std::string entry = prev < 254 ? std::string(1, static_cast<char>(prev)) : "\xfe" + le(prev, 4);
+    std::string entry =
+        prev < 254 ? std::string(1, static_cast<char>(prev)) : std::string("\xfe") + le(prev, 4);
     entry += e;
     prev = entry.size();
     body += entry;
@@ -90,14 +91,14 @@ inline std::string lp_str(std::string_view s) {
 /// A listpack integer entry (7-bit or 64-bit).
 inline std::string lp_int(std::int64_t v) {
   if (v >= 0 && v < 128) return std::string(1, static_cast<char>(v));
-  return "\xf4" + le(static_cast<std::uint64_t>(v), 8);
+  return std::string("\xf4") + le(static_cast<std::uint64_t>(v), 8);
 }
 
 /// A whole RDB file: header, `body` (records), EOF and CRC64.
 inline std::string rdb_file(std::string_view body, int version = 11) {
-  std::string out =
-      version >= 80 ? "VALKEY0" + std::to_string(version)
-                    : "REDIS00" + std::string(version < 10 ? "0" : "") + std::to_string(version);
+  std::string out = version >= 80 ? std::string("VALKEY0") + std::to_string(version)
+                                  : std::string("REDIS00") + std::string(version < 10 ? "0" : "") +
+                                        std::to_string(version);
   out += body;
   out.push_back('\xff');
   if (version >= 5) out += le(crc64(0, out), 8);

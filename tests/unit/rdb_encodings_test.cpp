@@ -66,7 +66,7 @@ TEST(rdb_encodings, plain_list_set_hash_and_text_score_zset) {
   EXPECT_EQ(render(type::zset, len(3) + str("a") +
                                    "\x03"
                                    "1.5" +
-                                   str("b") + "\xfe" + str("c") + "\xff"),
+                                   str("b") + byte(0xfe) + str("c") + "\xff"),
             "begin zset 3|a=1.5|b=inf|c=-inf|end");
   EXPECT_NE(render(type::zset, len(1) + str("a") + "\xfd").find("NaN"), std::string::npos);
   EXPECT_NE(render(type::zset, len(1) + str("a") +
@@ -78,9 +78,10 @@ TEST(rdb_encodings, plain_list_set_hash_and_text_score_zset) {
 
 TEST(rdb_encodings, string_integer_encodings_become_decimal_text) {
   EXPECT_EQ(render(type::string, "\xc0\x85"), "begin string -1|-123|end");
-  EXPECT_EQ(render(type::string, "\xc1" + le(static_cast<std::uint16_t>(-30000), 2)),
+  EXPECT_EQ(render(type::string, byte(0xc1) + le(static_cast<std::uint16_t>(-30000), 2)),
             "begin string -1|-30000|end");
-  EXPECT_EQ(render(type::string, "\xc2" + le(2147483647u, 4)), "begin string -1|2147483647|end");
+  EXPECT_EQ(render(type::string, byte(0xc2) + le(2147483647u, 4)),
+            "begin string -1|2147483647|end");
   EXPECT_NE(render(type::string, "\xc5").find("unknown string encoding"), std::string::npos);
 }
 
@@ -110,14 +111,14 @@ TEST(rdb_encodings, zipmap_hash_with_free_bytes) {
 TEST(rdb_encodings, ziplist_every_integer_width) {
   const std::string zl = ziplist({
       zl_str("s"),
-      "\xf1",                                          // immediate 0
-      "\xfd",                                          // immediate 12
-      "\xfe\x80",                                      // int8 -128
-      "\xc0" + le(static_cast<std::uint16_t>(-2), 2),  // int16
-      "\xf0" + le(0x800000, 3),                        // int24 -8388608
-      "\xd0" + le(0x7fffffff, 4),                      // int32
-      "\xe0" + le(0x8000000000000000ULL, 8),           // int64 min
-      "\x40\x41" + std::string(65, 'L'),               // 14-bit length string
+      "\xf1",                                              // immediate 0
+      "\xfd",                                              // immediate 12
+      "\xfe\x80",                                          // int8 -128
+      byte(0xc0) + le(static_cast<std::uint16_t>(-2), 2),  // int16
+      byte(0xf0) + le(0x800000, 3),                        // int24 -8388608
+      byte(0xd0) + le(0x7fffffff, 4),                      // int32
+      byte(0xe0) + le(0x8000000000000000ULL, 8),           // int64 min
+      "\x40\x41" + std::string(65, 'L'),                   // 14-bit length string
   });
   EXPECT_EQ(render(type::list_ziplist, str(zl), 7),
             "begin list 9|s|0|12|-128|-2|-8388608|2147483647|-9223372036854775808|" +
@@ -140,11 +141,11 @@ TEST(rdb_encodings, ziplist_zset_and_hash) {
 TEST(rdb_encodings, listpack_integers_and_damage) {
   const std::string lp = listpack({
       lp_int(5),
-      "\xdf\xff",                                          // 13-bit -1
-      "\xf1" + le(static_cast<std::uint16_t>(-300), 2),    // 16-bit
-      "\xf2" + le(0x7fffff, 3),                            // 24-bit max
-      "\xf3" + le(static_cast<std::uint32_t>(-70000), 4),  // 32-bit
-      lp_int(-5), "\xe0\x41" + std::string(65, 'E'),       // 12-bit length string
+      "\xdf\xff",                                              // 13-bit -1
+      byte(0xf1) + le(static_cast<std::uint16_t>(-300), 2),    // 16-bit
+      byte(0xf2) + le(0x7fffff, 3),                            // 24-bit max
+      byte(0xf3) + le(static_cast<std::uint32_t>(-70000), 4),  // 32-bit
+      lp_int(-5), "\xe0\x41" + std::string(65, 'E'),           // 12-bit length string
   });
   EXPECT_EQ(render(type::set_listpack, str(lp), 11),
             "begin set 7|5|-1|-300|8388607|-70000|-5|" + std::string(65, 'E') + "|end");

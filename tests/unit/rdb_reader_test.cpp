@@ -130,8 +130,8 @@ TEST(rdb_reader, headers) {
 }
 
 TEST(rdb_reader, valkey_9_files_and_their_hash_2) {
-  const std::string body = std::string(1, '\xfe') + len(0) + "\x16" + str("h") + len(1) + str("f") +
-                           str("v") + le(1234, 8);
+  const std::string body = std::string(1, '\xfe') + len(0) + byte(0x16) + str("h") + len(1) +
+                           str("f") + str("v") + le(1234, 8);
   const auto r = read_all(rdb_file(body, 80));
   ASSERT_FALSE(r.failure.has_value()) << r.failure->message;
   ASSERT_EQ(r.records.size(), 3u);
@@ -149,15 +149,15 @@ TEST(rdb_reader, valkey_9_files_and_their_hash_2) {
 TEST(rdb_reader, every_opcode) {
   std::uint64_t module_id = (std::uint64_t{0x123456789} << 10) | 2;
   const std::string body =
-      "\xfa" + str("%info") + str("x") +                                           // AUX
-      "\xf6" + str("lib") + str("LUA") + len(1) + str("desc") + str("return 1") +  // 7.0 RC
-      "\xf5" + str("#!lua name=l2\n") +                                            // FUNCTION2
-      "\xf7" + len(module_id) + len(2) + len(1) + len(5) + str("aux") + len(0) +   // MODULE_AUX
-      "\xfe" + len(3) + "\xfb" + len(2) + len(1) +  // SELECTDB 3, RESIZEDB
-      "\xf4" + len(100) + len(2) + len(1) +         // SLOT_INFO
-      "\xfd" + le(1700000000, 4) + "\xf8" + len(77) + byte(0) + str("a") + str("1") + "\xf9" +
-      "\x05" + "\xfc" + le(1700000000123ULL, 8) + "\x07" + str("m") + len(module_id) + len(4) +
-      le(0, 8) + len(3) + le(0, 4) + len(1) + len(9) + len(0);
+      byte(0xfa) + str("%info") + str("x") +                                           // AUX
+      byte(0xf6) + str("lib") + str("LUA") + len(1) + str("desc") + str("return 1") +  // 7.0 RC
+      byte(0xf5) + str("#!lua name=l2\n") +                                            // FUNCTION2
+      byte(0xf7) + len(module_id) + len(2) + len(1) + len(5) + str("aux") + len(0) +   // MODULE_AUX
+      byte(0xfe) + len(3) + byte(0xfb) + len(2) + len(1) +  // SELECTDB 3, RESIZEDB
+      byte(0xf4) + len(100) + len(2) + len(1) +             // SLOT_INFO
+      byte(0xfd) + le(1700000000, 4) + byte(0xf8) + len(77) + byte(0) + str("a") + str("1") +
+      "\xf9" + byte(0x05) + byte(0xfc) + le(1700000000123ULL, 8) + byte(0x07) + str("m") +
+      len(module_id) + len(4) + le(0, 8) + len(3) + le(0, 4) + len(1) + len(9) + len(0);
   const auto r = read_all(rdb_file(body, 10));
   ASSERT_FALSE(r.failure.has_value()) << r.failure->message;
   ASSERT_EQ(r.records.size(), 10u);
@@ -214,14 +214,14 @@ TEST(rdb_reader, unknown_types_and_opcodes_are_named) {
   r = read_all(rdb_file(std::string(1, '\xf3'), 80));
   ASSERT_TRUE(r.failure.has_value());
   EXPECT_NE(r.failure->message.find("slot-import"), std::string::npos);
-  r = read_all(rdb_file("\x07" + str("m") + len(1) + len(9), 9));
+  r = read_all(rdb_file(byte(0x07) + str("m") + len(1) + len(9), 9));
   ASSERT_TRUE(r.failure.has_value());
   EXPECT_EQ(r.failure->code, errc::unknown_opcode);
   EXPECT_NE(r.failure->message.find("key 'm'"), std::string::npos);
 }
 
 TEST(rdb_reader, expired_keys_are_reported_with_their_expiry) {
-  const auto r = read_all(rdb_file("\xfc" + le(5, 8) + byte(0) + str("old") + str("v"), 9));
+  const auto r = read_all(rdb_file(byte(0xfc) + le(5, 8) + byte(0) + str("old") + str("v"), 9));
   ASSERT_FALSE(r.failure.has_value());
   EXPECT_EQ(r.records[0].key.expire_ms, 5);
 }

@@ -136,7 +136,10 @@ class canonical_builder {
         break;
       case event_type::stream_entry: {
         std::string line = "e " + e.id.text();
-        for (std::string_view f : e.fields) line += " " + to_hex(f);
+        for (std::string_view f : e.fields) {
+          line += ' ';
+          line += to_hex(f);
+        }
         out_.push_back(line);
         break;
       }

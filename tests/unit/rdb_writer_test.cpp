@@ -31,9 +31,10 @@ TEST(rdb_writer, a_written_file_reads_back_exactly) {
     writer_options o;
     o.version = v;
     file_writer w(sink, o);
-    if (v >= 10)
+    if (v >= 10) {
       ASSERT_TRUE(
           w.function("#!lua name=x\nredis.register_function('f', function() return 1 end)"));
+    }
     std::map<std::uint64_t, std::vector<const fixture_key*>> by_db;
     for (const auto& k : keys) by_db[k.db].push_back(&k);
     for (const auto& [db, list] : by_db) {

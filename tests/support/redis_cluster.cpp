@@ -177,6 +177,7 @@ void redis_cluster::start_nodes() {
         server_options node = options_.node;
         node.cluster_enabled = true;
         node.port = ports[static_cast<std::size_t>(i)];
+        node.rdb_file.clear();
         node.max_port_attempts = 1;
         const bool master = i < options_.masters;
         node.label = master ? fmt::format("cluster-m{}", i)
@@ -227,10 +228,20 @@ void redis_cluster::form() {
   for (std::size_t i = 0; i < clients.size(); ++i) {
     clients[i].checked({"CLUSTER", "SET-CONFIG-EPOCH", std::to_string(i + 1)});
   }
+  const bool ranges = masters_.front()->build().has_redis7_commands();
   for (std::size_t i = 0; i < masters_.size(); ++i) {
     for (const auto& span : slots_[i]) {
-      clients[i].checked(
-          {"CLUSTER", "ADDSLOTSRANGE", std::to_string(span.first), std::to_string(span.last)});
+      if (ranges) {
+        clients[i].checked(
+            {"CLUSTER", "ADDSLOTSRANGE", std::to_string(span.first), std::to_string(span.last)});
+      } else {
+        // Before Redis 7.0 there is only ADDSLOTS, one argument per slot.
+        std::vector<std::string> command{"CLUSTER", "ADDSLOTS"};
+        for (int slot = span.first; slot <= span.last; ++slot) {
+          command.push_back(std::to_string(slot));
+        }
+        clients[i].checked(command);
+      }
     }
   }
   // Every pair meets directly: waiting for gossip to spread one MEET takes seconds.

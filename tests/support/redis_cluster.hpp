@@ -70,8 +70,9 @@ struct cluster_options {
   int masters = 3;
   /// Replicas per master (replica i follows master i % masters).
   int replicas_per_master = 0;
-  /// Template for every node: TLS (adds --tls-cluster yes), password, maxmemory, extra args,
-  /// node timeout. Its `port` and `cluster_enabled` are ignored.
+  /// Template for every node: version (a cluster of Redis 6.2: `node.version = "6.2"`), TLS
+  /// (adds --tls-cluster yes), password, maxmemory, extra args, node timeout. Its `port`,
+  /// `cluster_enabled` and `rdb_file` are ignored.
   server_options node;
   /// Bound on each phase of forming the cluster.
   std::chrono::milliseconds ready_timeout{20000};

@@ -81,7 +81,18 @@ std::string info_field(const std::string& info, const std::string& name) {
 }
 
 redis_server::redis_server(server_options options)
-    : options_(std::move(options)), dir_(options_.label) {
+    : options_(std::move(options)),
+      build_(require_server_build(options_.version)),
+      dir_(options_.label) {
+  if (options_.tls && !build_.has_tls()) {
+    throw std::invalid_argument(fmt::format(
+        "{} has no TLS: a TLS server needs Redis 6.0 or newer (check build().has_tls() first)",
+        build_.description()));
+  }
+  if (!options_.rdb_file.empty()) {
+    std::filesystem::copy_file(options_.rdb_file, dir_ / "dump.rdb",
+                               std::filesystem::copy_options::overwrite_existing);
+  }
   if (!options_.password.empty()) {
     // In a config file rather than argv so the password stays out of `ps` output.
     std::ofstream conf(dir_ / "redis.conf");
@@ -111,7 +122,7 @@ redis_server::redis_server(server_options options)
 redis_server::~redis_server() = default;  // child_process SIGKILLs and reaps
 
 std::vector<std::string> redis_server::command_line() const {
-  std::vector<std::string> argv{"redis-server"};
+  std::vector<std::string> argv{build_.server.string()};
   if (!options_.password.empty()) {
     argv.push_back((dir_ / "redis.conf").string());
   }
@@ -128,11 +139,15 @@ std::vector<std::string> redis_server::command_line() const {
   } else {
     argv.insert(argv.end(), {"--port", port});
   }
-  argv.insert(argv.end(),
-              {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command",
-               "yes", "--dir", dir_.path().string(), "--daemonize", "no",
-               // Replicas sync at once instead of waiting 5 s for more replicas.
-               "--repl-diskless-sync-delay", "0"});
+  argv.insert(argv.end(), {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                           dir_.path().string(), "--dbfilename", "dump.rdb", "--daemonize", "no",
+                           // Replicas sync at once instead of waiting 5 s for more replicas.
+                           "--repl-diskless-sync-delay", "0"});
+  if (build_.has_enable_debug_command()) {
+    // DEBUG DIGEST is the tests' oracle; before 7.0 DEBUG is always allowed (and the option
+    // does not exist).
+    argv.insert(argv.end(), {"--enable-debug-command", "yes"});
+  }
   if (options_.cluster_enabled) {
     argv.insert(argv.end(),
                 {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
@@ -249,6 +264,35 @@ void redis_server::stop() { process_.kill_and_reap(); }
 void redis_server::restart() {
   stop();
   launch();
+}
+
+std::filesystem::path redis_server::save_rdb(std::chrono::milliseconds timeout) {
+  const auto file = dir() / "dump.rdb";
+  std::error_code ignored;
+  std::filesystem::remove(file, ignored);  // the server renames its temp file here when done
+  sync_client client(connect_options());
+  const reply started = client.command({"BGSAVE"});
+  if (started.is_error()) {
+    throw std::runtime_error(fmt::format("BGSAVE on port {} refused: {}; log {}", port_,
+                                         started.str, log_file().string()));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const std::string info = client.checked({"INFO", "persistence"}).str;
+    if (info_field(info, "rdb_bgsave_in_progress") == "0" && std::filesystem::exists(file)) {
+      if (info_field(info, "rdb_last_bgsave_status") != "ok") {
+        throw std::runtime_error(fmt::format("BGSAVE on port {} failed; log {}:\n{}", port_,
+                                             log_file().string(), log_tail()));
+      }
+      return file;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error(fmt::format("BGSAVE on port {} not done within {} ms; log {}:\n{}",
+                                           port_, timeout.count(), log_file().string(),
+                                           log_tail()));
+    }
+    std::this_thread::sleep_for(20ms);
+  }
 }
 
 }  // namespace ferry::testing

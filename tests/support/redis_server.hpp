@@ -1,6 +1,8 @@
 #pragma once
 // One redis-server process per object: free port, private temp dir, log file, killed and reaped
-// on destruction. Standalone plain, TLS-only, or a cluster node (see redis_cluster.hpp).
+// on destruction. Standalone plain, TLS-only, or a cluster node (see redis_cluster.hpp); of the
+// default version (the PATH's redis-server, Debian's 7.0) or a named one (server_versions.hpp),
+// with only the options that version knows.
 
 #include <sys/types.h>
 
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "tests/support/server_versions.hpp"
 #include "tests/support/sync_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -44,13 +47,21 @@ server_tls make_server_tls(const tls_material& material, bool auth_clients = fal
 
 /// How to start a server.
 struct server_options {
+  /// Which build: "" for the PATH's redis-server (Debian's 7.0), or a name from
+  /// `known_server_versions()` ("5.0", "6.2", "7.0", "7.4", "valkey-8.0"). Starting one that is
+  /// not on this machine throws; call FERRY_SKIP_UNLESS_SERVER(version) first.
+  std::string version;
   /// TLS-only when set; plain TCP otherwise.
   std::optional<server_tls> tls;
   /// requirepass/masterauth (written to a config file, so it is not in the process list).
   std::string password;
   /// --maxmemory value such as "64mb"; unlimited when empty.
   std::string maxmemory;
-  /// Appended last, so they override the harness's defaults.
+  /// An RDB file to load at start (copied into the server's dir as its dump.rdb), e.g. one
+  /// written by `save_rdb()` of a server of another version.
+  std::filesystem::path rdb_file;
+  /// Appended last, so they override the harness's defaults. They go to the server as they are:
+  /// give only options its version knows (see `server_build`).
   std::vector<std::string> extra_args;
   /// --cluster-enabled yes with nodes.conf in the server's dir.
   bool cluster_enabled = false;
@@ -100,6 +111,8 @@ class redis_server {
   sync_client client() const { return sync_client(connect_options()); }
   /// The options the server was started with (port filled in).
   const server_options& options() const noexcept { return options_; }
+  /// The build it runs (its version and what that version knows).
+  const server_build& build() const noexcept { return build_; }
   /// The server's private dir (--dir, log, config).
   const std::filesystem::path& dir() const noexcept { return dir_.path(); }
   /// stdout/stderr of the server.
@@ -120,8 +133,13 @@ class redis_server {
   /// SIGKILL and reap (idempotent).
   void stop();
   /// Stops if running and starts again on the same port and dir (a cluster node keeps its
-  /// nodes.conf, hence its identity; data is gone since nothing is saved).
+  /// nodes.conf, hence its identity; data is gone unless `save_rdb()` saved it, since the
+  /// server itself never saves).
   void restart();
+
+  /// Writes the dataset to an RDB file with BGSAVE and waits (up to `timeout`) until the file is
+  /// complete; returns its path (dir()/dump.rdb). Throws when the save fails or takes too long.
+  std::filesystem::path save_rdb(std::chrono::milliseconds timeout = std::chrono::seconds{60});
 
  private:
   void launch();
@@ -129,6 +147,7 @@ class redis_server {
   std::vector<std::string> command_line() const;
 
   server_options options_;
+  server_build build_;
   std::uint16_t port_ = 0;
   temp_dir dir_;  // declared before process_: the process dies before its dir goes
   child_process process_;

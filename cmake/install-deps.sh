@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs ferry's build and test dependencies from Debian's archive.
 # Idempotent: when every package is already installed it does nothing (no apt-get update either).
+#
+#   cmake/install-deps.sh        what building, the demo and the tests need
+#   cmake/install-deps.sh fuzz   and clang 16 with libFuzzer, for the fuzz tree (tests/run.sh)
 set -euo pipefail
 
 packages=(
@@ -18,6 +21,10 @@ packages=(
   prometheus dpkg-dev file groff-base
   libyaml-cpp-dev
 )
+if [[ ${1:-} == fuzz ]]; then
+  # libFuzzer and the sanitizer runtimes of clang 16 (tests/fuzz, cmake/FerryFuzz.cmake).
+  packages+=(clang-16 libfuzzer-16-dev libclang-rt-16-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

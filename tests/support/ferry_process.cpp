@@ -1,6 +1,7 @@
 #include "tests/support/ferry_process.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "tests/support/process.hpp"
+#include "tests/support/sanitizer_report.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #ifndef FERRY_BINARY
@@ -99,6 +101,11 @@ ferry_result ferry_process::wait(std::chrono::milliseconds timeout) {
   result_.out = file_contents(out_file_);
   result_.err = file_contents(err_file_);
   if (killed) result_.err += "\n[test harness: ferry did not finish in time and was killed]\n";
+  // In the sanitizer tree ferry is instrumented: its findings fail the test, whatever the exit
+  // code (which may be the 1 or 2 the test expects).
+  if (const std::string report = sanitizer_report(result_.err); !report.empty()) {
+    ADD_FAILURE() << "ferry (pid " << pid_ << ") reported a sanitizer finding:\n" << report;
+  }
   return result_;
 }
 

@@ -49,8 +49,8 @@ for name in "${names[@]}"; do
   seeds="$here/corpus/$name"
   corpus="$build/fuzz-corpus/$name"
   findings="$build/fuzz-findings/$name"
-  log="$build/fuzz-$name.log"
-  mkdir -p "$corpus" "$findings"
+  log="$build/fuzz-logs/$name${mode/--/.}-$amount.log"  # apart per mode: runs may overlap
+  mkdir -p "$corpus" "$findings" "$build/fuzz-logs"
   args=("${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$findings/")
   [[ -f "$here/$name.dict" ]] && args+=(-dict="$here/$name.dict")

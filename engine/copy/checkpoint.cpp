@@ -4,12 +4,15 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "engine/runtime/key_text.hpp"
 
@@ -22,16 +25,44 @@ nlohmann::json counts_json(const counts& c) {
           {"retries", c.retries}, {"rescanned", c.rescanned}};
 }
 
+// A count: an unsigned integer. nlohmann's get<uint64_t> would turn -1 into 2^64 - 1 and 2.5
+// into 2, so a damaged state file would resume with made-up counts.
+std::uint64_t count_field(const nlohmann::json& j, const char* name, bool required = true) {
+  const auto it = j.find(name);
+  if (it == j.end() && !required) return 0;
+  if (it == j.end()) throw std::invalid_argument(fmt::format("counts: no \"{}\"", name));
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0)) {
+    throw std::invalid_argument(
+        fmt::format("counts: \"{}\" is not a whole number of 0 or more", name));
+  }
+  return it->get<std::uint64_t>();
+}
+
+// A SCAN cursor as written by to_json: decimal digits only. std::stoull would read "-1" as
+// 2^64 - 1 and "12abc" as 12, and the job would resume from a cursor it never committed.
+std::uint64_t cursor_field(const std::string& text) {
+  std::uint64_t cursor = 0;
+  const auto* const last = text.data() + text.size();
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                   [](char c) { return c >= '0' && c <= '9'; });
+  const auto [end, ec] = std::from_chars(text.data(), last, cursor);
+  if (!digits || ec != std::errc{} || end != last) {
+    throw std::invalid_argument(
+        fmt::format("cursor \"{}\" is not an unsigned 64-bit decimal number", text));
+  }
+  return cursor;
+}
+
 counts counts_from(const nlohmann::json& j) {
   counts c;
-  c.scanned = j.at("scanned").get<std::uint64_t>();
-  c.copied = j.at("copied").get<std::uint64_t>();
-  c.vanished = j.at("vanished").get<std::uint64_t>();
-  c.skipped = j.at("skipped").get<std::uint64_t>();
-  c.failed = j.at("failed").get<std::uint64_t>();
-  c.bytes = j.at("bytes").get<std::uint64_t>();
-  c.retries = j.value("retries", std::uint64_t{0});
-  c.rescanned = j.value("rescanned", std::uint64_t{0});
+  c.scanned = count_field(j, "scanned");
+  c.copied = count_field(j, "copied");
+  c.vanished = count_field(j, "vanished");
+  c.skipped = count_field(j, "skipped");
+  c.failed = count_field(j, "failed");
+  c.bytes = count_field(j, "bytes");
+  c.retries = count_field(j, "retries", /*required=*/false);
+  c.rescanned = count_field(j, "rescanned", /*required=*/false);
   return c;
 }
 
@@ -103,7 +134,7 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
       shard.address = entry.at("address").get<std::string>();
       shard.node_id = entry.at("node_id").get<std::string>();
       shard.run_id = entry.at("run_id").get<std::string>();
-      shard.position.cursor = std::stoull(entry.at("cursor").get<std::string>());
+      shard.position.cursor = cursor_field(entry.at("cursor").get<std::string>());
       shard.position.complete = entry.at("complete").get<bool>();
       shard.position.done = counts_from(entry.at("counts"));
       if (entry.contains("slots")) {

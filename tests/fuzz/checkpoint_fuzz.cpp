@@ -68,6 +68,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!json.is_discarded()) {
     from_json = checkpoint_from_json(json);
     if (from_json) {
+      // A cursor is read only from decimal digits, a count only from a whole number >= 0.
+      for (const auto& entry : json.at("shards")) {
+        const auto& cursor = entry.at("cursor").get_ref<const std::string&>();
+        if (cursor.empty() || cursor.find_first_not_of("0123456789") != std::string::npos) {
+          finding("a cursor that is not decimal digits was accepted");
+        }
+        const auto& done = entry.at("counts");
+        for (const char* name : {"scanned", "copied", "vanished", "skipped", "failed", "bytes",
+                                 "retries", "rescanned"}) {
+          const auto count = done.find(name);
+          if (count != done.end() && !count->is_number_unsigned() &&
+              !(count->is_number_integer() && count->get<std::int64_t>() >= 0)) {
+            finding("a count that is not a whole number >= 0 was accepted");
+          }
+        }
+      }
       const nlohmann::json written = to_json(*from_json);
       auto again = checkpoint_from_json(written);
       if (!again) finding("an accepted state, written back, is refused");

@@ -96,6 +96,30 @@ TEST(checkpoint, malformed_states_are_refused_with_a_reason) {
   EXPECT_FALSE(checkpoint_from_json(json).has_value());
 }
 
+TEST(checkpoint, only_whole_unsigned_cursors_and_counts_are_read) {
+  // std::stoull and nlohmann's get<uint64_t> used to take "-1" for 2^64 - 1, "12abc" for 12 and
+  // -1 or 2.5 for counts: a damaged state file resumed from a cursor never committed.
+  for (const char* cursor : {"-1", "12abc", " 12", "", "+5", "18446744073709551616"}) {
+    auto json = to_json(sample());
+    json["shards"][0]["cursor"] = cursor;
+    auto result = checkpoint_from_json(json);
+    ASSERT_FALSE(result.has_value()) << "cursor \"" << cursor << "\" was accepted";
+    EXPECT_THAT(result.error(), ::testing::HasSubstr("cursor"));
+  }
+  for (const nlohmann::json& bad : {nlohmann::json(-1), nlohmann::json(2.5), nlohmann::json("3")}) {
+    auto json = to_json(sample());
+    json["shards"][0]["counts"]["copied"] = bad;
+    auto result = checkpoint_from_json(json);
+    ASSERT_FALSE(result.has_value()) << "count " << bad.dump() << " was accepted";
+    EXPECT_THAT(result.error(), ::testing::HasSubstr("copied"));
+  }
+  auto json = to_json(sample());
+  json["shards"][0]["cursor"] = "0018446744073709551615";
+  auto leading_zeros = checkpoint_from_json(json);
+  ASSERT_TRUE(leading_zeros.has_value()) << leading_zeros.error();
+  EXPECT_EQ(leading_zeros->shards[0].position.cursor, 18446744073709551615ull);
+}
+
 TEST(checkpoint, differences_name_each_field) {
   job_identity a = sample().job, b = a;
   EXPECT_EQ(describe_differences(a, b), "");

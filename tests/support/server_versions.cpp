@@ -191,12 +191,15 @@ std::vector<std::filesystem::path> server_search_dirs() {
 }
 
 std::optional<server_build> find_server_build(const std::string& name) {
-  // Asking a binary its version costs a fork; tests ask often. The key includes the search path
-  // so that a test changing FERRY_TEST_SERVERS sees the change.
+  // Asking a binary its version costs a fork; tests ask often. The key includes the folders and
+  // PATH, so that a test changing FERRY_TEST_SERVERS or PATH (to put another redis-server first)
+  // sees the change.
   static std::mutex mutex;
   static std::map<std::string, std::optional<server_build>> cache;
   std::string key = name + "|";
   for (const auto& dir : server_search_dirs()) key += dir.string() + ":";
+  const char* path = std::getenv("PATH");
+  key += "|" + std::string(path != nullptr ? path : "");
   std::lock_guard lock(mutex);
   if (const auto it = cache.find(key); it != cache.end()) {
     return it->second;

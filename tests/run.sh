@@ -45,8 +45,8 @@ export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs" || status=1
 step_done "unit tests"
-ctest --test-dir build/asan -L integration -E "$release_only" --output-on-failure -j "$jobs" \
-  --timeout 900 || status=1
+ctest --test-dir build/asan -L integration -LE packaging -E "$release_only" --output-on-failure \
+  -j "$jobs" --timeout 900 || status=1
 step_done "integration tests under the sanitizers"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
@@ -55,8 +55,10 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DFERRY_WERROR=ON >/dev/n
 cmake --build build/release -j "$jobs"
 step_done "release build"
 ctest --test-dir build/release -L integration -R "$release_only|$measures" --output-on-failure \
-  -j "$jobs" \
-  --timeout 900 || status=1
+  -j "$jobs" --timeout 900 || status=1
+# The .deb is built from and installs the Release binary, as users get it.
+ctest --test-dir build/release -L packaging --output-on-failure -j "$jobs" --timeout 900 ||
+  status=1
 ctest --test-dir build/release -L bench --output-on-failure -j "$jobs" || status=1
 step_done "release tests"
 

@@ -160,6 +160,8 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
     return std::string("a field is missing");
   } catch (const nlohmann::json::type_error&) {
     return std::string("a field has the wrong type");
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what());  // cursor_field's and count_field's own words
   } catch (const std::exception&) {
     return std::string("a field has a value ferry cannot read");
   }

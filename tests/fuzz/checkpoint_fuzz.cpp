@@ -34,9 +34,17 @@ bool same(const counts& a, const counts& b) {
 }
 
 bool same(const checkpoint& a, const checkpoint& b) {
-  if (a.version != b.version || !(a.job == b.job) || a.status != b.status || a.moved != b.moved ||
-      a.shards.size() != b.shards.size()) {
+  if (!(a.job == b.job) || a.job_id != b.job_id || a.generation != b.generation ||
+      a.status != b.status || a.moved != b.moved || a.shards.size() != b.shards.size() ||
+      a.marks.size() != b.marks.size()) {
     return false;
+  }
+  for (std::size_t i = 0; i < a.marks.size(); ++i) {
+    const auto& x = a.marks[i];
+    const auto& y = b.marks[i];
+    if (x.key != y.key || x.slot != y.slot || x.node != y.node || x.run_id != y.run_id) {
+      return false;
+    }
   }
   for (std::size_t i = 0; i < a.shards.size(); ++i) {
     const auto& x = a.shards[i];

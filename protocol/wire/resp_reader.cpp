@@ -343,9 +343,12 @@ bool resp_reader::check_pending() {
       return true;
     }
   }
+  // hiredis found no CRLF in what it holds, so all of it belongs to the line, except a last CR
+  // whose LF has not arrived yet: that CR ends the line and must not count towards its length
+  // (else a line of exactly the limit is refused or not depending on where a TCP segment ends).
+  const std::size_t line = avail > 0 && p[avail - 1] == '\r' ? avail - 1 : avail;
   if (type == REDIS_REPLY_STRING || type == REDIS_REPLY_INTEGER || type == REDIS_REPLY_ARRAY) {
-    // hiredis found no CRLF in what it holds.
-    if (avail > max_number_line) {
+    if (line > max_number_line) {
       fail(make_error_code(errc::protocol_violation),
            fmt::format("malformed RESP reply: a length or integer line runs past {} bytes "
                        "without CRLF",
@@ -353,7 +356,7 @@ bool resp_reader::check_pending() {
       return false;
     }
   } else if (type == REDIS_REPLY_STATUS || type == REDIS_REPLY_ERROR) {
-    if (avail > limits_.max_bulk_bytes) {
+    if (line > limits_.max_bulk_bytes) {
       fail(make_error_code(errc::reply_too_large),
            fmt::format("reply has a status or error line of more than {} bytes, over the limit",
                        limits_.max_bulk_bytes));

@@ -51,7 +51,8 @@ for name in "${names[@]}"; do
   findings="$build/fuzz-findings/$name"
   log="$build/fuzz-logs/$name${mode/--/.}-$amount.log"  # apart per mode: runs may overlap
   mkdir -p "$corpus" "$findings" "$build/fuzz-logs"
-  args=("${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+  # -timeout: generous, since a process at nice 19 on a busy machine can wait seconds for a core.
+  args=("${limit[@]}" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$findings/")
   [[ -f "$here/$name.dict" ]] && args+=(-dict="$here/$name.dict")
   [[ -d "$seeds" ]] || seeds=()

@@ -356,6 +356,33 @@ TEST(resp_reader, cuts_off_lines_that_never_end) {
   EXPECT_EQ(error_for(std::string("-").append(100, 'a'), limits), boost::system::error_code{});
 }
 
+TEST(resp_reader, a_line_of_exactly_the_limit_passes_whatever_the_split) {
+  // Found by tests/fuzz/resp_reader_fuzz: with "+a\r" in one piece and "\n" in the next, the
+  // CR was counted as part of a status line of max_bulk_bytes = 1 and the reply was refused,
+  // while the same bytes fed whole parsed.
+  const reader_limits limits{.max_bulk_bytes = 1, .max_array_elements = 10};
+  for (const std::string_view first : {"+a\r", "-a\r", "+a"}) {
+    resp_reader reader(limits);
+    reader.feed(first);
+    auto none = reader.next();
+    ASSERT_TRUE(none.has_value()) << reader.error_message();
+    EXPECT_FALSE(none->has_value());
+    reader.feed(first.back() == '\r' ? "\n" : "\r\n");
+    auto r = reader.next();
+    ASSERT_TRUE(r.has_value()) << reader.error_message();
+    ASSERT_TRUE(r->has_value());
+    EXPECT_EQ((*r)->text(), "a");
+  }
+  // A longer line is still cut off before its end arrives.
+  EXPECT_EQ(error_for(std::string("+ab\r"), limits), make_error_code(errc::reply_too_large));
+  // The same for the 32-byte bound on number lines: 32 digits and a CR wait for the LF.
+  resp_reader reader;
+  reader.feed(std::string(":").append(32, '1').append("\r"));
+  auto waiting = reader.next();
+  ASSERT_TRUE(waiting.has_value()) << reader.error_message();
+  EXPECT_FALSE(waiting->has_value());
+}
+
 // --- malformed input -------------------------------------------------------------------------
 
 struct malformed_case {

@@ -196,10 +196,15 @@ std::optional<server_build> find_server_build(const std::string& name) {
   // sees the change.
   static std::mutex mutex;
   static std::map<std::string, std::optional<server_build>> cache;
-  std::string key = name + "|";
-  for (const auto& dir : server_search_dirs()) key += dir.string() + ":";
-  const char* path = std::getenv("PATH");
-  key += "|" + std::string(path != nullptr ? path : "");
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on `"|" + std::string(...)` at -O2.
+  std::string key = name;
+  key += '|';
+  for (const auto& dir : server_search_dirs()) {
+    key += dir.string();
+    key += ':';
+  }
+  key += '|';
+  if (const char* path = std::getenv("PATH"); path != nullptr) key += path;
   std::lock_guard lock(mutex);
   if (const auto it = cache.find(key); it != cache.end()) {
     return it->second;

@@ -106,6 +106,19 @@ asio::awaitable<maybe<protocol::connection*>> target_guard::node(const protocol:
   co_return kept.get();
 }
 
+asio::awaitable<maybe<void>> target_guard::exec_at(const protocol::endpoint& where,
+                                                   protocol::command_buffer& commands,
+                                                   std::vector<protocol::reply>& replies) {
+  for (int attempt = 0;; ++attempt) {
+    auto c = co_await node(where);
+    if (!c) co_return c.error();
+    const auto ec = co_await (*c)->exec(commands, replies);
+    if (!ec) co_return maybe<void>{};
+    // exec closed the broken connection: node() opens a new one.
+    if (attempt == 1) co_return protocol::failure{ec, (*c)->last_error()};
+  }
+}
+
 asio::awaitable<maybe<void>> target_guard::refresh_owners() {
   if (!map_.is_cluster()) co_return maybe<void>{};
   protocol::failure last{make_error_code(errc::clusterdown), "no target node answers"};
@@ -147,14 +160,10 @@ asio::awaitable<maybe<std::string>> target_guard::run_id_of(const std::string& a
     where.host = where.host.substr(1, where.host.size() - 2);
   }
   where.port = static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
-  auto c = co_await node(where);
-  if (!c) co_return c.error();
   protocol::command_buffer commands;
   commands.push({"INFO", "server"});
   std::vector<protocol::reply> replies;
-  if (auto ec = co_await (*c)->exec(commands, replies)) {
-    co_return protocol::failure{ec, (*c)->last_error()};
-  }
+  if (auto done = co_await exec_at(where, commands, replies); !done) co_return done.error();
   if (replies[0].is_error()) {
     co_return fail_with(protocol::classify_error_reply(replies[0].text()),
                         fmt::format("target {}: INFO refused: {}", address, replies[0].text()));
@@ -172,12 +181,8 @@ asio::awaitable<maybe<std::vector<protocol::reply>>> target_guard::on_owner(
       where.host = where.host.substr(1, where.host.size() - 2);
     }
     where.port = static_cast<std::uint16_t>(std::stoi(mark.node.substr(colon + 1)));
-    auto c = co_await node(where);
-    if (!c) co_return c.error();
     std::vector<protocol::reply> replies;
-    if (auto ec = co_await (*c)->exec(commands, replies)) {
-      co_return protocol::failure{ec, (*c)->last_error()};
-    }
+    if (auto done = co_await exec_at(where, commands, replies); !done) co_return done.error();
     const bool moved = std::any_of(replies.begin(), replies.end(), [](const protocol::reply& r) {
       return r.is_error() && protocol::classify_error_reply(r.text()) == errc::moved;
     });

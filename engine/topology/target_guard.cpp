@@ -229,8 +229,9 @@ asio::awaitable<maybe<std::optional<target_loss>>> target_guard::look(std::uint6
   for (auto& mark : marks_) {
     auto id = co_await run_id_of(mark.node);
     if (!id) co_return id.error();
-    if (!mark.run_id.empty() && *id == mark.run_id) continue;
-    // Restarted, failed over, or never looked at: what does it still hold?
+    // Every look reads the mark, also on a node whose process kept running: FLUSHALL, FLUSHDB,
+    // eviction under maxmemory or another client's DEL take keys without a restart.
+    const bool same_process = !mark.run_id.empty() && *id == mark.run_id;
     protocol::command_buffer commands;
     commands.push({"GET", mark.key});
     auto replies = co_await on_owner(mark, commands);
@@ -242,25 +243,28 @@ asio::awaitable<maybe<std::optional<target_loss>>> target_guard::look(std::uint6
                                       mark.node, mark.key, (*replies)[0].text()));
     }
     const std::uint64_t holds = generation_of((*replies)[0]);
-    const bool restarted = !mark.run_id.empty();
+    const bool restarted = !mark.run_id.empty() && !same_process;
     mark.run_id = *id;
-    // A node seen for the first time (a resumed job, or a new owner) that holds the expected
-    // generation lost nothing; a node that restarted under a running job may have lost the
-    // keys written since its mark, whatever the mark says.
+    // A node that kept running, or is seen for the first time (a resumed job, or a new owner),
+    // lost nothing when it holds the expected generation; a node that restarted under a running
+    // job may have lost the keys written since its mark, whatever the mark says.
     if (!restarted && holds >= expected) continue;
     if (restarted && expected == 0) continue;
+    const std::string what = restarted      ? "restarted (its run id changed)"
+                             : same_process ? "kept running but lost keys (FLUSHALL, FLUSHDB, "
+                                              "eviction under maxmemory, or another client)"
+                                            : "changed";
     if (!loss || holds < loss->holds) {
       loss = target_loss{
           mark.node, std::min(holds, expected),
           holds == 0
-              ? fmt::format("target node {} {} and no longer holds this job's mark {}: it came "
-                            "back without the keys ferry had written there",
-                            mark.node, restarted ? "restarted (its run id changed)" : "changed",
-                            mark.key)
+              ? fmt::format("target node {} {} and no longer holds this job's mark {}: {}",
+                            mark.node, what, mark.key,
+                            same_process ? "the keys ferry had written there were deleted"
+                                         : "it came back without the keys ferry had written there")
               : fmt::format("target node {} {} and holds this job's keys only as of checkpoint "
                             "{} of {}: keys written since may be lost",
-                            mark.node, restarted ? "restarted (its run id changed)" : "changed",
-                            holds, expected)};
+                            mark.node, what, holds, expected)};
     }
   }
   co_return loss;

@@ -21,10 +21,11 @@ sigset_t watched() {
 
 }  // namespace
 
-signal_watch::signal_watch(std::function<void()> on_first, int exit_code) {
+signal_watch::signal_watch(std::function<void()> on_first, int exit_code, std::string on_quit)
+    : on_quit_(std::move(on_quit)) {
   sigset_t set = watched();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  thread_ = std::thread([set, exit_code, on_first = std::move(on_first)] {
+  thread_ = std::thread([this, set, exit_code, on_first = std::move(on_first)] {
     int seen = 0;
     for (;;) {
       int signal = 0;
@@ -37,7 +38,8 @@ signal_watch::signal_watch(std::function<void()> on_first, int exit_code) {
                    signal == SIGINT ? "SIGINT" : "SIGTERM");
         on_first();
       } else {
-        fmt::print(stderr, "\nferry: second signal: quitting now\n");
+        fmt::print(stderr, "\nferry: second signal: quitting now{}{}\n",
+                   on_quit_.empty() ? "" : "; ", on_quit_);
         std::_Exit(exit_code);
       }
     }

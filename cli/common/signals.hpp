@@ -5,6 +5,7 @@
 // by a dedicated one with sigwait, so no handler runs in the middle of the engine's work.
 
 #include <functional>
+#include <string>
 #include <thread>
 
 namespace ferry::cli {
@@ -13,12 +14,14 @@ namespace ferry::cli {
 class signal_watch {
  public:
   /// Calls `on_first` (from the watcher thread) on the first SIGINT or SIGTERM; the second one
-  /// ends the process with `exit_code` at once.
-  signal_watch(std::function<void()> on_first, int exit_code);
+  /// ends the process with `exit_code` at once, after printing `on_quit` (what becomes of the
+  /// job: e.g. how to resume it) when given.
+  signal_watch(std::function<void()> on_first, int exit_code, std::string on_quit = {});
   /// Stops watching.
   ~signal_watch();
 
  private:
+  std::string on_quit_;  // read by the watcher thread, which is joined before it goes
   std::thread thread_;
 };
 

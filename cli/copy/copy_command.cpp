@@ -129,7 +129,15 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   }
 
   engine::copy_job job(config);
-  signal_watch signals([&job] { job.drain(); }, exit_interrupted);
+  // A second signal quits at once; the state file only ever covers acknowledged keys, so the
+  // last one written stays valid.
+  signal_watch signals(
+      [&job] { job.drain(); }, exit_interrupted,
+      config.state.path.empty()
+          ? "this run kept no state file, so a new run starts over"
+          : fmt::format("the last state file written stays valid: run the same command with "
+                        "--resume to continue from {}",
+                        config.state.path));
   engine::copy_report report;
   {
     const bool live = flags.progress == "always" || (flags.progress == "auto" && isatty(2));

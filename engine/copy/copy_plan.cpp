@@ -71,6 +71,23 @@ const shard_state* same_shard(const checkpoint& previous, const shard_plan& shar
 
 }  // namespace
 
+asio::awaitable<std::vector<std::size_t>> restarted_shards(const copy_plan& plan) {
+  std::vector<std::size_t> restarted;
+  for (std::size_t i = 0; i < plan.shards.size(); ++i) {
+    const shard_plan& shard = plan.shards[i];
+    if (shard.run_id.empty()) continue;
+    protocol::connection c(co_await asio::this_coro::executor,
+                           protocol::at_node(plan.sides.source, shard.node.host, shard.node.port));
+    if (co_await c.connect()) continue;
+    protocol::command_buffer commands;
+    commands.push({"INFO", "server"});
+    std::vector<protocol::reply> replies;
+    if (co_await c.exec(commands, replies) || replies[0].is_error()) continue;
+    if (protocol::info_text(replies[0].text(), "run_id") != shard.run_id) restarted.push_back(i);
+  }
+  co_return restarted;
+}
+
 job_identity identity_of(const copy_config& config) {
   return {endpoint_identity(config.source.where), endpoint_identity(config.target.where),
           config.match, config.type,

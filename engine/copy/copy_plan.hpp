@@ -60,4 +60,10 @@ job_identity identity_of(const copy_config& config);
 boost::asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config,
                                                    const checkpoint* previous);
 
+/// The shards of `plan` whose node now answers with another run id than when the plan was made:
+/// it restarted (or another process took its address), so the SCAN cursor its scan went on
+/// with meant nothing to the process that answered it. A node that does not answer is not
+/// counted: its scanner and readers report it themselves.
+boost::asio::awaitable<std::vector<std::size_t>> restarted_shards(const copy_plan& plan);
+
 }  // namespace ferry::engine

@@ -231,6 +231,30 @@ std::optional<source_view> copy_run::settle_source(copy_report& report) {
   return std::nullopt;
 }
 
+/// A source node whose run id changed since the plan was scanned on, after the restart, with
+/// a cursor of the process before: keys may have been skipped. Stops the job (the shard's
+/// saved run id no longer matches, so --resume copies it again from its start).
+void copy_run::check_sources() {
+  const auto restarted = run_blocking(restarted_shards(plan_));
+  if (restarted.empty()) return;
+  std::string nodes;
+  for (const auto i : restarted) {
+    nodes += (nodes.empty() ? "" : ", ") + plan_.shards[i].node.address();
+  }
+  control_.fail(fail_with(
+      job_error::source_restarted,
+      fmt::format(
+          "source node {} restarted during the copy (its run id changed): a SCAN cursor means "
+          "nothing to a new process, so keys may have been skipped. {}; if it came back "
+          "without its data, the keys it lost stay on the target (`ferry verify --repair "
+          "--repair-delete-extra` removes them)",
+          nodes,
+          config_.state.path.empty()
+              ? "Run the copy again with --on-existing replace"
+              : "Run the same command with --resume: ferry copies that shard again from its "
+                "start")));
+}
+
 /// The report: per shard, then the rescans; the job's status; the last state file.
 void copy_run::finish(copy_report& report) {
   bool all_complete = (slots_.moved() | rescanning_).none();
@@ -262,6 +286,8 @@ void copy_run::finish(copy_report& report) {
   }
   for (const auto& warning : warnings_.all()) report.warnings.push_back(warning);
   for (const auto& warning : verify_warnings_.all()) report.warnings.push_back(warning);
+  // Nothing is complete over a scan that went on in another source process.
+  if (!control_.failed() && all_complete) check_sources();
   // Nothing is complete before the target is known to still hold it.
   if (!control_.failed() && all_complete) {
     if (auto loss = guard_.check(generation_); loss && *loss) {

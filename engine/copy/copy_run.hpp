@@ -50,6 +50,7 @@ class copy_run {
   void observe(const source_view& view, copy_report& report);
   void tick(const std::vector<shard_run>& runs, copy_report& report);
   std::optional<source_view> settle_source(copy_report& report);
+  void check_sources();
   void finish(copy_report& report);
 
   // The target's marks and the state file (copy_run_state.cpp).

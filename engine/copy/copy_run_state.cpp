@@ -78,7 +78,13 @@ void copy_run::save(const char* status) {
 void copy_run::write_state(const checkpoint& state) {
   if (config_.state.path.empty()) return;
   if (auto saved = save_checkpoint(config_.state.path, state); !saved) {
-    control_.fail(fail_with(job_error::state_file, saved.error()));
+    // The file is replaced by rename, so the one written before is intact, and a resumed job
+    // checks the target's marks against it first: resuming from it is safe.
+    control_.fail(fail_with(
+        job_error::state_file,
+        fmt::format("{}; the state file written before is intact: free space (or fix the "
+                    "permissions) there and run the same command with --resume",
+                    saved.error())));
   }
 }
 

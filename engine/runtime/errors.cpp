@@ -28,6 +28,8 @@ class engine_error_category final : public boost::system::error_category {
         return "a target node lost keys this job had written";
       case job_error::internal:
         return "internal error (a bug in ferry)";
+      case job_error::source_restarted:
+        return "a source node restarted during the job";
     }
     return "unknown ferry.engine error";
   }
@@ -58,6 +60,8 @@ std::string_view job_error_name(job_error e) noexcept {
       return "target_lost";
     case job_error::internal:
       return "internal";
+    case job_error::source_restarted:
+      return "source_restarted";
   }
   return "unknown";
 }

@@ -15,6 +15,8 @@ enum class job_error {
   stopped,         ///< the job is stopping: work still asked for is given up
   target_lost,     ///< a target node restarted or failed over and may have lost keys
   internal,        ///< a bug: an exception escaped a stage of the pipeline
+  /// a source node restarted during the job, so the scan cursor it went on with meant nothing
+  source_restarted,
 };
 
 /// The category of `job_error` ("ferry.engine").

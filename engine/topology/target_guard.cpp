@@ -106,6 +106,19 @@ asio::awaitable<maybe<protocol::connection*>> target_guard::node(const protocol:
   co_return kept.get();
 }
 
+asio::awaitable<maybe<void>> target_guard::exec_at(const protocol::endpoint& where,
+                                                   protocol::command_buffer& commands,
+                                                   std::vector<protocol::reply>& replies) {
+  for (int attempt = 0;; ++attempt) {
+    auto c = co_await node(where);
+    if (!c) co_return c.error();
+    const auto ec = co_await (*c)->exec(commands, replies);
+    if (!ec) co_return maybe<void>{};
+    // exec closed the broken connection: node() opens a new one.
+    if (attempt == 1) co_return protocol::failure{ec, (*c)->last_error()};
+  }
+}
+
 asio::awaitable<maybe<void>> target_guard::refresh_owners() {
   if (!map_.is_cluster()) co_return maybe<void>{};
   protocol::failure last{make_error_code(errc::clusterdown), "no target node answers"};
@@ -147,14 +160,10 @@ asio::awaitable<maybe<std::string>> target_guard::run_id_of(const std::string& a
     where.host = where.host.substr(1, where.host.size() - 2);
   }
   where.port = static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
-  auto c = co_await node(where);
-  if (!c) co_return c.error();
   protocol::command_buffer commands;
   commands.push({"INFO", "server"});
   std::vector<protocol::reply> replies;
-  if (auto ec = co_await (*c)->exec(commands, replies)) {
-    co_return protocol::failure{ec, (*c)->last_error()};
-  }
+  if (auto done = co_await exec_at(where, commands, replies); !done) co_return done.error();
   if (replies[0].is_error()) {
     co_return fail_with(protocol::classify_error_reply(replies[0].text()),
                         fmt::format("target {}: INFO refused: {}", address, replies[0].text()));
@@ -172,12 +181,8 @@ asio::awaitable<maybe<std::vector<protocol::reply>>> target_guard::on_owner(
       where.host = where.host.substr(1, where.host.size() - 2);
     }
     where.port = static_cast<std::uint16_t>(std::stoi(mark.node.substr(colon + 1)));
-    auto c = co_await node(where);
-    if (!c) co_return c.error();
     std::vector<protocol::reply> replies;
-    if (auto ec = co_await (*c)->exec(commands, replies)) {
-      co_return protocol::failure{ec, (*c)->last_error()};
-    }
+    if (auto done = co_await exec_at(where, commands, replies); !done) co_return done.error();
     const bool moved = std::any_of(replies.begin(), replies.end(), [](const protocol::reply& r) {
       return r.is_error() && protocol::classify_error_reply(r.text()) == errc::moved;
     });
@@ -225,8 +230,9 @@ asio::awaitable<maybe<std::optional<target_loss>>> target_guard::look(std::uint6
   for (auto& mark : marks_) {
     auto id = co_await run_id_of(mark.node);
     if (!id) co_return id.error();
-    if (!mark.run_id.empty() && *id == mark.run_id) continue;
-    // Restarted, failed over, or never looked at: what does it still hold?
+    // Every look reads the mark, also on a node whose process kept running: FLUSHALL, FLUSHDB,
+    // eviction under maxmemory or another client's DEL take keys without a restart.
+    const bool same_process = !mark.run_id.empty() && *id == mark.run_id;
     protocol::command_buffer commands;
     commands.push({"GET", mark.key});
     auto replies = co_await on_owner(mark, commands);
@@ -240,25 +246,28 @@ asio::awaitable<maybe<std::optional<target_loss>>> target_guard::look(std::uint6
                             mark.node, mark.key, refusal, protocol::refusal_advice(kind, refusal)));
     }
     const std::uint64_t holds = generation_of((*replies)[0]);
-    const bool restarted = !mark.run_id.empty();
+    const bool restarted = !mark.run_id.empty() && !same_process;
     mark.run_id = *id;
-    // A node seen for the first time (a resumed job, or a new owner) that holds the expected
-    // generation lost nothing; a node that restarted under a running job may have lost the
-    // keys written since its mark, whatever the mark says.
+    // A node that kept running, or is seen for the first time (a resumed job, or a new owner),
+    // lost nothing when it holds the expected generation; a node that restarted under a running
+    // job may have lost the keys written since its mark, whatever the mark says.
     if (!restarted && holds >= expected) continue;
     if (restarted && expected == 0) continue;
+    const std::string what = restarted      ? "restarted (its run id changed)"
+                             : same_process ? "kept running but lost keys (FLUSHALL, FLUSHDB, "
+                                              "eviction under maxmemory, or another client)"
+                                            : "changed";
     if (!loss || holds < loss->holds) {
       loss = target_loss{
           mark.node, std::min(holds, expected),
           holds == 0
-              ? fmt::format("target node {} {} and no longer holds this job's mark {}: it came "
-                            "back without the keys ferry had written there",
-                            mark.node, restarted ? "restarted (its run id changed)" : "changed",
-                            mark.key)
+              ? fmt::format("target node {} {} and no longer holds this job's mark {}: {}",
+                            mark.node, what, mark.key,
+                            same_process ? "the keys ferry had written there were deleted"
+                                         : "it came back without the keys ferry had written there")
               : fmt::format("target node {} {} and holds this job's keys only as of checkpoint "
                             "{} of {}: keys written since may be lost",
-                            mark.node, restarted ? "restarted (its run id changed)" : "changed",
-                            holds, expected)};
+                            mark.node, what, holds, expected)};
     }
   }
   co_return loss;

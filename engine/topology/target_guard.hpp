@@ -91,6 +91,12 @@ class target_guard {
 
  private:
   boost::asio::awaitable<maybe<protocol::connection*>> node(const protocol::endpoint& where);
+  /// Runs `commands` on `where` (every one of them idempotent). A kept connection that the
+  /// server closed since its last use (CLIENT KILL, an idle timeout, a proxy's restart) is found
+  /// broken only now: it is opened again once.
+  boost::asio::awaitable<maybe<void>> exec_at(const protocol::endpoint& where,
+                                              protocol::command_buffer& commands,
+                                              std::vector<protocol::reply>& replies);
   boost::asio::awaitable<maybe<void>> refresh_owners();
   boost::asio::awaitable<maybe<std::string>> run_id_of(const std::string& address);
   boost::asio::awaitable<maybe<std::vector<protocol::reply>>> on_owner(

@@ -23,7 +23,8 @@
 namespace ferry::testing {
 
 ferry_process::ferry_process(const std::vector<std::string>& args, const std::filesystem::path& dir,
-                             const std::map<std::string, std::string>& env) {
+                             const std::map<std::string, std::string>& env,
+                             const ferry_limits& limits) {
   // Numbered, so several runs can share a directory and their output stays apart.
   static int runs = 0;
   ++runs;
@@ -52,6 +53,10 @@ ferry_process::ferry_process(const std::vector<std::string>& args, const std::fi
     dup2(out, 1);
     dup2(err, 2);
     for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+    if (limits.file_size) {
+      const rlimit size{*limits.file_size, *limits.file_size};
+      if (setrlimit(RLIMIT_FSIZE, &size) != 0) _exit(127);
+    }
     execv(raw[0], raw.data());
     _exit(127);
   }

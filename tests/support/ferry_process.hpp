@@ -5,8 +5,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,13 +32,21 @@ struct ferry_result {
   std::string output() const { return "--- stdout\n" + out + "--- stderr\n" + err; }
 };
 
+/// Limits set in the child between fork and exec.
+struct ferry_limits {
+  /// RLIMIT_FSIZE in bytes: a write that would make a file larger fails (EFBIG; ferry ignores
+  /// SIGXFSZ), as on a full disk.
+  std::optional<std::uint64_t> file_size;
+};
+
 /// A running ferry. The destructor kills and reaps it if it still runs.
 class ferry_process {
  public:
   /// Starts `ferry <args...>` with `env` added to the environment; output goes to files in
   /// `dir`. PR_SET_PDEATHSIG ties it to the calling thread.
   ferry_process(const std::vector<std::string>& args, const std::filesystem::path& dir,
-                const std::map<std::string, std::string>& env = {});
+                const std::map<std::string, std::string>& env = {},
+                const ferry_limits& limits = {});
   ~ferry_process();
   ferry_process(const ferry_process&) = delete;
   ferry_process& operator=(const ferry_process&) = delete;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ferry's end-to-end performance lab (issue 7), in one command:
 #
-#   bench/lab/run.sh [--scenarios small,big,mixed,cluster,rss5m] [--repeats N]
-#                    [--keys N] [--ferry-args "ARGS"] [--no-references] [--profile]
-#                    [--results FILE | --no-results] [--keep DIR] [--quiet-wait S]
+#   bench/lab/run.sh [--scenarios small,big,mixed,cluster,rss5m,latency] [--repeats N]
+#                    [--keys N] [--ferry-args "ARGS"] [--baseline FERRY [--baseline-args "ARGS"]]
+#                    [--no-references] [--profile] [--results FILE | --no-results]
+#                    [--keep DIR] [--quiet-wait S]
 #
 # Installs what is missing, builds ferry and the lab tools (Release, build/release or
 # $FERRY_BUILD_DIR), starts a plain source redis-server, a TLS-only target on port 10000 (as
@@ -16,12 +17,24 @@
 # against the targets of issue 7 (PASS/MISS) and writes the table, the date, the machine and the
 # exact command into bench/RESULTS.md (between the lab markers; the rest of the file is kept).
 #
-# Scenarios (default: all five, about 4 minutes on a quiet 2-core machine):
+# Scenarios (default: the first five, about 4 minutes on a quiet 2-core machine):
 #   small    1,000,000 keys of 100 random bytes, standalone -> TLS
 #   big      2,000 keys of 100 KB random bytes, standalone -> TLS
 #   mixed    200,000 keys of every type, 30 % with an expiry, standalone -> TLS
 #   cluster  the small dataset on a 3-master cluster source -> TLS
 #   rss5m    5,000,000 keys of 100 bytes, standalone -> TLS (peak RSS at scale)
+#   latency  the small dataset while an application's load (lab_latency_probe: 20,000 GET/SET
+#            per second, open loop) runs on the source: its p50/p99 latency before and during
+#            the copy, with ferry's defaults and with --source-latency-target 1
+#
+# For every ferry run the lab also reports the source's commands per key (INFO commandstats,
+# reset before the run) and its CPU per million keys; the small and big scenarios measure, as
+# the floor, the source's CPU per million DUMP calls alone (redis-benchmark, pipelined).
+#
+# --baseline FERRY runs another ferry binary (e.g. an older commit's build) in the same lab,
+# interleaved with this one run by run, so that the two compare on the same noise; its rows
+# are marked "baseline" and the table gives the ratio. --baseline-args are its extra options
+# (default: those of --ferry-args).
 #
 # The machine may be shared: before each ferry run the lab waits (at most --quiet-wait seconds,
 # default 60) until other processes leave the cores idle, and it reports the CPU time other
@@ -47,6 +60,9 @@ scenarios=small,big,mixed,cluster,rss5m
 repeats=3
 small_keys=1000000
 ferry_args=""
+baseline=""
+baseline_args=""
+baseline_args_set=0
 references=1
 profile=0
 results=$repo/bench/RESULTS.md
@@ -62,6 +78,8 @@ while (($#)); do
     --repeats) repeats=${2:?}; shift ;;
     --keys) small_keys=${2:?}; shift ;;
     --ferry-args) ferry_args=${2?}; shift ;;
+    --baseline) baseline=${2:?}; shift ;;
+    --baseline-args) baseline_args=${2?}; baseline_args_set=1; shift ;;
     --no-references) references=0 ;;
     --profile) profile=1 ;;
     --results) results=${2:?}; shift ;;
@@ -73,11 +91,16 @@ while (($#)); do
   esac
   shift
 done
-[[ $scenarios == all ]] && scenarios=small,big,mixed,cluster,rss5m
+[[ $scenarios == all ]] && scenarios=small,big,mixed,cluster,rss5m,latency
+((baseline_args_set)) || baseline_args=$ferry_args
+if [[ -n $baseline ]]; then
+  [[ -x $baseline ]] || { echo "run.sh: --baseline $baseline is not an executable" >&2; exit 2; }
+  baseline=$(cd "$(dirname "$baseline")" && pwd)/$(basename "$baseline")
+fi
 [[ $repeats =~ ^[1-9][0-9]?$ ]] || { echo "run.sh: --repeats wants 1..99" >&2; exit 2; }
 [[ $small_keys =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --keys wants a number" >&2; exit 2; }
 for s in ${scenarios//,/ }; do
-  [[ $s =~ ^(small|big|mixed|cluster|rss5m)$ ]] || { echo "run.sh: unknown scenario '$s'" >&2; exit 2; }
+  [[ $s =~ ^(small|big|mixed|cluster|rss5m|latency)$ ]] || { echo "run.sh: unknown scenario '$s'" >&2; exit 2; }
 done
 
 target_port=10000
@@ -92,10 +115,12 @@ cmake/install-deps.sh
 build=${FERRY_BUILD_DIR:-build/release}
 echo "== building ferry and the lab tools (Release, $build) =="
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFERRY_WERROR=ON >/dev/null
-cmake --build "$build" --target ferry lab_fill lab_restore_stream -j "$(nproc)" >/dev/null
+cmake --build "$build" --target ferry lab_fill lab_restore_stream lab_latency_probe \
+  -j "$(nproc)" >/dev/null
 ferry=$repo/$build/cli/ferry
 lab_fill=$repo/$build/bench/lab_fill
 lab_restore_stream=$repo/$build/bench/lab_restore_stream
+lab_latency_probe=$repo/$build/bench/lab_latency_probe
 
 if [[ -n $keep ]]; then
   mkdir -p "$keep"
@@ -105,6 +130,7 @@ else
 fi
 cleanup() {
   local status=$?
+  [[ -n ${probe_pid:-} ]] && kill -TERM "$probe_pid" 2>/dev/null
   lab_stop_servers
   [[ -n $keep ]] || rm -rf "$work"
   exit "$status"
@@ -151,6 +177,30 @@ dump_rate() {
     done
   done
   echo "$best"
+}
+
+# The source's CPU seconds per million DUMP calls alone (redis-benchmark at pipeline depth $4
+# with $5 clients, $3 calls): the floor of any DUMP-based copy's cost to the source.
+dump_cpu_per_m() {
+  local port=$1 keys=$2 n=$3 depth=$4 clients=$5 c0 c1
+  c0=$(lab_cpu_seconds "$port")
+  redis-benchmark -h 127.0.0.1 -p "$port" -r "$keys" -n "$n" -P "$depth" -c "$clients" -q \
+    DUMP key:__rand_int__ >/dev/null 2>&1
+  c1=$(lab_cpu_seconds "$port")
+  awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.3f\n", (b - a) * 1e6 / n }'
+}
+
+# Commands the source servers ran since their last CONFIG RESETSTAT, summed over PORTs:
+# "name calls" lines (INFO commandstats).
+source_cmdstats() {
+  local port
+  for port in "$@"; do lab_cli "$port" INFO commandstats; done | tr -d '\r' |
+    awk -F'[:,=]' '/^cmdstat_/ { sub(/^cmdstat_/, "", $1); calls[$1] += $3 }
+      END { for (c in calls) print c, calls[c] }'
+}
+reset_cmdstats() {
+  local port
+  for port in "$@"; do lab_cli "$port" CONFIG RESETSTAT >/dev/null; done
 }
 
 # Target RESTORE ingest with a reference client: the RESTORE stream of the source's keys, piped
@@ -202,36 +252,43 @@ source_dbsize() {
 }
 
 failures=0
-rows=$work/rows.tsv  # scenario run copied bytes duration_s cpu_s rss_kb exact src_cpu tgt_cpu other_cpu
+# scenario run copied bytes duration_s cpu_s rss_kb exact src_cpu tgt_cpu other_cpu variant
+# source_commands_per_key source_commands_by_kind
+rows=$work/rows.tsv
 : >"$rows"
 hz=$(getconf CLK_TCK)
+quiet_before_runs=1  # the latency scenario's own load keeps the machine busy on purpose
 
-# One `ferry copy` into the emptied target, timed and verified.
+# One `ferry copy` into the emptied target, timed and verified: $5 is the variant ("ferry" or
+# "baseline"), $6 the binary, the rest its extra options.
 ferry_run() {
-  local scenario=$1 run=$2 expect_digest=$3 expect_keys=$4
-  local report=$work/$scenario.$run.report.json timing=$work/$scenario.$run.time
-  local log=$work/$scenario.$run.log
+  local scenario=$1 run=$2 expect_digest=$3 expect_keys=$4 variant=$5 bin=$6
+  shift 6
+  local report=$work/$scenario.$variant.$run.report.json timing=$work/$scenario.$variant.$run.time
+  local log=$work/$scenario.$variant.$run.log
   flush_target
-  lab_wait_quiet "$quiet_wait" || true
+  ((quiet_before_runs)) && { lab_wait_quiet "$quiet_wait" || true; }
+  reset_cmdstats "${source_ports[@]}"
   local status=0 src0 tgt0 busy0 idle0 src1 tgt1 busy1 idle1
   src0=$(lab_cpu_seconds "${source_ports[@]}")
   tgt0=$(lab_cpu_seconds "$target_port")
   read -r busy0 idle0 < <(lab_machine_ticks)
-  # shellcheck disable=SC2086
-  timeout 900 /usr/bin/time -v -o "$timing" "$ferry" copy --source "$source_url" \
+  timeout 900 /usr/bin/time -v -o "$timing" "$bin" copy --source "$source_url" \
     --target "rediss://localhost:$target_port" --cacert "$certs/ca.crt" --report "$report" \
-    --progress never $ferry_args >"$log" 2>&1 || status=$?
+    --progress never "$@" >"$log" 2>&1 || status=$?
   read -r busy1 idle1 < <(lab_machine_ticks)
   src1=$(lab_cpu_seconds "${source_ports[@]}")
   tgt1=$(lab_cpu_seconds "$target_port")
+  local commands
+  commands=$(source_cmdstats "${source_ports[@]}")
   local digest keys exact=yes
   digest=$(target_digest)
   keys=$(target_cli DBSIZE)
   if ((status != 0)) || [[ $digest != "$expect_digest" || $keys != "$expect_keys" ]]; then
     exact=NO
     failures=$((failures + 1))
-    echo "   run $run: ferry exit $status; target digest $digest, $keys keys; source digest" \
-      "$expect_digest, $expect_keys keys: NOT AN EXACT COPY (log: $log)" >&2
+    echo "   run $run ($variant): ferry exit $status; target digest $digest, $keys keys; source" \
+      "digest $expect_digest, $expect_keys keys: NOT AN EXACT COPY (log: $log)" >&2
     tail -n 5 "$log" >&2 || true
   fi
   local copied=0 bytes=0 duration=0
@@ -240,6 +297,12 @@ ferry_run() {
     bytes=$(jq -r .totals.bytes "$report")
     duration=$(jq -r .totals.duration_s "$report")
   fi
+  # Per key, the commands that are not the lab's own (CONFIG, INFO, DEBUG come from the script).
+  local per_key by_kind
+  per_key=$(awk -v k="$expect_keys" '$1 !~ /^(config|info|debug)/ { t += $2 }
+    END { printf "%.3f", (k > 0) ? t / k : 0 }' <<<"$commands")
+  by_kind=$(awk -v k="$expect_keys" '$1 !~ /^(config|info|debug)/ && k > 0 && $2 / k >= 0.001 {
+      printf "%s %.3f\n", toupper($1), $2 / k }' <<<"$commands" | sort -k2,2gr | paste -sd, -)
   local user sys rss
   user=$(awk -F': ' '/User time/ {print $2}' "$timing")
   sys=$(awk -F': ' '/System time/ {print $2}' "$timing")
@@ -247,14 +310,27 @@ ferry_run() {
   local line
   line=$(awk -v sc="$scenario" -v n="$run" -v c="$copied" -v b="$bytes" -v d="$duration" \
     -v u="$user" -v s="$sys" -v r="$rss" -v e="$exact" -v s0="$src0" -v s1="$src1" -v t0="$tgt0" \
-    -v t1="$tgt1" -v busy="$((busy1 - busy0))" -v hz="$hz" 'BEGIN {
+    -v t1="$tgt1" -v busy="$((busy1 - busy0))" -v hz="$hz" -v variant="$variant" \
+    -v pk="$per_key" -v bk="${by_kind:-none}" 'BEGIN {
       f = u + s; src = s1 - s0; tgt = t1 - t0; other = busy / hz - f - src - tgt
       if (other < 0) other = 0
-      printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc, n, c, b, d, f, r, e, src, tgt, other }')
+      printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc, n, c, b, d, f, r, e, src, tgt, other, variant, pk, bk }')
   printf '%s\n' "$line" >>"$rows"
   awk -F'\t' '{ d = ($5 > 0) ? $5 : 1e-9; c = ($3 > 0) ? $3 : 1
-    printf "   run %s: %d keys in %.2f s = %.0f keys/s, %.1f MB/s; CPU s: ferry %.2f (%.2f per M keys), source %.2f, target %.2f, other processes %.2f; ferry peak RSS %.1f MB; exact: %s\n",
-      $2, $3, d, $3 / d, $4 / 1e6 / d, $6, $6 * 1e6 / c, $9, $10, $11, $7 / 1024, $8 }' <<<"$line"
+    printf "   run %s (%s): %d keys in %.2f s = %.0f keys/s, %.1f MB/s; CPU s: ferry %.2f (%.2f per M keys), source %.2f (%.2f per M keys), target %.2f, other processes %.2f; ferry peak RSS %.1f MB; source commands per key %s (%s); exact: %s\n",
+      $2, $12, $3, d, $3 / d, $4 / 1e6 / d, $6, $6 * 1e6 / c, $9, $9 * 1e6 / c, $10, $11, $7 / 1024, $13, $14, $8 }' <<<"$line"
+}
+
+# This build's run and, with --baseline, the baseline's, one after the other.
+ferry_runs() {
+  local scenario=$1 run=$2 digest=$3 keys=$4
+  shift 4
+  # shellcheck disable=SC2086
+  ferry_run "$scenario" "$run" "$digest" "$keys" ferry "$ferry" $ferry_args "$@"
+  if [[ -n $baseline ]]; then
+    # shellcheck disable=SC2086
+    ferry_run "$scenario" "$run" "$digest" "$keys" baseline "$baseline" $baseline_args "$@"
+  fi
 }
 
 # Extra run under perf (not counted): the top of the profile goes to $work/<scenario>.perf.txt.
@@ -275,12 +351,13 @@ profile_run() {
   head -n 25 "$work/$scenario.perf.txt" | sed 's/^/     /'
 }
 
-# Medians of a scenario's runs:
+# Medians of a scenario's runs (of variant $2, default ferry):
 #   keys/s MB/s ferry_cpu_per_M rss_MB exact_runs runs source_cpu_per_M target_cpu_per_M other_cpu_s
+#   source_commands_per_key
 summarize() {
-  local scenario=$1
+  local scenario=$1 variant=${2:-ferry}
   local sel
-  sel=$(awk -F'\t' -v s="$scenario" '$1==s' "$rows")
+  sel=$(awk -F'\t' -v s="$scenario" -v v="$variant" '$1==s && $12==v' "$rows")
   local kps mbs cpu rss exact runs src tgt other
   kps=$(awk -F'\t' '{d=($5>0)?$5:1e-9; print $3/d}' <<<"$sel" | median)
   mbs=$(awk -F'\t' '{d=($5>0)?$5:1e-9; print $4/1e6/d}' <<<"$sel" | median)
@@ -291,10 +368,48 @@ summarize() {
   src=$(awk -F'\t' '{c=($3>0)?$3:1; print $9*1e6/c}' <<<"$sel" | median)
   tgt=$(awk -F'\t' '{c=($3>0)?$3:1; print $10*1e6/c}' <<<"$sel" | median)
   other=$(awk -F'\t' '{print $11}' <<<"$sel" | median)
-  echo "$kps $mbs $cpu $rss $exact $runs $src $tgt $other"
+  local per_key
+  per_key=$(awk -F'\t' '{print $13}' <<<"$sel" | median)
+  echo "$kps $mbs $cpu $rss $exact $runs $src $tgt $other $per_key"
 }
 
-declare -A ref_dump_kps ref_dump_mbs ref_restore_kps ref_restore_mbs summary scenario_keys
+declare -A ref_dump_kps ref_dump_mbs ref_dump_cpu ref_restore_kps ref_restore_mbs summary \
+  baseline_summary scenario_keys
+latency_rate=20000
+latency_rows=$work/latency.tsv  # variant run p50_before p99_before p50_during p99_during rate_during
+: >"$latency_rows"
+probe_pid=""
+
+# One copy under the application's load (the latency scenario): the probe runs 5 s before the
+# copy, during it, and 2 s after; its latencies per phase go to $latency_rows.
+latency_run() {
+  local run=$1 digest=$2 keys=$3 variant=$4 bin=$5
+  shift 5
+  local out=$work/latency.$variant.$run.json
+  "$lab_latency_probe" --port "$source_port" --rate "$latency_rate" --connections 8 \
+    --keys "$small_keys" --max-seconds 900 >"$out" 2>"$out.err" &
+  probe_pid=$!
+  sleep 5
+  kill -USR1 "$probe_pid"
+  ferry_run latency "$run" "$digest" "$keys" "$variant" "$bin" "$@"
+  kill -USR1 "$probe_pid"
+  sleep 2
+  kill -TERM "$probe_pid"
+  if ! wait "$probe_pid"; then
+    echo "   the latency probe failed: $(cat "$out.err")" >&2
+    failures=$((failures + 1))
+  fi
+  probe_pid=""
+  local before during
+  before=$(jq -r 'select(.phase == 0) | "\(.p50_us) \(.p99_us)"' "$out")
+  during=$(jq -r 'select(.phase == 1) | "\(.p50_us) \(.p99_us) \(.rate)"' "$out")
+  read -r b50 b99 <<<"${before:-nan nan}"
+  read -r d50 d99 drate <<<"${during:-nan nan nan}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$variant" "$run" "$b50" "$b99" "$d50" "$d99" "$drate" \
+    >>"$latency_rows"
+  echo "   application load ($variant): before the copy p50 $b50 us, p99 $b99 us; during it p50" \
+    "$d50 us, p99 $d99 us at $(fmt_int "$drate") requests/s"
+}
 
 # ---- scenarios -----------------------------------------------------------------------------
 
@@ -307,6 +422,7 @@ run_scenario() {
     mixed) dataset=mixed count=200000 ;;
     cluster) dataset=small-strings count=$small_keys ;;
     rss5m) dataset=small-strings count=5000000 ;;
+    latency) dataset=small-strings count=$small_keys ;;
   esac
   if [[ $scenario == cluster ]]; then
     if ((!cluster_started)); then
@@ -323,12 +439,15 @@ run_scenario() {
   flush_source "${source_ports[@]}"
   echo "   fill: $("$lab_fill" --port "${source_ports[0]}" "${cluster_flag[@]}" --dataset "$dataset" \
     --count "$count" --seed 7)"
+  if [[ $scenario == latency ]]; then
+    "$lab_latency_probe" --port "$source_port" --prefill >/dev/null
+  fi
   local expect_digest expect_keys
   expect_digest=$(source_digest)
   expect_keys=$(source_dbsize)
   scenario_keys[$scenario]=$expect_keys
 
-  if ((references)) && [[ $scenario != rss5m ]]; then
+  if ((references)) && [[ $scenario != rss5m && $scenario != latency ]]; then
     lab_wait_quiet "$quiet_wait" || true
     if [[ $scenario == small || $scenario == big ]]; then
       local rate avg
@@ -342,6 +461,14 @@ run_scenario() {
       ref_dump_mbs[$scenario]=$(awk -v r="$rate" -v a="$avg" 'BEGIN {print r*a/1e6}')
       echo "   source DUMP (redis-benchmark, best of -P/-c grid): $(fmt_int "$rate") keys/s," \
         "$(fmt_num "${ref_dump_mbs[$scenario]}") MB/s (DUMP payload ~$avg bytes)"
+      lab_wait_quiet "$quiet_wait" || true
+      if [[ $scenario == small ]]; then
+        ref_dump_cpu[$scenario]=$(dump_cpu_per_m "$source_port" "$count" 1000000 64 2)
+      else
+        ref_dump_cpu[$scenario]=$(dump_cpu_per_m "$source_port" "$count" 10000 16 2)
+      fi
+      echo "   source CPU of DUMP alone (redis-benchmark -P 64/16 -c 2):" \
+        "$(fmt_num "${ref_dump_cpu[$scenario]}" 2) s per M keys"
     fi
     local ingest
     lab_wait_quiet "$quiet_wait" || true
@@ -355,10 +482,25 @@ run_scenario() {
   local n=$repeats run
   [[ $scenario == rss5m ]] && n=1
   for run in $(seq 1 "$n"); do
-    ferry_run "$scenario" "$run" "$expect_digest" "$expect_keys"
+    if [[ $scenario == latency ]]; then
+      quiet_before_runs=0
+      # shellcheck disable=SC2086
+      latency_run "$run" "$expect_digest" "$expect_keys" ferry "$ferry" $ferry_args
+      # shellcheck disable=SC2086
+      latency_run "$run" "$expect_digest" "$expect_keys" ferry-latency-target "$ferry" \
+        $ferry_args --source-latency-target 1
+      if [[ -n $baseline ]]; then
+        # shellcheck disable=SC2086
+        latency_run "$run" "$expect_digest" "$expect_keys" baseline "$baseline" $baseline_args
+      fi
+      quiet_before_runs=1
+    else
+      ferry_runs "$scenario" "$run" "$expect_digest" "$expect_keys"
+    fi
   done
   ((profile)) && profile_run "$scenario"
   summary[$scenario]=$(summarize "$scenario")
+  [[ -n $baseline ]] && baseline_summary[$scenario]=$(summarize "$scenario" baseline)
   flush_target
   flush_source "${source_ports[@]}"
 }
@@ -390,18 +532,55 @@ table=$work/table.md
   echo "DEBUG DIGEST and DBSIZE on both sides. Server CPU comes from /proc; \"other processes\" is the"
   echo "CPU time the rest of the machine used while ferry ran (0 on a quiet machine)."
   echo
-  echo "| scenario | keys | ferry keys/s | ferry MB/s | ferry CPU s / M keys | ferry peak RSS MB | exact copies | source / target CPU s per M keys | other processes' CPU s per run | source DUMP (redis-benchmark) | target RESTORE ingest (redis-cli --pipe, TLS) |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for s in ${scenarios//,/ }; do
-    read -r kps mbs cpu rss exact runs src tgt other <<<"${summary[$s]}"
+  echo "Source commands per key come from INFO commandstats (reset before each run; in the latency"
+  echo "scenario they include the application load's GET and SET). \"DUMP alone\" is the source's"
+  echo "CPU per million DUMP calls from redis-benchmark: the floor of a DUMP-based copy's cost."
+  [[ -n $baseline ]] && echo "Rows marked \"baseline\" ran \`$baseline\` $baseline_args in the same lab, run by run after this build's."
+  echo
+  echo "| scenario | keys | ferry keys/s | ferry MB/s | ferry CPU s / M keys | ferry peak RSS MB | exact copies | source / target CPU s per M keys | source commands per key | other processes' CPU s per run | source DUMP (redis-benchmark) | source CPU of DUMP alone, s / M keys | target RESTORE ingest (redis-cli --pipe, TLS) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  table_row() {
+    local label=$1 s=$2
+    read -r kps mbs cpu rss exact runs src tgt other per_key <<<"$3"
     dump="n/a"
     [[ -n ${ref_dump_kps[$s]:-} ]] &&
       dump="$(fmt_int "${ref_dump_kps[$s]}") keys/s, $(fmt_num "${ref_dump_mbs[$s]}") MB/s"
+    dump_cpu="n/a"
+    [[ -n ${ref_dump_cpu[$s]:-} ]] && dump_cpu=$(fmt_num "${ref_dump_cpu[$s]}" 2)
     ingest="n/a"
     [[ -n ${ref_restore_kps[$s]:-} ]] &&
       ingest="$(fmt_int "${ref_restore_kps[$s]}") keys/s, $(fmt_num "${ref_restore_mbs[$s]}") MB/s"
-    echo "| $s | $(fmt_int "${scenario_keys[$s]}") | $(fmt_int "$kps") | $(fmt_num "$mbs") | $(fmt_num "$cpu" 2) | $(fmt_num "$rss") | $exact/$runs | $(fmt_num "$src" 2) / $(fmt_num "$tgt" 2) | $(fmt_num "$other" 2) | $dump | $ingest |"
+    echo "| $label | $(fmt_int "${scenario_keys[$s]}") | $(fmt_int "$kps") | $(fmt_num "$mbs") | $(fmt_num "$cpu" 2) | $(fmt_num "$rss") | $exact/$runs | $(fmt_num "$src" 2) / $(fmt_num "$tgt" 2) | $(fmt_num "$per_key" 2) | $(fmt_num "$other" 2) | $dump | $dump_cpu | $ingest |"
+  }
+  for s in ${scenarios//,/ }; do
+    table_row "$s" "$s" "${summary[$s]}"
+    [[ -n ${baseline_summary[$s]:-} ]] && table_row "$s (baseline)" "$s" "${baseline_summary[$s]}"
   done
+  if [[ -n $baseline ]]; then
+    echo
+    echo "| scenario | keys/s, this build / baseline | ferry CPU per key, this build / baseline | source CPU per key, this build / baseline |"
+    echo "| --- | ---: | ---: | ---: |"
+    for s in ${scenarios//,/ }; do
+      [[ -n ${baseline_summary[$s]:-} ]] || continue
+      read -r k1 _ c1 _ _ _ s1 _ <<<"${summary[$s]}"
+      read -r k0 _ c0 _ _ _ s0 _ <<<"${baseline_summary[$s]}"
+      ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a=="nan"||b=="nan"||b+0==0) print "n/a"; else printf "%.2f\n", a/b }'; }
+      echo "| $s | $(ratio "$k1" "$k0") | $(ratio "$c1" "$c0") | $(ratio "$s1" "$s0") |"
+    done
+  fi
+  if [[ -s $latency_rows ]]; then
+    echo
+    echo "Latency impact: an application load of $(fmt_int "$latency_rate") requests/s (90 % GET, 10 % SET, open loop over 8"
+    echo "connections, lab_latency_probe) on the source, 5 s before the copy and during it (medians of the runs)."
+    echo
+    echo "| ferry | app p50 / p99 before the copy, us | app p50 / p99 during the copy, us | app requests/s during | ferry keys/s | source CPU s / M keys | exact copies |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for v in $(cut -f1 "$latency_rows" | awk '!seen[$0]++'); do
+      col() { awk -F'\t' -v v="$v" -v c="$1" '$1==v {print $c}' "$latency_rows" | median; }
+      read -r kps _ _ _ exact runs src _ <<<"$(summarize latency "$v")"
+      echo "| $v | $(fmt_int "$(col 3)") / $(fmt_int "$(col 4)") | $(fmt_int "$(col 5)") / $(fmt_int "$(col 6)") | $(fmt_int "$(col 7)") | $(fmt_int "$kps") | $(fmt_num "$src" 2) | $exact/$runs |"
+    done
+  fi
   echo
   echo "| target (issue 7) | measured | goal | result |"
   echo "| --- | ---: | ---: | :---: |"

@@ -6,7 +6,9 @@
 #   2. the integration tests that measure ferry's time, rate or memory, and a short run of each
 #      micro benchmark, against a Release build (build/release, warnings as errors): the
 #      sanitizers make ferry several times slower and its RSS meaningless;
-#   3. a short run of every libFuzzer target (clang 16, build/fuzz), failing on any finding.
+#   3. the fault-injection suite's default run (tests/faults, label `faults`: 14 seeded runs of
+#      ferry against servers that are killed, restarted, paused, flushed; Release build);
+#   4. a short run of every libFuzzer target (clang 16, build/fuzz), failing on any finding.
 # It prints ctest's summaries and the time of each step. Exit code 0 only when everything passed.
 #
 # FERRY_FUZZ_SECONDS (default 30) is each fuzz target's run; 0 skips fuzzing. FERRY_TEST_SERVERS
@@ -60,7 +62,7 @@ mapfile -t bench_targets < <(cmake --build build/release --target help |
   sed -n 's/^\.\.\. \(bench_[a-z0-9_]*\|lab_[a-z0-9_]*\)$/\1/p')
 cmake --build build/release -j "$jobs" --target ferry integration_verify_scale_test \
   integration_copy_limits_test integration_long_job_test integration_reshard_test \
-  integration_packaging_deb_test "${bench_targets[@]}"
+  integration_packaging_deb_test faults_test "${bench_targets[@]}"
 step_done "release build"
 ctest --test-dir build/release -L integration -R "$release_only|$measures" --output-on-failure \
   -j "$jobs" --timeout 900 || status=1
@@ -69,6 +71,10 @@ ctest --test-dir build/release -L packaging --output-on-failure -j "$jobs" --tim
   status=1
 ctest --test-dir build/release -L bench --output-on-failure -j "$jobs" || status=1
 step_done "release tests"
+
+echo "== fault-injection suite (default run: FERRY_FAULT_RUNS=14 from seed 1) =="
+ctest --test-dir build/release -L faults --output-on-failure --timeout 1800 || status=1
+step_done "fault suite"
 
 if ((fuzz_seconds > 0)); then
   echo "== fuzzing (libFuzzer, ASan+UBSan, ${fuzz_seconds} s per target) =="

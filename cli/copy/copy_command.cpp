@@ -34,6 +34,7 @@ struct copy_flags {
   bool verify = false;
   std::optional<double> verify_sample;
   std::string on_target_loss = "stop";
+  std::string string_reads = "get";
 };
 
 /// Where the databases left behind are, and what to do: a sentence for the end of a job.
@@ -116,6 +117,7 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   }
   config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
                                                            : engine::target_loss_policy::stop;
+  config.string_reads = flags.string_reads == "get";
   // Every output is checked before anything is touched: a report that cannot be written must
   // not be found out after hours of copying.
   for (const auto& [path, flag] :
@@ -357,6 +359,13 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                    "back to what the target still holds, so --resume copies the rest again) or "
                    "recopy (go back and copy again without stopping)")
       ->check(CLI::IsMember({"stop", "recopy"}))
+      ->capture_default_str();
+  copy->add_option("--string-reads", flags->string_reads,
+                   "How string keys are read: get (GET and the expiry, written with SET ... PXAT: "
+                   "about half the source's CPU of DUMP; where the target is Redis >= 6.2, and "
+                   "while strings are at least 30 % of the keys read) or dump (DUMP and RESTORE, "
+                   "as for every other type)")
+      ->check(CLI::IsMember({"get", "dump"}))
       ->capture_default_str();
   copy->add_flag("--ignore-other-dbs", c.ignore_other_dbs,
                  "The source's other databases are meant to stay behind: keys there are reported "

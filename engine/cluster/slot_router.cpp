@@ -23,8 +23,9 @@ slot_router::slot_router(asio::any_io_executor executor, protocol::connection_op
 std::string slot_router::refuses_bulk(std::size_t size) const {
   if (refused_bulk_ != 0 && size >= refused_bulk_) {
     return fmt::format(
-        "the key is too large for the target's bulk limit: its DUMP payload is {} bytes and the "
-        "target refused a {}-byte payload as over its proto-max-bulk-len; raise "
+        "the key is too large for the target's bulk limit: its payload (a DUMP, or a string's "
+        "value) is {} bytes and the target refused a {}-byte payload as over its "
+        "proto-max-bulk-len; raise "
         "proto-max-bulk-len on the target to copy it",
         size, refused_bulk_);
   }

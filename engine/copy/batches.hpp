@@ -19,18 +19,19 @@ struct key_batch {
   std::vector<protocol::bytes> keys;
 };
 
-/// One key read from the source, ready for RESTORE.
 /// What a writer does with a record.
 enum class record_kind : std::uint8_t {
   restore,  ///< RESTORE key <expire_at_ms> <payload> ABSTTL [REPLACE]
   erase,    ///< DEL key: the key is gone from the source (a live sync's re-copy)
+  string,   ///< SET key <payload> [PXAT <expire_at_ms>] [NX]: a string read with GET
 };
 
 /// One key read from the source, ready for the target.
 struct record {
   /// Key name (binary).
   protocol::bytes key;
-  /// DUMP payload, shared with the reader's reply buffer (never copied); empty for `erase`.
+  /// DUMP payload (the string's value for `string`), shared with the reader's reply buffer
+  /// (never copied); empty for `erase`.
   protocol::bytes payload;
   /// Absolute expiry in Unix milliseconds; 0 for none (RESTORE's ttl argument with ABSTTL).
   std::int64_t expire_at_ms = 0;

@@ -57,6 +57,9 @@ struct copy_config {
   /// The source's other databases are meant to stay behind: keys there do not make the job
   /// incomplete (they are still reported).
   bool ignore_other_dbs = false;
+  /// Read strings with GET and write them with SET ... PXAT where the target has it (Redis >=
+  /// 6.2), which costs the source less than DUMP; false: DUMP and RESTORE every key.
+  bool string_reads = true;
 };
 
 }  // namespace ferry::engine

@@ -12,6 +12,7 @@
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
 #include "engine/copy/shard_book.hpp"
+#include "engine/copy/source_commands.hpp"
 #include "engine/runtime/job_control.hpp"
 #include "engine/verify/verifier.hpp"
 #include "protocol/wire/failure.hpp"
@@ -67,6 +68,8 @@ struct copy_report {
   std::size_t peak_inflight_bytes = 0;
   /// Worker threads used.
   unsigned threads = 0;
+  /// The commands this run sent the source to read keys, by kind (the cost to the source).
+  source_command_counts source_commands;
   /// The source and target as printable (redacted) URLs.
   std::string source, target;
   /// True when the job continued a state file (--resume).

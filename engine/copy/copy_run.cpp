@@ -31,6 +31,12 @@ compare_options inline_compare_options(const copy_config& config, const inspecte
   return options;
 }
 
+/// SET ... PXAT (and NX with it) came with Redis 6.2; a server that hides its version gets
+/// RESTORE, which every version since 5 answers.
+bool target_sets_pxat(const protocol::server_facts& target) {
+  return target.major_version > 6 || (target.major_version == 6 && target.minor_version >= 2);
+}
+
 /// Adds to a fatal OOM message what a person needs to size the target.
 std::string explain_oom(const std::string& message, const counts& totals) {
   const std::uint64_t left =
@@ -156,6 +162,8 @@ pass_services copy_run::services_for() {
                        warnings_,
                        resuming_,
                        plan_.sides.source_facts.major_version >= 7,
+                       config_.string_reads && target_sets_pxat(plan_.sides.target_facts),
+                       commands_,
                        {plan_.sides.source, plan_.sides.source_facts.map,
                         inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_}};
 }
@@ -286,6 +294,7 @@ void copy_run::finish(copy_report& report) {
   }
   for (const auto& warning : warnings_.all()) report.warnings.push_back(warning);
   for (const auto& warning : verify_warnings_.all()) report.warnings.push_back(warning);
+  report.source_commands = commands_.snapshot();
   // Nothing is complete over a scan that went on in another source process.
   if (!control_.failed() && all_complete) check_sources();
   // Nothing is complete before the target is known to still hold it.

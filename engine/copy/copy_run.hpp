@@ -78,6 +78,7 @@ class copy_run {
   slot_set rescanning_;  // the moved slots of the rescan pass under way
   source_watch source_;
   rate_limiter limiter_;
+  source_commands commands_;
   warning_list verify_warnings_;
   warning_list warnings_;  // from the shards
   bool told_blind_ = false;

@@ -80,11 +80,11 @@ void copy_run::write_state(const checkpoint& state) {
   if (auto saved = save_checkpoint(config_.state.path, state); !saved) {
     // The file is replaced by rename, so the one written before is intact, and a resumed job
     // checks the target's marks against it first: resuming from it is safe.
-    control_.fail(fail_with(
-        job_error::state_file,
-        fmt::format("{}; the state file written before is intact: free space (or fix the "
-                    "permissions) there and run the same command with --resume",
-                    saved.error())));
+    control_.fail(
+        fail_with(job_error::state_file,
+                  fmt::format("{}; the state file written before is intact: free space (or fix the "
+                              "permissions) there and run the same command with --resume",
+                              saved.error())));
   }
 }
 

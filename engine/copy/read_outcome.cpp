@@ -40,4 +40,19 @@ read_outcome judge_read(const protocol::reply& dump, const protocol::reply& expi
   return out;
 }
 
+read_outcome judge_get(const protocol::reply& get, const protocol::reply& expiry, bool absolute,
+                       std::int64_t read_at_ms) {
+  if (get.is_error() && protocol::classify_error_reply(get.text()) == errc::wrong_type) {
+    read_outcome out;
+    out.action = read_action::dump;
+    return out;
+  }
+  read_outcome out = judge_read(get, expiry, absolute, read_at_ms);
+  if (out.action == read_action::value && out.expire_at_ms != 0 &&
+      out.expire_at_ms - read_at_ms < near_expiry_ms) {
+    out.action = read_action::dump;
+  }
+  return out;
+}
+
 }  // namespace ferry::engine

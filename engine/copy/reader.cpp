@@ -1,4 +1,6 @@
-// The readers: pipelined DUMP + PEXPIRETIME (PTTL before Redis 7) on the source.
+// The readers: pipelined GET or DUMP, each with PEXPIRETIME (PTTL before Redis 7), on the
+// source. Strings are read with GET (read_path.hpp says why and when); the keys that are not
+// strings then with DUMP, on the same node, before the batch goes on.
 
 #include <fmt/format.h>
 
@@ -9,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <span>
 
 #include "engine/cluster/node_links.hpp"
 #include "engine/cluster/redirect_round.hpp"
@@ -67,6 +70,12 @@ class batch_reader {
 
  private:
   asio::awaitable<bool> read_group(const round_group& group, key_batch& batch, record_batch& out);
+  /// Runs `command` (GET or DUMP) and the expiry command for `keys` of `group` on its node and
+  /// settles each key; keys that must be read with DUMP go to `dump_next`. False when the job
+  /// failed.
+  asio::awaitable<bool> read_keys(const round_group& group, std::span<const std::uint32_t> keys,
+                                  bool by_get, key_batch& batch, record_batch& out,
+                                  std::vector<std::uint32_t>& dump_next);
   bool fatal(errc kind, std::string message) {
     shard_.control.fail({protocol::make_error_code(kind), std::move(message)});
     return false;
@@ -78,6 +87,8 @@ class batch_reader {
   redirect_round round_;
   protocol::command_buffer commands_;
   std::vector<protocol::reply> replies_;
+  std::vector<std::uint32_t> dump_next_;
+  std::vector<std::uint32_t> unused_;
 };
 
 asio::awaitable<bool> batch_reader::read(key_batch& batch, record_batch& out) {
@@ -101,14 +112,30 @@ asio::awaitable<bool> batch_reader::read(key_batch& batch, record_batch& out) {
 
 asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_batch& batch,
                                                record_batch& out) {
+  dump_next_.clear();
+  if (shard_.paths.next() == read_path::get_first) {
+    if (!co_await read_keys(group, group.keys, true, batch, out, dump_next_)) co_return false;
+    if (dump_next_.empty()) co_return true;
+    const std::vector<std::uint32_t> again = std::move(dump_next_);
+    dump_next_.clear();
+    co_return co_await read_keys(group, again, false, batch, out, unused_);
+  }
+  co_return co_await read_keys(group, group.keys, false, batch, out, unused_);
+}
+
+asio::awaitable<bool> batch_reader::read_keys(const round_group& group,
+                                              std::span<const std::uint32_t> keys, bool by_get,
+                                              key_batch& batch, record_batch& out,
+                                              std::vector<std::uint32_t>& dump_next) {
   // Fixed for the group: a fallback to PTTL decided on its replies applies to the next round.
   const bool absolute = shard_.use_pexpiretime;
   const std::string_view expiry = absolute ? "PEXPIRETIME" : "PTTL";
+  const std::string_view command = by_get ? "GET" : "DUMP";
   commands_.clear();
-  for (const std::uint32_t index : group.keys) {
+  for (const std::uint32_t index : keys) {
     if (group.asking) commands_.push({"ASKING"});
     commands_.begin(2);
-    commands_.arg("DUMP");
+    commands_.arg(command);
     commands_.arg_ref(batch.keys[index]);
     if (group.asking) commands_.push({"ASKING"});  // ASKING lets only the next command in
     commands_.begin(2);
@@ -122,15 +149,25 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
         {done.error().code, fmt::format("reading from the source: {}", done.error().message)});
     co_return false;
   }
+  if (by_get) {
+    shard_.commands.add_get(keys.size());
+  } else {
+    shard_.commands.add_dump(keys.size());
+  }
+  shard_.commands.add_expiry(keys.size());
+  if (group.asking) shard_.commands.add_asking(2 * keys.size());
   const std::int64_t read_at = now_ms();
+  std::size_t strings = 0;
+  std::size_t others = 0;
   std::size_t at = 0;
-  for (const std::uint32_t index : group.keys) {
+  for (const std::uint32_t index : keys) {
     if (group.asking) ++at;
-    protocol::reply& dump = replies_[at++];
+    protocol::reply& value = replies_[at++];
     if (group.asking) ++at;
     const protocol::reply& ttl = replies_[at++];
     protocol::bytes& key = batch.keys[index];
-    const read_outcome outcome = judge_read(dump, ttl, absolute, read_at);
+    const read_outcome outcome = by_get ? judge_get(value, ttl, absolute, read_at)
+                                        : judge_read(value, ttl, absolute, read_at);
     switch (outcome.action) {
       case read_action::redirect:
         // The slot lives elsewhere now (failover, resharding): read the key where it is.
@@ -142,6 +179,10 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
         continue;
       case read_action::retry:
         round_.retry_same(index, group);
+        continue;
+      case read_action::dump:
+        // Another type (WRONGTYPE), or a string near its expiry: its DUMP tells which.
+        dump_next.push_back(index);
         continue;
       case read_action::fail_key:
         shard_.failures.record(shard_.label, key.view(), protocol::errc_name(outcome.error),
@@ -164,11 +205,24 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
           round_.retry_same(index, group);
           continue;
         }
-        co_return fatal(
-            outcome.error,
-            fmt::format("source {}: {} refused: {}{}", node.address(),
-                        outcome.on_expiry ? expiry : std::string_view("DUMP"), outcome.reply_text,
-                        protocol::refusal_advice(outcome.error, outcome.reply_text)));
+        if (by_get && !outcome.on_expiry &&
+            (outcome.error == errc::unknown_command || outcome.error == errc::no_permission)) {
+          // GET renamed or not allowed (an ACL written for DUMP-based tools): every key is
+          // read with DUMP, as before ferry had a string path.
+          if (shard_.paths.allowed()) {
+            shard_.paths.forbid();
+            shard_.warnings.add(fmt::format(
+                "source {} refuses GET ({}): ferry reads strings with DUMP instead, which costs "
+                "the source more (allow +get for the user to read strings cheaply)",
+                node.address(), outcome.reply_text));
+          }
+          dump_next.push_back(index);
+          continue;
+        }
+        co_return fatal(outcome.error,
+                        fmt::format("source {}: {} refused: {}{}", node.address(),
+                                    outcome.on_expiry ? expiry : command, outcome.reply_text,
+                                    protocol::refusal_advice(outcome.error, outcome.reply_text)));
       case read_action::vanished:
         shard_counters::add(shard_.counters.vanished, 1);
         ++out.tally.vanished;
@@ -176,12 +230,17 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
       case read_action::value:
         break;
     }
-    out.charged_bytes += dump.str.size() + key.size();
+    // A DUMP payload begins with its RDB type; 0 is a string.
+    const bool string = by_get || (!value.str.empty() && value.str.view().front() == '\0');
+    ++(string ? strings : others);
+    out.charged_bytes += value.str.size() + key.size();
     // Moved, not copied: each copy of a `bytes` costs an atomic reference count pair per key.
     // The key is settled here, so no retry round needs its name again.
     const std::uint16_t slot = protocol::key_slot(key.view());
-    out.records.push_back({std::move(key), std::move(dump.str), outcome.expire_at_ms, slot});
+    out.records.push_back({std::move(key), std::move(value.str), outcome.expire_at_ms, slot,
+                           by_get ? record_kind::string : record_kind::restore});
   }
+  shard_.paths.observe(strings, others);
   co_return true;
 }
 

@@ -59,6 +59,15 @@ restore_decision judge_restore(const protocol::reply* answer, const restore_situ
   return decision;
 }
 
+restore_decision judge_set(const protocol::reply* answer, const restore_situation& key) {
+  if (answer == nullptr || !answer->is_nil()) return judge_restore(answer, key);
+  // SET ... NX answers nil where RESTORE answers BUSYKEY: the key exists on the target.
+  restore_decision decision;
+  decision.error = errc::busykey;
+  decision.action = busy_key(key);
+  return decision;
+}
+
 restore_decision judge_erase(const protocol::reply* answer) {
   if (answer == nullptr || !answer->is_error()) return judge_restore(answer, {});
   restore_decision decision = judge_restore(answer, {});

@@ -64,6 +64,10 @@ struct restore_decision {
 /// The RESTORE's answer; `answer` is null when none came (the connection broke after sending).
 restore_decision judge_restore(const protocol::reply* answer, const restore_situation& key);
 
+/// The answer to `SET key value [PXAT ms] [NX]` (a string read with GET): like RESTORE's, with
+/// the nil of NX on an existing key in place of BUSYKEY.
+restore_decision judge_set(const protocol::reply* answer, const restore_situation& key);
+
 /// The answer to `DEL key` (a key gone from the source): an integer settles it (copied: the
 /// target now agrees with the source), errors are judged like RESTORE's (redirects, retries,
 /// OOM cannot happen, anything else stops the job).

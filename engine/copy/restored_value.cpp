@@ -15,7 +15,8 @@ asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_v
     link& target, const record& r) {
   protocol::command_buffer probe;
   probe.begin(2);
-  probe.arg("DUMP");
+  // A string written with SET: its value is compared as it is.
+  probe.arg(r.kind == record_kind::string ? "GET" : "DUMP");
   probe.arg_ref(r.key);
   probe.begin(2);
   probe.arg("PEXPIRETIME");
@@ -29,6 +30,7 @@ asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_v
   const std::int64_t expiry = answer[1].integer < 0 ? 0 : answer[1].integer;
   if (!answer[1].is_error() && expiry != r.expire_at_ms) co_return false;
   if (dump.text() == r.payload.view()) co_return true;
+  if (r.kind == record_kind::string) co_return false;
 
   const std::string tag = protocol::hash_tag_for(r.slot);
   if (tag.empty()) co_return false;

@@ -22,8 +22,8 @@
 
 namespace ferry::engine {
 
-/// True when the target's key holds exactly `r` (value and expiry); fails only when the target
-/// cannot be reached.
+/// True when the target's key holds exactly `r` (value and expiry; a string record's value by
+/// GET); fails only when the target cannot be reached.
 boost::asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_value(
     link& target, const record& r);
 

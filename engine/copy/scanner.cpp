@@ -57,6 +57,7 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_c
       break;
     }
     shard_counters::add(shard.counters.retries, source.retries());
+    shard.commands.add_scan(1);
     protocol::reply& scan = replies.front();
     if (scan.is_error() || scan.elements.size() != 2) {
       const protocol::errc kind = protocol::classify_error_reply(scan.text());

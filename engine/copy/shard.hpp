@@ -30,7 +30,9 @@
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
 #include "engine/copy/failed_keys.hpp"
+#include "engine/copy/read_path.hpp"
 #include "engine/copy/scan_ledger.hpp"
+#include "engine/copy/source_commands.hpp"
 #include "engine/copy/write_stage.hpp"
 #include "engine/runtime/byte_budget.hpp"
 #include "engine/runtime/channels.hpp"
@@ -83,6 +85,10 @@ struct shard_context {
   protocol::connection_options source;
   /// Read expiry with PEXPIRETIME (Redis >= 7) rather than PTTL.
   bool use_pexpiretime = true;
+  /// GET first or DUMP first, batch by batch (read_path.hpp).
+  read_path_chooser paths{false};
+  /// The commands sent to the source, for the report (shared by the job's shards).
+  source_commands& commands;
   /// The SCAN cursor to start from (0, or a checkpoint's).
   std::uint64_t start_cursor = 0;
   /// The slots this shard copies; keys of other slots on its node are left to the shards (or

@@ -66,6 +66,8 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
         .label = label,
         .source = run.source,
         .use_pexpiretime = services.use_pexpiretime,
+        .paths = read_path_chooser{services.string_reads},
+        .commands = services.commands,
         .start_cursor = run.start_cursor,
         .slots = run.slots,
         .counters = *run.counters,

@@ -17,6 +17,7 @@
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
 #include "engine/copy/failed_keys.hpp"
+#include "engine/copy/source_commands.hpp"
 #include "engine/runtime/job_control.hpp"
 #include "engine/runtime/rate_limiter.hpp"
 #include "engine/topology/slot_watch.hpp"
@@ -76,6 +77,11 @@ struct pass_services {
   bool resumed = false;
   /// The source has PEXPIRETIME (Redis >= 7).
   bool use_pexpiretime = true;
+  /// Strings may be read with GET and written with SET ... PXAT (the target has it, and the
+  /// job did not ask for DUMP only).
+  bool string_reads = false;
+  /// The commands sent to the source, by kind.
+  source_commands& commands;
   /// The inline verifier's needs, when config.verify.enabled.
   verify_services verify;
 };

@@ -33,16 +33,32 @@ copied_batch sample_copied(std::span<const record* const> written, double fracti
   copied_batch batch;
   for (const record* r : written) {
     if (!in_sample(r->key.view(), fraction)) continue;
-    batch.keys.push_back({protocol::bytes::copy_of(r->key.view()), dump_digest(r->payload.view()),
-                          r->expire_at_ms > 0 ? r->expire_at_ms : -1});
+    // A string read with GET has no DUMP payload: its value's digest goes instead.
+    const bool by_value = r->kind == record_kind::string;
+    batch.keys.push_back({protocol::bytes::copy_of(r->key.view()),
+                          by_value ? sha1_hex(r->payload.view()) : dump_digest(r->payload.view()),
+                          r->expire_at_ms > 0 ? r->expire_at_ms : -1, by_value});
     batch.charged_bytes += r->key.size() + copied_key_cost;
   }
   return batch;
 }
 
-/// Appends `RESTORE key <abs-ms> <payload> ABSTTL [REPLACE]`; the payload is referred to, not
-/// copied.
+/// Appends `RESTORE key <abs-ms> <payload> ABSTTL [REPLACE]`, or for a string read with GET
+/// `SET key <value> [PXAT <abs-ms>] [NX]` (NX where RESTORE would go without REPLACE); the
+/// payload is referred to, not copied.
 void append_restore(protocol::command_buffer& commands, const record& r, bool replace) {
+  if (r.kind == record_kind::string) {
+    commands.begin(3 + (r.expire_at_ms > 0 ? 2 : 0) + (replace ? 0 : 1));
+    commands.arg("SET");
+    commands.arg_ref(r.key);
+    commands.arg_ref(r.payload);
+    if (r.expire_at_ms > 0) {
+      commands.arg("PXAT");
+      commands.arg(r.expire_at_ms);
+    }
+    if (!replace) commands.arg("NX");
+    return;
+  }
   commands.begin(replace ? 6 : 5);
   commands.arg("RESTORE");
   commands.arg_ref(r.key);
@@ -83,7 +99,7 @@ class batch_writer {
             index < ambiguous_.size() && ambiguous_[index]};
   }
   void copied(const record& r) {
-    if (r.kind == record_kind::restore) written_.push_back(&r);
+    if (r.kind != record_kind::erase) written_.push_back(&r);
     ++tally_.copied;
     tally_.bytes += r.payload.size();
   }
@@ -203,9 +219,9 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
     if (group.asking) ++at;  // ASKING's +OK
     const protocol::reply* answer = at < replies_.size() ? &replies_[at++] : nullptr;
     const restore_situation key = situation(index);
-    const restore_decision decision = r.kind == record_kind::erase
-                                          ? judge_erase(answer)
-                                          : judge_restore(answer, key);
+    const restore_decision decision = r.kind == record_kind::erase    ? judge_erase(answer)
+                                      : r.kind == record_kind::string ? judge_set(answer, key)
+                                                                      : judge_restore(answer, key);
     switch (decision.action) {
       case restore_action::copied:
         copied(r);
@@ -239,7 +255,8 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
       case restore_action::stop:
         co_return fatal(
             make_error_code(decision.error),
-            fmt::format("target {} refused RESTORE: {}{}", target.address(), answer->text(),
+            fmt::format("target {} refused {}: {}{}", target.address(),
+                        r.kind == record_kind::string ? "SET" : "RESTORE", answer->text(),
                         protocol::refusal_advice(decision.error, answer->text())));
       default:
         if (!co_await settle(target, r, decision.action, key)) co_return false;

@@ -15,10 +15,13 @@ namespace ferry::engine {
 struct copied_key {
   /// The key (its own copy: the batch's buffers go back to the budget).
   protocol::bytes key;
-  /// dump_digest() of the payload written: what the source held when it was read.
+  /// dump_digest() of the payload written: what the source held when it was read; for a string
+  /// written by value (`by_value`), sha1_hex() of the value.
   std::string digest;
   /// The expiry written, in Unix ms; -1 for none.
   std::int64_t expire_at_ms = -1;
+  /// A string ferry read with GET and wrote with SET: `digest` is its value's.
+  bool by_value = false;
 };
 
 /// What a queued key costs beyond its name: the digest, the expiry and the vectors' share. An

@@ -83,6 +83,35 @@ asio::awaitable<void> inline_verifier::compare_batches() {
       if (!context_.control.draining()) context_.control.fail(verdicts.error());
       continue;
     }
+    // Strings written by value: whether the source still holds what was copied is asked of its
+    // value, read again for the keys that differ (few).
+    std::vector<std::size_t> by_value;
+    for (std::size_t i = 0; i < verdicts->size(); ++i) {
+      const difference kind = (*verdicts)[i].kind;
+      if (batch.keys[i].by_value && !(*verdicts)[i].vanished &&
+          (kind == difference::value || kind == difference::type || kind == difference::expiry)) {
+        by_value.push_back(i);
+      }
+    }
+    std::vector<std::string> values_now(verdicts->size());
+    if (!by_value.empty()) {
+      std::vector<bytes> again;
+      for (const std::size_t i : by_value) again.push_back(batch.keys[i].key);
+      std::vector<protocol::reply> replies;
+      const auto encode = [&](std::size_t index, protocol::command_buffer& commands) {
+        commands.begin(2);
+        commands.arg("GET");
+        commands.arg_ref(again[index]);
+      };
+      if (auto read = co_await source.run(again, 1, encode, replies); !read) {
+        if (!context_.control.draining()) context_.control.fail(read.error());
+        continue;
+      }
+      for (std::size_t n = 0; n < by_value.size(); ++n) {
+        const protocol::reply& now = replies[n];
+        if (!now.is_error() && !now.is_nil()) values_now[by_value[n]] = sha1_hex(now.text());
+      }
+    }
     verify_counts counts;
     for (std::size_t i = 0; i < verdicts->size(); ++i) {
       verdict& v = (*verdicts)[i];
@@ -91,7 +120,13 @@ asio::awaitable<void> inline_verifier::compare_batches() {
         continue;
       }
       const copied_key& copied = batch.keys[i];
-      judge_against_copy(v, copied.digest, copied.expire_at_ms, context_.compare.ttl_tolerance_ms);
+      if (copied.by_value) {
+        judge_against_copied_value(v, values_now[i], copied.digest, copied.expire_at_ms,
+                                   context_.compare.ttl_tolerance_ms);
+      } else {
+        judge_against_copy(v, copied.digest, copied.expire_at_ms,
+                           context_.compare.ttl_tolerance_ms);
+      }
       ++counts[verify_counter::checked];
       ++counts[counter_of(v.kind)];
       if (v.rounds > 1) ++counts[verify_counter::rechecked];

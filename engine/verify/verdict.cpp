@@ -104,18 +104,36 @@ std::string sha1_hex(std::string_view data) {
   return out;
 }
 
+namespace {
+
+/// A difference whose source moved since the copy says nothing about the copy.
+void mark_changed(verdict& v, bool value_moved, bool expiry_moved) {
+  if (!value_moved && !expiry_moved) return;
+  v.kind = difference::changed;
+  v.detail = value_moved ? "the source's value changed after ferry copied the key"
+                         : "the source's expiry changed after ferry copied the key";
+}
+
+}  // namespace
+
 void judge_against_copy(verdict& v, std::string_view copied_digest,
                         std::int64_t copied_expire_at_ms, std::int64_t tolerance_ms) {
   if (v.kind != difference::value && v.kind != difference::type && v.kind != difference::expiry) {
     return;
   }
   const bool value_moved = !v.source.digest.empty() && v.source.digest != copied_digest;
-  const bool expiry_moved =
-      expiry_differs(v.source.expire_at_ms, copied_expire_at_ms, tolerance_ms);
-  if (!value_moved && !expiry_moved) return;
-  v.kind = difference::changed;
-  v.detail = value_moved ? "the source's value changed after ferry copied the key"
-                         : "the source's expiry changed after ferry copied the key";
+  mark_changed(v, value_moved,
+               expiry_differs(v.source.expire_at_ms, copied_expire_at_ms, tolerance_ms));
+}
+
+void judge_against_copied_value(verdict& v, std::string_view source_value_digest,
+                                std::string_view copied_value_digest,
+                                std::int64_t copied_expire_at_ms, std::int64_t tolerance_ms) {
+  if (v.kind != difference::value && v.kind != difference::type && v.kind != difference::expiry) {
+    return;
+  }
+  mark_changed(v, source_value_digest != copied_value_digest,
+               expiry_differs(v.source.expire_at_ms, copied_expire_at_ms, tolerance_ms));
 }
 
 std::string dump_digest(std::string_view payload) {

@@ -74,6 +74,13 @@ struct verdict {
 void judge_against_copy(verdict& v, std::string_view copied_digest,
                         std::int64_t copied_expire_at_ms, std::int64_t tolerance_ms);
 
+/// The same for a string ferry wrote by value (read with GET, written with SET): the source's
+/// value read again after the difference was found, as sha1_hex() (empty when it is no longer
+/// a string or is gone), against the value's digest ferry wrote.
+void judge_against_copied_value(verdict& v, std::string_view source_value_digest,
+                                std::string_view copied_value_digest,
+                                std::int64_t copied_expire_at_ms, std::int64_t tolerance_ms);
+
 /// True when two expiries (-1 = none) differ: one side has one and the other not, or they are
 /// more than `tolerance_ms` apart.
 bool expiry_differs(std::int64_t a, std::int64_t b, std::int64_t tolerance_ms) noexcept;

@@ -94,6 +94,8 @@ TEST_P(copy_limits_test, keys_over_the_targets_bulk_limit_fail_and_the_rest_is_e
     big_payloads[key] = source_client.checked({"DUMP", key}).str.size();
     ASSERT_GT(big_payloads[key], std::size_t{1} << 20) << key;
   }
+  // A string goes by value (GET, then SET): what is sent is the value itself.
+  big_payloads["big:string"] = source_client.checked({"GET", "big:string"}).str.size();
   const std::size_t small_keys = every_type.keys + strings.keys;
 
   std::vector<std::string> args{"copy",

@@ -122,6 +122,7 @@ TEST(helpful_messages, a_missing_acl_rule_is_named) {
   redis_server target;
   sync_client admin = source.client();
   fill_strings(admin, 100, 10, 1);
+  admin.checked({"HSET", "a-hash", "f", "v"});  // strings go by GET; a hash needs DUMP
   std::vector<std::string> rules;
   for (const auto& rule : source_rules_copy()) {
     if (rule != "+dump") rules.push_back(rule);

@@ -6,7 +6,7 @@ const std::vector<std::string>& source_rules_copy() {
   static const std::vector<std::string> rules = {
       "resetkeys", "~*",    "resetchannels", "-@all",           "+ping",          "+client|setname",
       "+select",   "+info", "+dbsize",       "+cluster|shards", "+cluster|slots", "+cluster|nodes",
-      "+readonly", "+scan", "+dump",         "+pexpiretime",    "+pttl"};
+      "+readonly", "+scan", "+dump",         "+pexpiretime",    "+pttl",          "+get"};
   return rules;
 }
 

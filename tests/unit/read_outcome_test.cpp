@@ -86,5 +86,44 @@ TEST(judge_read, a_redirect_names_its_node_and_the_first_error_decides) {
   EXPECT_FALSE(out.to.has_value());  // read again where it was
 }
 
+TEST(judge_get, strings_by_value_and_everything_else_by_dump) {
+  const reply value{reply_kind::string, 0, protocol::bytes::copy_of("hello"), {}};
+  const row rows[] = {
+      {"a string, no expiry", value, integer(-1), true, read_action::value, 0},
+      {"a string expiring later", value, integer(now + 60'000), true, read_action::value,
+       now + 60'000},
+      {"a string expiring later (PTTL)", value, integer(60'000), false, read_action::value,
+       now + 60'000},
+      {"a hash: WRONGTYPE",
+       error("WRONGTYPE Operation against a key holding the wrong kind of "
+             "value"),
+       integer(-1), true, read_action::dump},
+      {"WRONGTYPE decides over an expiry error", error("WRONGTYPE Operation"),
+       error("ERR unknown command 'PEXPIRETIME'"), true, read_action::dump},
+      {"a string close to its expiry: RESTORE ABSTTL handles it", value,
+       integer(now + near_expiry_ms - 1), true, read_action::dump},
+      {"a string just far enough from its expiry", value, integer(now + near_expiry_ms), true,
+       read_action::value, now + near_expiry_ms},
+      {"deleted since SCAN", nil(), integer(-2), true, read_action::vanished},
+      {"expired at the read", value, integer(now), true, read_action::vanished},
+      {"MOVED", error("MOVED 3999 127.0.0.1:7001"), integer(-1), true, read_action::redirect, 0,
+       errc::moved},
+      {"GET refused by ACL", error("NOPERM this user has no permissions to run the 'get' command"),
+       integer(-1), true, read_action::fatal, 0, errc::no_permission},
+  };
+  for (const row& r : rows) {
+    const read_outcome out = judge_get(r.dump, r.expiry, r.absolute, now);
+    EXPECT_EQ(out.action, r.action) << r.what;
+    if (r.action == read_action::value) {
+      EXPECT_EQ(out.expire_at_ms, r.expire_at) << r.what;
+    }
+    if (r.action != read_action::value && r.action != read_action::vanished &&
+        r.action != read_action::dump) {
+      EXPECT_EQ(out.error, r.error) << r.what;
+      EXPECT_FALSE(out.on_expiry) << r.what;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ferry::engine

@@ -55,6 +55,26 @@ TEST(verdict, a_side_moved_when_type_digest_length_or_expiry_changed) {
   EXPECT_FALSE(state_moved(before, other, 1000));
 }
 
+TEST(verdict, a_string_copied_by_value_is_judged_by_its_value_read_again) {
+  const std::string copied = sha1_hex("v1");
+  auto judged = [&](difference kind, const std::string& source_now, std::int64_t source_expiry) {
+    verdict v;
+    v.kind = kind;
+    v.source = {"string", source_expiry, "dump-digest-of-the-source"};
+    judge_against_copied_value(v, source_now, copied, 5000, 1000);
+    return v.kind;
+  };
+  // The source still holds the value copied: the target is wrong.
+  EXPECT_EQ(judged(difference::value, sha1_hex("v1"), 5000), difference::value);
+  EXPECT_EQ(judged(difference::expiry, sha1_hex("v1"), 5200), difference::expiry);
+  // Written since, or no longer a string (empty): no verdict on the copy.
+  EXPECT_EQ(judged(difference::value, sha1_hex("v2"), 5000), difference::changed);
+  EXPECT_EQ(judged(difference::type, "", 5000), difference::changed);
+  EXPECT_EQ(judged(difference::expiry, sha1_hex("v1"), 90'000), difference::changed);
+  // A missing key stays missing.
+  EXPECT_EQ(judged(difference::missing, sha1_hex("v2"), 5000), difference::missing);
+}
+
 TEST(verdict, a_copied_key_whose_source_moved_since_is_changed_not_different) {
   key_state copied_state{"string", 5000, "aaaa"};
   auto judged = [&](difference kind, key_state source) {

@@ -157,7 +157,13 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   }
   if (!flags.report_path.empty()) {
     if (auto written = write_json_file(flags.report_path, report_json(report)); !written) {
-      fmt::print(stderr, "ferry copy: --report: {}\n", written.error());
+      // The copy's outcome is the summary above; only its report is lost (a partial .tmp file
+      // never replaces an earlier report).
+      fmt::print(stderr,
+                 "ferry copy: --report: {}; the copy itself ended as the summary above says, but "
+                 "this run's report is lost: free space (or fix the permissions) there, and run "
+                 "`ferry verify` with the same source and target for a report of the target\n",
+                 written.error());
       if (report.status == engine::job_status::complete) return exit_failed;
     }
   }

@@ -74,7 +74,10 @@ int run_plan_command(plan_flags& flags) {
   fmt::print("{}", plan_text(report));
   if (!flags.json_path.empty()) {
     if (auto written = write_json_file(flags.json_path, plan_json(report)); !written) {
-      fmt::print(stderr, "ferry plan: --json: {}\n", written.error());
+      fmt::print(stderr,
+                 "ferry plan: --json: {}; free space (or fix the permissions) there and run the "
+                 "same command again\n",
+                 written.error());
       return exit_failed;
     }
   }

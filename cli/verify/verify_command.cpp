@@ -78,7 +78,11 @@ int run_verify(verify_flags& flags) {
   if (!flags.report_path.empty()) {
     if (auto written = write_json_file(flags.report_path, verify_report_json(report, flags.mode));
         !written) {
-      fmt::print(stderr, "ferry verify: --report: {}\n", written.error());
+      fmt::print(stderr,
+                 "ferry verify: --report: {}; the comparison ended as the summary above says, "
+                 "but its report is lost: free space (or fix the permissions) there and run the "
+                 "same command again\n",
+                 written.error());
       if (report.status == engine::verify_status::equal) return exit_failed;
     }
   }

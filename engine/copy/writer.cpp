@@ -353,7 +353,9 @@ asio::awaitable<void> write_batches(write_context& context, record_channel& in,
     auto [ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     std::optional<settled_part> done;
-    if (!context.control.failed() && co_await writer.write(batch)) {
+    // Checked again after the write: a key failed in it whose line the failed-keys file could
+    // not take has failed the job, and its part must stay open so that no checkpoint passes it.
+    if (!context.control.failed() && co_await writer.write(batch) && !context.control.failed()) {
       done = settled_part{
           batch.scan_seq, writer.tally(),
           verifying ? sample_copied(writer.written(), context.verify_sample) : copied_batch{}};

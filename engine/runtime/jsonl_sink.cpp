@@ -1,6 +1,7 @@
 #include "engine/runtime/jsonl_sink.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,8 +16,14 @@ boost::system::result<std::unique_ptr<jsonl_sink>, std::string> jsonl_sink::open
     if (file == nullptr) {
       return fmt::format("cannot write the {} '{}': {}", what, path, std::strerror(errno));
     }
+    // Unbuffered: a line either reaches the file in one write or its part is cut off again;
+    // no half line waits in a buffer to be flushed behind a later one.
+    std::setvbuf(file, nullptr, _IONBF, 0);
+    std::fseek(file, 0, SEEK_END);
   }
-  return std::unique_ptr<jsonl_sink>(new jsonl_sink(file, path, std::move(what)));
+  auto sink = std::unique_ptr<jsonl_sink>(new jsonl_sink(file, path, std::move(what)));
+  if (file != nullptr) sink->size_ = std::ftell(file);
+  return sink;
 }
 
 jsonl_sink::~jsonl_sink() {
@@ -31,14 +38,19 @@ bool jsonl_sink::write(std::string_view line) {
     ++lines_;
     if (file_ == nullptr) return path_.empty();
     errno = 0;
-    const bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
-                    std::fputc('\n', file_) != EOF && std::fflush(file_) == 0;
-    if (ok) {
+    std::string whole;
+    whole.reserve(line.size() + 1);
+    whole.append(line).push_back('\n');
+    if (std::fwrite(whole.data(), 1, whole.size(), file_) == whole.size()) {
       ++written_;
+      size_ += static_cast<long>(whole.size());
       return true;
     }
     const int cause = errno;
     std::clearerr(file_);
+    // Cut off what reached the file of this line, so that a reader of the file meets only
+    // whole lines.
+    if (::ftruncate(::fileno(file_), size_) == 0) std::fseek(file_, size_, SEEK_SET);
     if (error_) return false;
     error_ = fmt::format("cannot write to the {} '{}': {} ({} of {} lines written)", what_, path_,
                          cause != 0 ? std::strerror(cause) : "write failed", written_, lines_);

@@ -31,7 +31,8 @@ class jsonl_sink {
   jsonl_sink& operator=(const jsonl_sink&) = delete;
 
   /// Writes `line` and a newline, flushed to the file. False (and error() set, once) when the
-  /// line could not be written whole; later lines are still tried.
+  /// line could not be written whole; the part of it that reached the file is cut off again, so
+  /// the file holds only whole lines. Later lines are still tried.
   bool write(std::string_view line);
 
   /// Called once, with error()'s sentence, at the first line that could not be written: a job
@@ -57,6 +58,7 @@ class jsonl_sink {
   std::string what_;
   std::uint64_t lines_ = 0;
   std::uint64_t written_ = 0;
+  long size_ = 0;  // the file's length after the last whole line
   std::optional<std::string> error_;
   std::function<void(const std::string&)> on_error_;
 };

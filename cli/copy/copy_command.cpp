@@ -369,7 +369,7 @@ void add_copy_command(CLI::App& app, int& exit_code) {
   copy->add_option("--string-reads", flags->string_reads,
                    "How string keys are read: get (GET and the expiry, written with SET ... PXAT: "
                    "about half the source's CPU of DUMP; where the target is Redis >= 6.2, and "
-                   "while strings are at least 30 % of the keys read) or dump (DUMP and RESTORE, "
+                   "while strings are at least 60 % of the keys read) or dump (DUMP and RESTORE, "
                    "as for every other type)")
       ->check(CLI::IsMember({"get", "dump"}))
       ->capture_default_str();

@@ -14,6 +14,8 @@
 
 namespace ferry::engine {
 
+class copy_extension;
+
 /// What to do with a key that already exists on the target.
 enum class existing_policy {
   unset,    ///< none given: refuse to start when the target holds keys
@@ -57,6 +59,9 @@ struct copy_config {
   /// The source's other databases are meant to stay behind: keys there do not make the job
   /// incomplete (they are still reported).
   bool ignore_other_dbs = false;
+  /// What a job built on the copy adds to it (`ferry sync`; copy_extension.hpp); null for a copy.
+  /// Not owned.
+  copy_extension* extension = nullptr;
 };
 
 }  // namespace ferry::engine

@@ -1,4 +1,5 @@
-// The readers: pipelined DUMP + PEXPIRETIME (PTTL before Redis 7) on the source.
+// The readers: pipelined DUMP + PEXPIRETIME (PTTL before Redis 7) on the source (key_reader),
+// and the shard's reader stage that feeds them the scanner's key batches.
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 
 #include "engine/cluster/node_links.hpp"
 #include "engine/cluster/redirect_round.hpp"
+#include "engine/copy/key_reader.hpp"
 #include "engine/copy/read_outcome.hpp"
 #include "engine/copy/shard.hpp"
 #include "protocol/wire/errors.hpp"
@@ -46,46 +48,28 @@ asio::awaitable<void> pause_for(std::chrono::steady_clock::duration delay,
   }
 }
 
-/// Reads one key batch: the shard's own node first, then (for keys it redirected) their owners.
-class batch_reader {
- public:
-  batch_reader(asio::any_io_executor executor, shard_context& shard)
-      : shard_(shard),
-        source_(executor, shard.source, shard.config.tune, shard.control),
-        redirected_(executor, shard.source, shard.config.tune, shard.control),
-        round_(home_node::own_node, moved_policy::follow,
-               backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
-                       shard.config.tune.max_retry_time, shard.index)) {}
+}  // namespace
 
-  /// Fills `out` with the keys that still exist (their names are moved out of `batch`); false
-  /// when the job failed.
-  asio::awaitable<bool> read(key_batch& batch, record_batch& out);
+key_reader::key_reader(asio::any_io_executor executor, const read_context& context)
+    : context_(context),
+      source_(executor, context.source, context.tune, context.control),
+      redirected_(executor, context.source, context.tune, context.control),
+      round_(home_node::own_node, moved_policy::follow,
+             backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
+                     context.tune.max_retry_time, context.index)) {}
 
-  std::uint64_t retries() const {
-    return source_.retries() + redirected_.retries() + round_.rounds_retried();
-  }
+bool key_reader::fatal(errc kind, std::string message) {
+  context_.control.fail({protocol::make_error_code(kind), std::move(message)});
+  return false;
+}
 
- private:
-  asio::awaitable<bool> read_group(const round_group& group, key_batch& batch, record_batch& out);
-  bool fatal(errc kind, std::string message) {
-    shard_.control.fail({protocol::make_error_code(kind), std::move(message)});
-    return false;
-  }
-
-  shard_context& shard_;
-  link source_;
-  node_links redirected_;  // nodes named by MOVED/ASK
-  redirect_round round_;
-  protocol::command_buffer commands_;
-  std::vector<protocol::reply> replies_;
-};
-
-asio::awaitable<bool> batch_reader::read(key_batch& batch, record_batch& out) {
-  round_.begin(batch.keys.size());
+asio::awaitable<bool> key_reader::read(std::vector<protocol::bytes>& keys, record_batch& out,
+                                       gone_keys gone) {
+  round_.begin(keys.size());
   for (;;) {
-    if (shard_.control.failed()) co_return false;
+    if (context_.control.failed()) co_return false;
     for (const round_group& group : round_.plan(nullptr, {})) {
-      if (!co_await read_group(group, batch, out)) co_return false;
+      if (!co_await read_group(group, keys, out, gone)) co_return false;
     }
     const round_outcome next = round_.finish(backoff::clock::now());
     if (next.next == round_outcome::step::done) co_return true;
@@ -93,44 +77,61 @@ asio::awaitable<bool> batch_reader::read(key_batch& batch, record_batch& out) {
       co_return fatal(errc::timeout,
                       fmt::format("source {}: {} keys could not be read within --max-retry-time "
                                   "(the cluster kept redirecting or refusing them)",
-                                  shard_.label, next.pending));
+                                  context_.label, next.pending));
     }
     co_await sleep_for(next.delay);
   }
 }
 
-asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_batch& batch,
-                                               record_batch& out) {
+asio::awaitable<bool> key_reader::read_group(const round_group& group,
+                                             std::vector<protocol::bytes>& keys, record_batch& out,
+                                             gone_keys gone) {
   // Fixed for the group: a fallback to PTTL decided on its replies applies to the next round.
-  const bool absolute = shard_.use_pexpiretime;
+  const bool absolute = context_.use_pexpiretime;
   const std::string_view expiry = absolute ? "PEXPIRETIME" : "PTTL";
-  commands_.clear();
-  for (const std::uint32_t index : group.keys) {
-    if (group.asking) commands_.push({"ASKING"});
-    commands_.begin(2);
-    commands_.arg("DUMP");
-    commands_.arg_ref(batch.keys[index]);
+  const bool typed = !context_.type.empty();
+  const auto keyed = [&](std::string_view command, const protocol::bytes& key) {
     if (group.asking) commands_.push({"ASKING"});  // ASKING lets only the next command in
     commands_.begin(2);
-    commands_.arg(expiry);
-    commands_.arg_ref(batch.keys[index]);
+    commands_.arg(command);
+    commands_.arg_ref(key);
+  };
+  commands_.clear();
+  for (const std::uint32_t index : group.keys) {
+    keyed("DUMP", keys[index]);
+    keyed(expiry, keys[index]);
+    if (typed) keyed("TYPE", keys[index]);
   }
   link& node = redirected_.to(group, nullptr, &source_);
   // Reads may run twice: the link retries the whole pipeline after a broken connection.
   if (auto done = co_await node.exec(commands_, replies_); !done) {
-    shard_.control.fail(
+    context_.control.fail(
         {done.error().code, fmt::format("reading from the source: {}", done.error().message)});
     co_return false;
   }
   const std::int64_t read_at = now_ms();
   std::size_t at = 0;
+  const auto next_reply = [&]() -> protocol::reply& {
+    if (group.asking) ++at;
+    return replies_[at++];
+  };
   for (const std::uint32_t index : group.keys) {
-    if (group.asking) ++at;
-    protocol::reply& dump = replies_[at++];
-    if (group.asking) ++at;
-    const protocol::reply& ttl = replies_[at++];
-    protocol::bytes& key = batch.keys[index];
-    const read_outcome outcome = judge_read(dump, ttl, absolute, read_at);
+    protocol::reply& dump = next_reply();
+    const protocol::reply& ttl = next_reply();
+    const protocol::reply* type = typed ? &next_reply() : nullptr;
+    protocol::bytes& key = keys[index];
+    read_outcome outcome = judge_read(dump, ttl, absolute, read_at);
+    if (outcome.action == read_action::value && type != nullptr) {
+      if (type->is_error()) {
+        co_return fatal(
+            protocol::classify_error_reply(type->text()),
+            fmt::format("source {}: TYPE refused: {}{}", node.address(), type->text(),
+                        protocol::refusal_advice(protocol::classify_error_reply(type->text()),
+                                                 type->text())));
+      }
+      // A key that became another type is, for a job limited to one type, gone.
+      if (type->text() != context_.type) outcome.action = read_action::vanished;
+    }
     switch (outcome.action) {
       case read_action::redirect:
         // The slot lives elsewhere now (failover, resharding): read the key where it is.
@@ -144,9 +145,9 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
         round_.retry_same(index, group);
         continue;
       case read_action::fail_key:
-        shard_.failures.record(shard_.label, key.view(), protocol::errc_name(outcome.error),
-                               outcome.reply_text);
-        shard_counters::add(shard_.counters.failed, 1);
+        context_.failures.record(context_.label, key.view(), protocol::errc_name(outcome.error),
+                                 outcome.reply_text);
+        shard_counters::add(context_.counters.failed, 1);
         ++out.tally.failed;
         continue;
       case read_action::fatal:
@@ -154,9 +155,9 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
             (outcome.error == errc::unknown_command || outcome.error == errc::no_permission)) {
           // PEXPIRETIME renamed, disabled or not allowed: read expiries with PTTL, as on
           // servers before 7 (every version answers it).
-          if (shard_.use_pexpiretime) {
-            shard_.use_pexpiretime = false;
-            shard_.warnings.add(fmt::format(
+          if (context_.use_pexpiretime) {
+            context_.use_pexpiretime = false;
+            context_.warnings.add(fmt::format(
                 "source {} refuses PEXPIRETIME ({}): ferry reads expiries with PTTL instead, made "
                 "absolute at the moment of the read (exact to a few milliseconds)",
                 node.address(), outcome.reply_text));
@@ -170,7 +171,14 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
                         outcome.on_expiry ? expiry : std::string_view("DUMP"), outcome.reply_text,
                         protocol::refusal_advice(outcome.error, outcome.reply_text)));
       case read_action::vanished:
-        shard_counters::add(shard_.counters.vanished, 1);
+        if (gone == gone_keys::erase) {
+          // Gone from the source since the event: the target must lose it too.
+          out.charged_bytes += key.size();
+          const std::uint16_t slot = protocol::key_slot(key.view());
+          out.records.push_back({std::move(key), {}, 0, slot, record_kind::erase});
+          continue;
+        }
+        shard_counters::add(context_.counters.vanished, 1);
         ++out.tally.vanished;
         continue;
       case read_action::value:
@@ -185,12 +193,13 @@ asio::awaitable<bool> batch_reader::read_group(const round_group& group, key_bat
   co_return true;
 }
 
-}  // namespace
-
 asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record_channel& out,
                                    event_channel& events) {
   auto executor = co_await asio::this_coro::executor;
-  batch_reader reader(executor, shard);
+  const read_context context{
+      shard.config.tune, shard.index,   shard.label,    shard.source,   shard.use_pexpiretime,
+      shard.counters,    shard.control, shard.failures, shard.warnings, {}};
+  key_reader reader(executor, context);
   std::uint64_t retries_seen = 0;
   for (;;) {
     auto [receive_ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
@@ -208,7 +217,7 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
     const auto started = std::chrono::steady_clock::now();
     record_batch records{batch.scan_seq, {}, 0, {}};
     records.records.reserve(batch.keys.size());
-    const bool read = co_await reader.read(batch, records);
+    const bool read = co_await reader.read(batch.keys, records);
     shard_counters::add(shard.counters.retries, reader.retries() - retries_seen);
     retries_seen = reader.retries();
     // A part is settled only when nothing of it is left to write; after a failure it stays open

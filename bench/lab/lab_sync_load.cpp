@@ -3,7 +3,7 @@
 // of a fixed key space, sent in pipelined bursts every millisecond so that the rate holds
 // without a connection per write.
 //
-//   lab_sync_load --port P [--host H] --rate N --seconds S [--keys K] [--seed S]
+//   lab_sync_load --port P [--host H] [--cluster] --rate N --seconds S [--keys K] [--seed S]
 //
 // Prints one JSON line: {"rate": asked, "ops": sent, "seconds": taken, "achieved": ops/s,
 // "late_ms": how far behind schedule the last burst went}. Writes go through the harness's own
@@ -15,12 +15,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "tests/support/cluster_client.hpp"
 #include "tests/support/sync_client.hpp"
 
 namespace {
@@ -30,8 +32,8 @@ using namespace ferry::testing;
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "lab_sync_load: %s\n"
-               "usage: lab_sync_load --port P [--host H] --rate N --seconds S [--keys K] "
-               "[--seed S]\n",
+               "usage: lab_sync_load --port P [--host H] [--cluster] --rate N --seconds S "
+               "[--keys K] [--seed S]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::uint64_t rate = 0, seconds = 0, keys = 100'000, seed = 1;
+  bool cluster = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto value = [&]() -> const char* {
@@ -59,6 +62,8 @@ int main(int argc, char** argv) {
       host = value();
     } else if (a == "--port") {
       port = static_cast<std::uint16_t>(number(value(), "--port"));
+    } else if (a == "--cluster") {
+      cluster = true;
     } else if (a == "--rate") {
       rate = number(value(), "--rate");
     } else if (a == "--seconds") {
@@ -79,7 +84,12 @@ int main(int argc, char** argv) {
     options.host = host;
     options.port = port;
     options.timeout = std::chrono::seconds{30};
-    sync_client client(options);
+    std::unique_ptr<key_router> client;
+    if (cluster) {
+      client = std::make_unique<cluster_client>(options);
+    } else {
+      client = std::make_unique<sync_client>(options);
+    }
     std::mt19937_64 rng(seed);
     const std::string value(100, 'v');
     using clock = std::chrono::steady_clock;
@@ -113,7 +123,7 @@ int main(int argc, char** argv) {
         }
       }
       if (!burst.empty()) {
-        client.pipeline(burst);
+        client->pipeline_keyed(burst);
         sent += burst.size();
       }
       late_ms = std::max(0.0, (elapsed * static_cast<double>(rate) - static_cast<double>(sent)) /

@@ -48,7 +48,17 @@ int run_sync(sync_flags& all) {
   }
 
   engine::sync_job job(config);
-  signal_watch signals([&job] { job.drain(); }, exit_interrupted);
+  signal_watch signals(
+      [&job] { job.drain(); }, exit_interrupted,
+      config.copy.state.path.empty()
+          ? "this run kept no state file, so a new run starts over"
+          : fmt::format("the last state file written stays valid: run the same command with "
+                        "--resume to continue from {}",
+                        config.copy.state.path),
+      [&job] {
+        fmt::print(stderr, "\nferry: SIGUSR1 received: cutting over at the next convergence\n");
+        job.cut_over();
+      });
   engine::sync_report report;
   {
     std::unique_ptr<progress_printer> progress;

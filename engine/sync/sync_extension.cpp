@@ -81,8 +81,9 @@ maybe<void> sync_extension::prepare(const copy_plan& plan, const checkpoint* pre
   const protocol::topology& map = facts.map;
   cluster_ = map.is_cluster();
   source_base_ = plan.sides.source;
-  if (config_.cutover &&
-      (facts.major_version < 6 || (facts.major_version == 6 && facts.minor_version < 2))) {
+  can_pause_ = facts.major_version > 6 || (facts.major_version == 6 && facts.minor_version >= 2);
+  pause_version_ = fmt::format("{}.{}", facts.major_version, facts.minor_version);
+  if (config_.cutover && !can_pause_) {
     return fail_with(protocol::errc::server_error,
                      fmt::format("--cutover pauses the source's writes with CLIENT PAUSE WRITE, "
                                  "which needs Redis >= 6.2; the source runs {}.{}: stop the "
@@ -194,7 +195,7 @@ maybe<void> sync_extension::prepare(const copy_plan& plan, const checkpoint* pre
     look_seed.client_name = "ferry-sync";
     look_ = std::make_unique<cluster_look>(look_seed, map);
   }
-  if (config_.cutover) {
+  {
     cutover_ =
         std::make_unique<cutover_io>(std::move(pause), seed, map, plan.sides.target,
                                      plan.sides.target_facts.map, config_.copy.tune, compare);
@@ -317,7 +318,14 @@ void sync_extension::tick() {
   converged_ = converged;
   if (converged && converged_at_ms_ == 0) converged_at_ms_ = unix_ms();
   if (outcome_ != outcome::running || control_->stopping()) return;
-  if (config_.cutover) {
+  if (cutover_requested_ && !config_.cutover && step_ == cutover_step::idle && !can_pause_) {
+    warnings_.push_back(fmt::format(
+        "a cut-over was asked for (SIGUSR1), but CLIENT PAUSE WRITE needs Redis >= 6.2 and the "
+        "source runs {}: stop the application's writes yourself and switch once converged",
+        pause_version_));
+    cutover_requested_ = false;
+  }
+  if (config_.cutover || cutover_requested_) {
     // The pause stops the writes, and the drain waits for the last of them: the cut-over may
     // begin once the shards have caught up up to a few keys in flight.
     advance_cutover(settle_.observe(ready_for_cutover(), now));
@@ -332,9 +340,20 @@ void sync_extension::tick() {
 
 void sync_extension::fail_cutover(std::string why) {
   for (auto& w : cutover_->unpause()) warnings_.push_back(std::move(w));
-  cutover_report_->failure = std::move(why);
-  outcome_ = outcome::cutover_failed;
-  control_->drain();
+  cutover_report_->failure = why;
+  if (config_.cutover) {
+    outcome_ = outcome::cutover_failed;
+    control_->drain();
+    return;
+  }
+  // Asked for by SIGUSR1: the sync goes on, and another signal tries again.
+  warnings_.push_back(
+      fmt::format("the cut-over asked for by SIGUSR1 did not complete: {}; the "
+                  "source was unpaused and the sync went on",
+                  why));
+  step_ = cutover_step::idle;
+  cutover_requested_ = false;
+  settle_ = settle_clock(config_.settle);
 }
 
 void sync_extension::advance_cutover(bool settled) {

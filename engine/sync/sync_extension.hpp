@@ -48,6 +48,8 @@ class sync_extension final : public copy_extension {
   sync_report finish(copy_report snapshot);
   /// Counters so far (any thread).
   sync_progress progress() const;
+  /// Cut over at the next convergence (any thread; SIGUSR1).
+  void request_cutover() noexcept { cutover_requested_ = true; }
 
  private:
   enum class outcome { running, converged, cut_over, cutover_failed };
@@ -83,10 +85,13 @@ class sync_extension final : public copy_extension {
   std::uint64_t next_token_ = 1;
   settle_clock settle_;
   std::atomic<bool> converged_{false};
+  std::atomic<bool> cutover_requested_{false};
   std::int64_t converged_at_ms_ = 0;
   outcome outcome_ = outcome::running;
   cutover_step step_ = cutover_step::idle;
   std::unique_ptr<cutover_io> cutover_;
+  bool can_pause_ = false;  // the source has CLIENT PAUSE WRITE (Redis >= 6.2)
+  std::string pause_version_;
   std::optional<cutover_report> cutover_report_;
   std::chrono::steady_clock::time_point pause_deadline_{};
   std::uint64_t fence_token_ = 0;

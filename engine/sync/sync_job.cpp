@@ -23,4 +23,6 @@ sync_progress sync_job::progress() const {
 
 void sync_job::drain() noexcept { copy_->drain(); }
 
+void sync_job::cut_over() noexcept { extension_->request_cutover(); }
+
 }  // namespace ferry::engine

@@ -151,6 +151,8 @@ class sync_job {
   sync_progress progress() const;
   /// Stops the job (SIGINT/SIGTERM): in-flight batches are finished, the state file written.
   void drain() noexcept;
+  /// Asks a running job to cut over at its next convergence, as --cutover does (SIGUSR1).
+  void cut_over() noexcept;
 
  private:
   sync_config config_;

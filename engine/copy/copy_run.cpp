@@ -88,7 +88,10 @@ void copy_run::run(copy_report& report) {
   if (!control_.failed()) {
     if (auto held = start_guard(); !held) control_.fail(held.error());
   }
-  if (!control_.failed()) save("running");
+  if (!control_.failed()) {
+    started_ = true;
+    save("running");
+  }
   if (control_.failed()) {
     finish(report);
     return;
@@ -199,8 +202,7 @@ void copy_run::tick(const std::vector<shard_run>& runs, copy_report& report) {
   // An extension ticks more often than the source needs looking at; and once every scan is
   // over, its own looks follow the cluster.
   const auto now = std::chrono::steady_clock::now();
-  const bool scanning =
-      std::find(released_.begin(), released_.end(), false) != released_.end();
+  const bool scanning = std::find(released_.begin(), released_.end(), false) != released_.end();
   const bool look = extension_ == nullptr || (scanning && now - last_look_ >= look_interval);
   if (cluster_ && look) {
     last_look_ = now;
@@ -356,6 +358,9 @@ void copy_run::finish(copy_report& report) {
   }
   if (rewound_) {
     write_state(*rewound_);
+  } else if (!started_) {
+    // Stopped before its first key (a check failed): nothing to mark, the previous state file
+    // (if any) stays as it is.
   } else if (report.status == job_status::interrupted || report.status == job_status::fatal ||
              keep_marks) {
     // What was acknowledged is marked and saved, if the target still answers; otherwise the

@@ -76,6 +76,7 @@ class copy_run {
   target_guard guard_;
   std::vector<checkpoint> history_;  // the start, then the newest checkpoints saved
   std::optional<checkpoint> rewound_;
+  bool started_ = false;  // the target was checked and marked: keys may have moved
   bool cluster_;
   slot_watch slots_;     // slots the source cluster moves while they are scanned
   slot_set rescanning_;  // the moved slots of the rescan pass under way

@@ -114,8 +114,12 @@ asio::awaitable<void> sync_shard::reconcile_loop(shard_context& shard) {
       continue;
     }
     sweep_pending_ = false;
+    sweep_running_ = true;
     ++stats_.stream_sweeps;
+    publish();
     co_await run_sweep(shard);
+    sweep_running_ = false;
+    publish();
   }
 }
 
@@ -284,6 +288,7 @@ asio::awaitable<void> sync_shard::scan_streams(shard_context& shard) {
   } while (cursor != 0);
   // An XACK while the names were gathered may have hit a stream found only now.
   sweep_pending_ = true;
+  publish();
   if (reconciler_) wake(*reconciler_);
 }
 

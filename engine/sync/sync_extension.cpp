@@ -24,6 +24,8 @@ constexpr std::uint64_t cutover_dirty_keys = 2'000;
 
 /// How often a cluster source's slot map is read while a sync runs.
 constexpr std::chrono::milliseconds look_interval{500};
+/// How long --until-converged waits for its fence before it sends another.
+constexpr std::chrono::milliseconds fence_retry{2'000};
 
 std::int64_t unix_ms() {
   using namespace std::chrono;
@@ -138,6 +140,8 @@ maybe<void> sync_extension::prepare(const copy_plan& plan, const checkpoint* pre
   compare.rounds = 1;
   compare.source_pexpiretime = facts.major_version >= 7;
   compare.target_pexpiretime = plan.sides.target_facts.major_version >= 7;
+  // Reconciles and stream sweeps go on while a cut-over pauses the source's writes.
+  compare.read_only_scripts = true;
   protocol::connection_options seed = plan.sides.source;
   seed.readonly = cluster_;
   const std::size_t shards = std::max<std::size_t>(plan.shards.size(), 1);
@@ -314,10 +318,11 @@ void sync_extension::tick() {
     shards_[it->to]->post([slots, gap](sync_shard& s) { s.reconcile(slots, gap); });
     it = handoffs_.erase(it);
   }
+  // Once the job stops, its shards unsubscribe: what it reports is the state it stopped in.
+  if (outcome_ != outcome::running || control_->stopping()) return;
   const bool converged = converged_now();
   converged_ = converged;
   if (converged && converged_at_ms_ == 0) converged_at_ms_ = unix_ms();
-  if (outcome_ != outcome::running || control_->stopping()) return;
   if (cutover_requested_ && !config_.cutover && step_ == cutover_step::idle && !can_pause_) {
     warnings_.push_back(fmt::format(
         "a cut-over was asked for (SIGUSR1), but CLIENT PAUSE WRITE needs Redis >= 6.2 and the "
@@ -331,10 +336,41 @@ void sync_extension::tick() {
     advance_cutover(settle_.observe(ready_for_cutover(), now));
     return;
   }
-  const bool settled = settle_.observe(converged, now);
-  if (config_.until_converged && settled && quiet_for(config_.settle)) {
-    outcome_ = outcome::converged;
-    control_->drain();
+  if (config_.until_converged) until_converged(settle_.observe(converged, now), now);
+}
+
+bool sync_extension::fenced(std::uint64_t token) const {
+  std::lock_guard lock(stats_mutex_);
+  for (const auto& s : stats_) {
+    if (s->fenced < token) return false;
+  }
+  return true;
+}
+
+void sync_extension::until_converged(bool settled, clock::time_point now) {
+  if (!settled || !quiet_for(config_.settle)) {
+    until_fence_ = 0;
+    return;
+  }
+  // Figures that look converged may be stale: a subscriber may not yet have read the events in
+  // its socket (a stalled process, a loaded machine). The job ends only once a fence sent now
+  // has come back on every subscriber (its pong follows every event published before it) and
+  // the job is still converged after that; a fence lost with its connection is sent again.
+  if (until_fence_ != 0 && fenced(until_fence_)) {
+    if (converged_now() && quiet_for(config_.settle)) {
+      outcome_ = outcome::converged;
+      control_->drain();
+    } else {
+      until_fence_ = 0;
+    }
+    return;
+  }
+  if (until_fence_ == 0 || now - until_fence_sent_ >= fence_retry) {
+    until_fence_ = next_token_++;
+    until_fence_sent_ = now;
+    for (auto& shard : shards_) {
+      shard->post([token = until_fence_](sync_shard& s) { s.fence(token); });
+    }
   }
 }
 
@@ -367,6 +403,11 @@ void sync_extension::advance_cutover(bool settled) {
         return;
       }
       cutover_report_->paused_at_ms = unix_ms();
+      {
+        std::lock_guard lock(stats_mutex_);
+        samples_at_pause_.clear();
+        for (const auto& s : stats_) samples_at_pause_.push_back(s->samples);
+      }
       cutover_report_->paused_until_ms =
           cutover_report_->paused_at_ms + config_.pause_timeout.count();
       // Leave a tenth of the pause to unpause and say why, should the drain not finish.
@@ -401,7 +442,10 @@ void sync_extension::advance_cutover(bool settled) {
         std::lock_guard lock(stats_mutex_);
         for (std::size_t i = 0; i < stats_.size(); ++i) {
           const auto& s = *stats_[i];
-          if (s.fenced < fence_token_ || !s.subscribed) {
+          if (s.samples < samples_at_pause_[i] + 2) {
+            pending = fmt::format("shard {} did not look at its command counts since the pause",
+                                  sources_[i]);
+          } else if (s.fenced < fence_token_ || !s.subscribed) {
             pending =
                 fmt::format("the subscriber of shard {} did not answer its fence", sources_[i]);
           } else if (s.reconciling) {

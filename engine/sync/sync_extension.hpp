@@ -58,6 +58,8 @@ class sync_extension final : public copy_extension {
   bool converged_now() const;
   bool quiet_for(std::chrono::milliseconds settle) const;
   bool ready_for_cutover() const;
+  bool fenced(std::uint64_t token) const;
+  void until_converged(bool settled, std::chrono::steady_clock::time_point now);
   void follow_topology();
   void advance_cutover(bool settled);
   void fail_cutover(std::string why);
@@ -95,6 +97,13 @@ class sync_extension final : public copy_extension {
   std::optional<cutover_report> cutover_report_;
   std::chrono::steady_clock::time_point pause_deadline_{};
   std::uint64_t fence_token_ = 0;
+  // Each shard's INFO commandstats looks when the source was paused: the drain waits for two
+  // more (the second began after the pause), which catch a FLUSHDB or XACK just before it.
+  std::vector<std::uint64_t> samples_at_pause_;
+  // --until-converged: the fence that must come back on every subscriber before the job ends,
+  // and when it was sent (0: none sent in the current converged stretch).
+  std::uint64_t until_fence_ = 0;
+  std::chrono::steady_clock::time_point until_fence_sent_{};
   std::vector<std::string> warnings_;
 };
 

@@ -203,6 +203,7 @@ class sync_shard {
   std::vector<gap_record> initial_gaps_;
   bool reconcile_running_ = false;
   bool sweep_pending_ = false;
+  bool sweep_running_ = false;
   std::unordered_set<std::string> streams_;
   std::size_t streams_bytes_ = 0;
   bool streams_overflow_ = false;

@@ -69,6 +69,7 @@ struct shard_sync_stats {
   std::atomic<bool> reconciling{false};    ///< a reconcile is pending or running
   std::atomic<std::uint64_t> fenced{0};    ///< the last fence whose pong arrived
   std::atomic<std::uint64_t> released{0};  ///< the last slot release it finished
+  std::atomic<std::uint64_t> samples{0};   ///< INFO commandstats looks finished (or skipped)
   /// When a key last became dirty (steady clock, ms): --until-converged waits for a quiet source.
   std::atomic<std::int64_t> last_change_ms{0};
   lag_histogram lag;  ///< event to applied

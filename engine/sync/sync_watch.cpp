@@ -213,7 +213,8 @@ void sync_shard::release_scan() {
 }
 
 asio::awaitable<void> sync_shard::probe_then_release(shard_context& shard) {
-  if (co_await probe(shard)) release_scan();
+  const bool proved = co_await probe(shard);
+  if (proved) release_scan();
 }
 
 asio::awaitable<bool> sync_shard::sample_stats(shard_context& shard) {
@@ -271,6 +272,7 @@ asio::awaitable<bool> sync_shard::sample_stats(shard_context& shard) {
       for (const auto name : group_changes) {
         if (count(calls, name) != count(*last_calls_, name)) sweep_pending_ = true;
       }
+      if (sweep_pending_) publish();
       if (sweep_pending_ && reconciler_) wake(*reconciler_);
     }
   }
@@ -284,7 +286,11 @@ asio::awaitable<void> sync_shard::watch_stats(shard_context& shard) {
   while (!stop_) {
     tick.expires_after(settings_.stats_interval);
     co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (stop_ || stats_refused_) continue;
+    if (stop_) continue;
+    if (stats_refused_) {
+      ++stats_.samples;
+      continue;
+    }
     if (version != home_version_) {
       // Another node's counts start from elsewhere: its first sample is a new baseline.
       version = home_version_;
@@ -292,6 +298,7 @@ asio::awaitable<void> sync_shard::watch_stats(shard_context& shard) {
     }
     if (!last_calls_ && !stats_.subscribed) continue;  // the subscriber takes the first baseline
     co_await sample_stats(shard);
+    ++stats_.samples;
   }
 }
 

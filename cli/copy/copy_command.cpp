@@ -1,11 +1,11 @@
 #include "cli/copy/copy_command.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <memory>
 #include <optional>
 
+#include "cli/common/copy_options.hpp"
 #include "cli/common/exit_codes.hpp"
 #include "cli/common/json_file.hpp"
 #include "cli/common/progress.hpp"
@@ -18,51 +18,16 @@
 namespace ferry::cli {
 namespace {
 
-struct copy_flags {
-  connection_flags connection;
-  engine::copy_config config;
-  std::string existing;
-  std::string slots;
-  std::string report_path;
-  std::string progress = "auto";
-  unsigned connect_timeout_ms = 10'000;
-  unsigned timeout_ms = 30'000;
-  unsigned max_retry_time_s = 300;
-  double checkpoint_interval_s = 5;
-  std::string read_from = "master";
-  unsigned latency_target_ms = 0;
+/// `copy`'s flags: the shared ones and the inline verifier's.
+struct copy_command_flags {
+  copy_flags common;
   bool verify = false;
   std::optional<double> verify_sample;
-  std::string on_target_loss = "stop";
-  std::string string_reads = "get";
 };
 
-/// Where the databases left behind are, and what to do: a sentence for the end of a job.
-std::string left_behind_text(const engine::copy_report& report, int source_db, bool ignored) {
-  std::string dbs;
-  std::uint64_t keys = 0;
-  for (const auto& db : report.left_behind) {
-    if (!dbs.empty()) dbs += ", ";
-    dbs += fmt::format("db {} ({} keys)", db.db, with_commas(db.keys));
-    keys += db.keys;
-  }
-  if (ignored) {
-    return fmt::format(
-        "ferry copied db {} only, as --ignore-other-dbs says; {} key(s) stay "
-        "behind in {}",
-        source_db, with_commas(keys), dbs);
-  }
-  return fmt::format(
-      "ferry copied db {} only: {} key(s) in {} were NOT copied. Azure Managed Redis and every "
-      "cluster have only db 0, so copy each database with a job of its own (--source-db N) into "
-      "a separate target, or into this one under a key prefix of your own; if those keys are "
-      "meant to stay behind, add --ignore-other-dbs (exit code 0)",
-      source_db, with_commas(keys), dbs);
-}
-
 /// Fills the inline verifier's settings; an error message for a wrong combination.
-std::optional<std::string> apply_verify_flags(copy_flags& flags, const CLI::App& copy) {
-  engine::inline_verification& v = flags.config.verify;
+std::optional<std::string> apply_verify_flags(copy_command_flags& flags, const CLI::App& copy) {
+  engine::inline_verification& v = flags.common.config.verify;
   // --verify-sample says what to verify, so it asks for verification too.
   v.enabled = flags.verify || flags.verify_sample.has_value();
   if (flags.verify_sample) {
@@ -80,54 +45,20 @@ std::optional<std::string> apply_verify_flags(copy_flags& flags, const CLI::App&
   return std::nullopt;
 }
 
-int run_copy(copy_flags& flags, const CLI::App& command) {
-  auto sides = resolve_sides(flags.connection);
-  if (!sides) {
-    fmt::print(stderr, "ferry copy: {}\n", sides.error());
+int run_copy(copy_command_flags& all, const CLI::App& command) {
+  copy_flags& flags = all.common;
+  if (auto wrong = apply_copy_flags(flags, "copy")) {
+    fmt::print(stderr, "{}\n", *wrong);
     return exit_usage;
   }
   engine::copy_config& config = flags.config;
-  config.source = std::move(sides->first);
-  config.target = std::move(sides->second);
-  if (!flags.slots.empty()) {
-    auto range = protocol::parse_slot_range(flags.slots);
-    if (!range) {
-      fmt::print(stderr, "ferry copy: --slots: {}\n", range.error());
-      return exit_usage;
-    }
-    config.slots = *range;
-  }
-  if (flags.existing == "fail") config.existing = engine::existing_policy::fail;
-  if (flags.existing == "skip") config.existing = engine::existing_policy::skip;
-  if (flags.existing == "replace") config.existing = engine::existing_policy::replace;
-  config.tune.connect_timeout = std::chrono::milliseconds{flags.connect_timeout_ms};
-  config.tune.io_timeout = std::chrono::milliseconds{flags.timeout_ms};
-  config.tune.max_retry_time = std::chrono::seconds{flags.max_retry_time_s};
-  config.state.interval =
-      std::chrono::milliseconds{static_cast<long long>(flags.checkpoint_interval_s * 1000)};
-  config.protect.read_from_replicas = flags.read_from == "replicas";
-  config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
-  if (auto wrong = apply_verify_flags(flags, command)) {
+  if (auto wrong = apply_verify_flags(all, command)) {
     fmt::print(stderr, "ferry copy: {}\n", *wrong);
     return exit_usage;
   }
-  if (config.state.resume && config.state.path.empty()) {
-    fmt::print(stderr, "ferry copy: --resume needs --state FILE (the state file to continue)\n");
-    return exit_usage;
-  }
-  config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
-                                                           : engine::target_loss_policy::stop;
-  config.string_reads = flags.string_reads == "get";
-  // Every output is checked before anything is touched: a report that cannot be written must
-  // not be found out after hours of copying.
-  for (const auto& [path, flag] :
-       {std::pair{flags.report_path, "--report"}, std::pair{config.state.path, "--state"},
-        std::pair{config.failed_keys_path, "--failed-keys"},
-        std::pair{config.verify.diff_path, "--diff"}}) {
-    if (auto usable = check_writable(path, flag); !usable) {
-      fmt::print(stderr, "ferry copy: {}\n", usable.error());
-      return exit_failed;
-    }
+  if (auto unusable = check_outputs(flags, {{config.verify.diff_path, "--diff"}})) {
+    fmt::print(stderr, "ferry copy: {}\n", *unusable);
+    return exit_failed;
   }
 
   engine::copy_job job(config);
@@ -142,7 +73,7 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
                         config.state.path));
   engine::copy_report report;
   {
-    const bool live = flags.progress == "always" || (flags.progress == "auto" && isatty(2));
+    const bool live = live_progress(flags);
     std::unique_ptr<progress_printer> progress;
     if (flags.progress != "never") {
       progress = std::make_unique<progress_printer>([&job] { return job.progress(); }, live);
@@ -157,7 +88,7 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   }
   if (!flags.report_path.empty()) {
     if (auto written = write_json_file(flags.report_path, report_json(report)); !written) {
-      // The copy's outcome is the summary above; only its report is lost (a partial .tmp file
+      // The job's outcome is the summary above; only its report is lost (a partial .tmp file
       // never replaces an earlier report).
       fmt::print(stderr,
                  "ferry copy: --report: {}; the copy itself ended as the summary above says, but "
@@ -221,115 +152,15 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
 }  // namespace
 
 void add_copy_command(CLI::App& app, int& exit_code) {
-  auto flags = std::make_shared<copy_flags>();
+  auto flags = std::make_shared<copy_command_flags>();
   CLI::App* copy = app.add_subcommand(
       "copy",
       "Copy every key (value, type and absolute expiry) from the source into the target with "
       "SCAN, DUMP and RESTORE. Works with standalone servers and OSS clusters on either side, "
       "over TLS. Refuses a target that already holds keys unless --on-existing says what to do.");
   copy->footer(exit_codes_help);
-  add_connection_options(*copy, flags->connection);
-  auto& c = flags->config;
-  copy->add_option("--match", c.match, "Copy only keys matching this glob (SCAN MATCH)")
-      ->type_name("GLOB");
-  copy->add_option("--type", c.type, "Copy only keys of this type (SCAN TYPE)")
-      ->check(CLI::IsMember({"string", "list", "set", "zset", "hash", "stream"}))
-      ->type_name("TYPE");
-  copy->add_option("--slots", flags->slots,
-                   "Copy only keys whose hash slot is in A-B, so several ferry processes can "
-                   "split one migration")
-      ->type_name("A-B");
-  copy->add_option("--on-existing", flags->existing,
-                   "Keys that already exist on the target: fail (report them), skip, or replace. "
-                   "Required when the target is not empty")
-      ->check(CLI::IsMember({"fail", "skip", "replace"}))
-      ->type_name("POLICY");
-  copy->add_option("--failed-keys", c.failed_keys_path,
-                   "Write each key that could not be copied, with its error, to FILE (JSON "
-                   "lines)")
-      ->type_name("FILE");
-  copy->add_option("--report", flags->report_path,
-                   "Write the final report as JSON to FILE (totals and per shard)")
-      ->type_name("FILE");
-  copy->add_option("--progress", flags->progress,
-                   "Progress on stderr: auto (a live line on a terminal, a log line every 5 s "
-                   "otherwise), always (live), never")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->capture_default_str();
-  copy->add_option("--threads", c.tune.threads,
-                   "Worker threads, each owning whole source shards (1 to 256; default: the "
-                   "number of cores)")
-      ->check(CLI::Range(1, 256))
-      ->type_name("N");
-  copy->add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
-      ->check(CLI::Range(1, 1'000'000))
-      ->capture_default_str();
-  copy->add_option("--batch-keys", c.tune.batch_keys, "Most keys per DUMP/RESTORE pipeline")
-      ->check(CLI::Range(1, 100'000))
-      ->capture_default_str();
-  copy->add_option("--batch-bytes", c.tune.batch_bytes,
-                   "Payload bytes a reader batch aims at, 1 KiB to 256 MiB (accepts KiB, MiB "
-                   "suffixes)")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(std::size_t{1} << 10, std::size_t{256} << 20))
-      ->capture_default_str();
-  copy->add_option("--max-inflight-bytes", c.tune.max_inflight_bytes,
-                   "Most DUMP payload bytes held in memory at once, 1 MiB to 64 GiB (accepts KiB, "
-                   "MiB, GiB)")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(std::size_t{1} << 20, std::size_t{64} << 30))
-      ->capture_default_str();
-  copy->add_option("--readers", c.tune.readers_per_shard, "Source connections reading per shard")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  copy->add_option("--writers", c.tune.writers_per_shard,
-                   "Writer pipelines per shard (each connects to the target masters it needs)")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  copy->add_option("--connect-timeout", flags->connect_timeout_ms,
-                   "Milliseconds allowed for connecting and the TLS handshake")
-      ->check(CLI::Range(1, 3'600'000))
-      ->capture_default_str();
-  copy->add_option("--timeout", flags->timeout_ms,
-                   "Milliseconds any read or write may go without progress before the connection "
-                   "is dropped and the batch retried")
-      ->check(CLI::Range(1, 3'600'000))
-      ->capture_default_str();
-  copy->add_option("--max-retry-time", flags->max_retry_time_s,
-                   "Seconds to keep retrying an unreachable node before stopping the job")
-      ->check(CLI::Range(1, 86'400))
-      ->capture_default_str();
-  copy->add_option("--state", c.state.path,
-                   "Keep the job's progress in FILE (JSON, written atomically every "
-                   "--checkpoint-interval and at exit) so that --resume can continue it")
-      ->type_name("FILE");
-  copy->add_flag("--resume", c.state.resume,
-                 "Continue the job recorded in --state: finished shards are skipped, the others "
-                 "go on from their last fully written SCAN cursor");
-  copy->add_option("--checkpoint-interval", flags->checkpoint_interval_s,
-                   "Seconds between writes of the state file")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->capture_default_str();
-  copy->add_option("--max-keys-per-sec", c.protect.max_keys_per_sec,
-                   "Read at most N keys per second from the source, across all shards (0: no "
-                   "limit)")
-      ->check(CLI::NonNegativeNumber)
-      ->type_name("N");
-  copy->add_option("--max-bytes-per-sec", c.protect.max_bytes_per_sec,
-                   "Read at most N DUMP payload bytes per second from the source (accepts KiB, "
-                   "MiB suffixes; 0: no limit)")
-      ->transform(CLI::AsSizeValue(false))
-      ->type_name("N");
-  copy->add_option("--read-from", flags->read_from,
-                   "Cluster sources: read from each master, or from one of its replicas so the "
-                   "master stays responsive (a replica may lag; Redis 7.0 replicas also lack "
-                   "consumer groups' entries-read)")
-      ->check(CLI::IsMember({"master", "replicas"}))
-      ->capture_default_str();
-  copy->add_option("--source-latency-target", flags->latency_target_ms,
-                   "Slow down while the source's round-trip time exceeds MS milliseconds "
-                   "(measured with PING beside the copy; 0: off)")
-      ->type_name("MS");
+  add_copy_options(*copy, flags->common);
+  auto& c = flags->common.config;
   copy->add_flag("--verify", flags->verify,
                  "Compare every key this job copies with the source, right behind the writers "
                  "(on separate connections, values by server-side digests), and report the "
@@ -359,23 +190,6 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str()
       ->group("Inline verification");
-  copy->add_option("--on-target-loss", flags->on_target_loss,
-                   "A target node that restarts or fails over may lose keys ferry wrote (ferry "
-                   "keeps marks on the target to tell): stop (exit code 2; the state file points "
-                   "back to what the target still holds, so --resume copies the rest again) or "
-                   "recopy (go back and copy again without stopping)")
-      ->check(CLI::IsMember({"stop", "recopy"}))
-      ->capture_default_str();
-  copy->add_option("--string-reads", flags->string_reads,
-                   "How string keys are read: get (GET and the expiry, written with SET ... PXAT: "
-                   "about half the source's CPU of DUMP; where the target is Redis >= 6.2, and "
-                   "while strings are at least 60 % of the keys read) or dump (DUMP and RESTORE, "
-                   "as for every other type)")
-      ->check(CLI::IsMember({"get", "dump"}))
-      ->capture_default_str();
-  copy->add_flag("--ignore-other-dbs", c.ignore_other_dbs,
-                 "The source's other databases are meant to stay behind: keys there are reported "
-                 "but do not make the exit code 1");
   copy->callback([flags, copy, &exit_code] { exit_code = run_copy(*flags, *copy); });
 }
 

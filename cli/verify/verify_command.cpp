@@ -65,9 +65,12 @@ int run_verify(verify_flags& flags) {
       progress = std::make_unique<progress_printer>(
           [&job] {
             const engine::verify_counts c = job.progress();
-            return progress_sample{c.settled(), c[engine::verify_counter::estimated], std::nullopt,
+            return progress_sample{c.settled(),
+                                   c[engine::verify_counter::estimated],
+                                   std::nullopt,
                                    "differences",
-                                   c.differences() + c[engine::verify_counter::changed]};
+                                   c.differences() + c[engine::verify_counter::changed],
+                                   {}};
           },
           live);
     }

@@ -88,19 +88,23 @@ nlohmann::json to_json(const checkpoint& state) {
                      {"node", mark.node},
                      {"run_id", mark.run_id}});
   }
-  return {{"version", 2},
-          {"status", state.status},
-          {"job",
-           {{"source", state.job.source},
-            {"target", state.job.target},
-            {"match", state.job.match},
-            {"type", state.job.type},
-            {"slots", state.job.slots},
-            {"id", state.job_id}}},
-          {"generation", state.generation},
-          {"target_marks", std::move(marks)},
-          {"shards", std::move(shards)},
-          {"moved_slots", slot_text(state.moved)}};
+  nlohmann::json json{{"version", 2},
+                      {"status", state.status},
+                      {"job",
+                       {{"source", state.job.source},
+                        {"target", state.job.target},
+                        {"match", state.job.match},
+                        {"type", state.job.type},
+                        {"slots", state.job.slots},
+                        {"id", state.job_id}}},
+                      {"generation", state.generation},
+                      {"target_marks", std::move(marks)},
+                      {"shards", std::move(shards)},
+                      {"moved_slots", slot_text(state.moved)}};
+  if (!state.extension.empty()) {
+    json["extension"] = nlohmann::json::parse(state.extension, nullptr, false);
+  }
+  return json;
 }
 
 boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohmann::json& json) {
@@ -147,6 +151,7 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
     auto moved = parse_slot_text(json.value("moved_slots", std::string{}));
     if (!moved) return fmt::format("moved_slots: {}", moved.error());
     state.moved = *moved;
+    if (json.contains("extension")) state.extension = json.at("extension").dump();
     return state;
   } catch (const nlohmann::json::out_of_range& e) {
     // "[json.exception.out_of_range.403] key 'status' not found": name the field, not the

@@ -100,6 +100,9 @@ struct checkpoint {
   std::string status = "running";
   /// Slots that moved during a scan and still await their rescan.
   slot_set moved;
+  /// What a job built on the copy keeps beside it (copy_extension::state(): `ferry sync`'s
+  /// phase, events, lag and gaps), a JSON object as text; empty for none.
+  std::string extension;
 };
 
 /// The checkpoint as JSON (cursors as strings: they are unsigned 64-bit).

@@ -14,6 +14,8 @@
 
 namespace ferry::engine {
 
+class copy_extension;
+
 /// What to do with a key that already exists on the target.
 enum class existing_policy {
   unset,    ///< none given: refuse to start when the target holds keys
@@ -60,6 +62,9 @@ struct copy_config {
   /// Read strings with GET and write them with SET ... PXAT where the target has it (Redis >=
   /// 6.2), which costs the source less than DUMP; false: DUMP and RESTORE every key.
   bool string_reads = true;
+  /// What a job built on the copy adds to it (`ferry sync`; copy_extension.hpp); null for a copy.
+  /// Not owned.
+  copy_extension* extension = nullptr;
 };
 
 }  // namespace ferry::engine

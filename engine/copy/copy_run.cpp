@@ -61,6 +61,7 @@ copy_run::copy_run(copy_config& config, job_control& control, copy_plan plan, fa
       failures_(failures),
       diffs_(diffs),
       resuming_(previous != nullptr),
+      previous_(previous),
       book_(book),
       job_id_(previous != nullptr && !previous->job_id.empty() ? previous->job_id : new_job_id()),
       generation_(previous != nullptr ? previous->generation : 0),
@@ -81,10 +82,22 @@ void copy_run::run(copy_report& report) {
   if (cluster_) {
     if (auto view = source_.look()) observe(*view, report);
   }
+  // A job built on the copy checks what it needs before anything is written (ferry sync: the
+  // source's keyspace notifications).
+  if (extension_ != nullptr) {
+    if (auto ready = extension_->prepare(plan_, previous_, control_); !ready) {
+      control_.fail(ready.error());
+    }
+  }
   // Before the first key moves: the target must still hold what the state file says, and
   // carry this job's marks.
-  if (auto held = start_guard(); !held) control_.fail(held.error());
-  if (!control_.failed()) save("running");
+  if (!control_.failed()) {
+    if (auto held = start_guard(); !held) control_.fail(held.error());
+  }
+  if (!control_.failed()) {
+    started_ = true;
+    save("running");
+  }
   if (control_.failed()) {
     finish(report);
     return;
@@ -93,13 +106,15 @@ void copy_run::run(copy_report& report) {
   const pass_services services = services_for();
   for (int round = 0;; ++round) {
     released_.assign(runs.size(), false);
-    const auto tick_every =
+    auto tick_every =
         cluster_ ? std::min(look_interval, config_.state.interval) : config_.state.interval;
+    if (extension_ != nullptr) tick_every = std::min(tick_every, extension_->tick_interval());
     const pass_result used = run_pass(services, runs, tick_every, [&] { tick(runs, report); });
     report.threads = std::max(report.threads, used.threads);
     report.peak_inflight_bytes = std::max(report.peak_inflight_bytes, used.peak_inflight_bytes);
     if (round > 0) rescans_.insert(rescans_.end(), runs.begin(), runs.end());
-    if (control_.stopping() || !cluster_) break;
+    // An extension covers moved slots itself (copy_extension::moved).
+    if (control_.stopping() || !cluster_ || extension_ != nullptr) break;
     const auto view = settle_source(report);
     if (!view) break;
     rescanning_.reset();
@@ -123,12 +138,14 @@ std::vector<shard_run> copy_run::first_pass() {
   std::vector<shard_run> runs;
   for (std::size_t i = 0; i < plan_.shards.size(); ++i) {
     const shard_plan& shard = plan_.shards[i];
-    if (shard.start.complete) continue;
+    // A finished shard is not scanned again; an extension still runs its flow there.
+    if (shard.start.complete && extension_ == nullptr) continue;
     const bool every_slot = !cluster_ && !config_.slots;
     runs.push_back(book_.run(i, source_options(shard.node), shard.start.cursor, shard.start.done,
                              every_slot ? nullptr : std::make_shared<const slot_set>(shard.slots),
                              false));
-    if (cluster_) slots_.watch(shard.slots, shard.node_id);
+    runs.back().scanned = shard.start.complete;
+    if (cluster_ && !shard.start.complete) slots_.watch(shard.slots, shard.node_id);
   }
   return runs;
 }
@@ -190,7 +207,13 @@ void copy_run::observe(const source_view& view, copy_report& report) {
 /// While shards run, the calling thread looks at the source cluster and keeps the state file
 /// fresh (which looks at the target too).
 void copy_run::tick(const std::vector<shard_run>& runs, copy_report& report) {
-  if (cluster_) {
+  // An extension ticks more often than the source needs looking at; and once every scan is
+  // over, its own looks follow the cluster.
+  const auto now = std::chrono::steady_clock::now();
+  const bool scanning = std::find(released_.begin(), released_.end(), false) != released_.end();
+  const bool look = extension_ == nullptr || (scanning && now - last_look_ >= look_interval);
+  if (cluster_ && look) {
+    last_look_ = now;
     // A shard that ended before this look is released after it: the look covers its end.
     std::vector<std::size_t> ended;
     for (std::size_t n = 0; n < runs.size(); ++n) {
@@ -203,6 +226,10 @@ void copy_run::tick(const std::vector<shard_run>& runs, copy_report& report) {
         released_[n] = true;
       }
     }
+  }
+  if (extension_ != nullptr) {
+    if (slots_.moved().any()) extension_->moved(slots_.take_moved());
+    extension_->tick();
   }
   if (std::chrono::steady_clock::now() - last_save_ >= config_.state.interval) {
     save("running");
@@ -311,6 +338,7 @@ void copy_run::finish(copy_report& report) {
     }
   }
   const char* status = "complete";
+  bool keep_marks = false;
   if (control_.failed()) {
     report.status = job_status::fatal;
     report.failure = control_.failure();
@@ -328,8 +356,10 @@ void copy_run::finish(copy_report& report) {
                     : !plan_.other_dbs.empty() && !config_.ignore_other_dbs
                         ? job_status::left_behind
                         : job_status::complete;
-    // The marks go: the target holds the source's keys and nothing of ferry's.
-    if (auto removed = guard_.unmark(); !removed) {
+    // The marks go: the target holds the source's keys and nothing of ferry's (unless an
+    // extension's job goes on: a resumed sync must find them).
+    keep_marks = extension_ != nullptr && extension_->keep_marks();
+    if (auto removed = keep_marks ? outcome{} : guard_.unmark(); !removed) {
       report.warnings.push_back(fmt::format(
           "ferry could not delete its marks ({}...) from the target: {}; delete them by hand",
           mark_prefix, removed.error().message));
@@ -337,7 +367,11 @@ void copy_run::finish(copy_report& report) {
   }
   if (rewound_) {
     write_state(*rewound_);
-  } else if (report.status == job_status::interrupted || report.status == job_status::fatal) {
+  } else if (!started_) {
+    // Stopped before its first key (a check failed): nothing to mark, the previous state file
+    // (if any) stays as it is.
+  } else if (report.status == job_status::interrupted || report.status == job_status::fatal ||
+             keep_marks) {
     // What was acknowledged is marked and saved, if the target still answers; otherwise the
     // previous state file stays, which claims no more than the target holds.
     save(status);

@@ -12,6 +12,7 @@
 
 #include "engine/copy/checkpoint.hpp"
 #include "engine/copy/copy_config.hpp"
+#include "engine/copy/copy_extension.hpp"
 #include "engine/copy/copy_job.hpp"
 #include "engine/copy/copy_plan.hpp"
 #include "engine/copy/failed_keys.hpp"
@@ -62,17 +63,20 @@ class copy_run {
   std::string loss_message(const target_loss& loss, bool during_run) const;
 
   copy_config& config_;
+  copy_extension* extension_ = config_.extension;  // ferry sync's hooks; null for a copy
   job_control& control_;
   copy_plan plan_;
   failed_keys& failures_;
   diff_file& diffs_;
   bool resuming_;
+  const checkpoint* previous_;  // the state file resumed, or null
   shard_book& book_;
   std::string job_id_;
   std::uint64_t generation_;  // the generation the target's marks hold
   target_guard guard_;
   std::vector<checkpoint> history_;  // the start, then the newest checkpoints saved
   std::optional<checkpoint> rewound_;
+  bool started_ = false;  // the target was checked and marked: keys may have moved
   bool cluster_;
   slot_watch slots_;     // slots the source cluster moves while they are scanned
   slot_set rescanning_;  // the moved slots of the rescan pass under way
@@ -83,6 +87,7 @@ class copy_run {
   warning_list warnings_;  // from the shards
   bool told_blind_ = false;
   std::chrono::steady_clock::time_point last_save_;
+  std::chrono::steady_clock::time_point last_look_{};  // of the source cluster, in tick()
   std::vector<bool> released_;
   std::vector<shard_run> rescans_;  // every rescan of the job, for the report
 };

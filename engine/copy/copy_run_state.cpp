@@ -26,6 +26,7 @@ checkpoint copy_run::state_of(const char* status) const {
   }
   // A rescan is not resumed from a cursor: its slots stay moved until it ends.
   state.moved = slots_.moved() | rescanning_;
+  if (extension_ != nullptr) state.extension = extension_->state();
   return state;
 }
 

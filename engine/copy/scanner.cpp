@@ -9,6 +9,7 @@
 #include <charconv>
 #include <iterator>
 
+#include "engine/copy/copy_extension.hpp"
 #include "engine/copy/shard.hpp"
 #include "protocol/wire/errors.hpp"
 
@@ -48,7 +49,12 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_c
   std::vector<protocol::reply> replies;
   std::uint64_t cursor = shard.start_cursor;
   std::uint64_t seq = 0;
-  do {
+  // A job built on the copy (ferry sync) subscribes to the shard's events before its first SCAN,
+  // so that no write falls between the scan and the subscription.
+  copy_extension* extension = shard.config.extension;
+  bool go = !shard.scanned;
+  if (go && extension != nullptr) go = co_await extension->before_scan(shard);
+  while (go) {
     if (shard.control.stopping()) break;
     scan_command(commands, shard.config, cursor);
     if (auto done = co_await source.exec(commands, replies); !done) {
@@ -101,7 +107,8 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_c
     }
     cursor = next;
     ++seq;
-  } while (cursor != 0);
+    if (cursor == 0) break;
+  }
   co_await end_stream(out, readers);
 }
 

@@ -91,6 +91,8 @@ struct shard_context {
   source_commands& commands;
   /// The SCAN cursor to start from (0, or a checkpoint's).
   std::uint64_t start_cursor = 0;
+  /// An earlier run finished the scan: nothing to scan (a copy extension's shard).
+  bool scanned = false;
   /// The slots this shard copies; keys of other slots on its node are left to the shards (or
   /// rescans) that own them, so no key is copied twice. Null for every slot.
   std::shared_ptr<const slot_set> slots;

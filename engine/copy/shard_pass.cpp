@@ -6,6 +6,7 @@
 #include "engine/auth/idle_reauth.hpp"
 #include "engine/cluster/sides.hpp"
 #include "engine/cluster/slot_router.hpp"
+#include "engine/copy/copy_extension.hpp"
 #include "engine/copy/shard.hpp"
 #include "engine/runtime/worker_pool.hpp"
 #include "engine/verify/inline_verify.hpp"
@@ -69,6 +70,7 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
         .paths = read_path_chooser{services.string_reads},
         .commands = services.commands,
         .start_cursor = run.start_cursor,
+        .scanned = run.scanned,
         .slots = run.slots,
         .counters = *run.counters,
         .control = services.control,
@@ -88,7 +90,7 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
                                .budget = *w.budget,
                                .router = *w.router,
                                .verify_sample = config.verify.enabled ? config.verify.sample : 0},
-        .ledger = scan_ledger{run.start_cursor, run.start_done},
+        .ledger = scan_ledger{run.start_cursor, run.start_done, run.scanned},
         .position = *run.position,
         .sizing = batch_sizer{config.tune.batch_keys, config.tune.batch_bytes,
                               services.limiter.keys_per_sec()},
@@ -111,7 +113,12 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
   pool.run(
       [&](unsigned t, asio::io_context& io) {
         std::vector<asio::awaitable<void>> flows;
-        for (auto& shard : workers[t].shards) flows.push_back(copy_shard(*shard));
+        for (auto& shard : workers[t].shards) {
+          flows.push_back(copy_shard(*shard));
+          // A job built on the copy runs its own flow beside each shard (ferry sync's streaming
+          // stage), on the shard's thread, for as long as it needs.
+          if (config.extension != nullptr) flows.push_back(config.extension->beside(*shard));
+        }
         run_flows_with_reauth(io, std::move(flows), on_error);
       },
       on_error, tick_every, tick);

@@ -48,6 +48,9 @@ struct shard_run {
   published_position* position = nullptr;
   /// What its inline verifier finds (copy --verify), owned by the job.
   verify_counters* verified = nullptr;
+  /// An earlier run finished this shard's scan: nothing is scanned (only a copy extension's flow
+  /// runs, copy_extension.hpp).
+  bool scanned = false;
 };
 
 /// What the inline verifiers of a pass share (copy --verify; unused otherwise).

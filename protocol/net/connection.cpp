@@ -398,6 +398,24 @@ asio::awaitable<error_code> connection::exec(command_buffer& commands,
   co_return co_await read_replies(commands.commands(), replies);
 }
 
+asio::awaitable<error_code> connection::send(command_buffer& commands) {
+  if (!open_) co_return fail(errc::connection_closed, "not connected");
+  if (commands.empty()) co_return error_code{};
+  if (auto ec = co_await write_all(commands)) {
+    close();
+    co_return ec;
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> connection::receive(reply& out) {
+  if (!open_) co_return fail(errc::connection_closed, "not connected");
+  received_.clear();
+  if (auto ec = co_await read_replies(1, received_)) co_return ec;
+  out = std::move(received_.front());
+  co_return error_code{};
+}
+
 asio::awaitable<error_code> connection::write_all(command_buffer& commands) {
   gather_.clear();
   for (std::string_view segment : commands.segments()) {

@@ -1,0 +1,224 @@
+#include "cli/common/copy_options.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "cli/common/json_file.hpp"
+#include "cli/common/progress.hpp"
+
+namespace ferry::cli {
+
+void add_copy_options(CLI::App& command, copy_flags& flags) {
+  add_connection_options(command, flags.connection);
+  engine::copy_config& c = flags.config;
+  command.add_option("--match", c.match, "Copy only keys matching this glob (SCAN MATCH)")
+      ->type_name("GLOB");
+  command.add_option("--type", c.type, "Copy only keys of this type (SCAN TYPE)")
+      ->check(CLI::IsMember({"string", "list", "set", "zset", "hash", "stream"}))
+      ->type_name("TYPE");
+  command
+      .add_option("--slots", flags.slots,
+                  "Copy only keys whose hash slot is in A-B, so several ferry processes can "
+                  "split one migration")
+      ->type_name("A-B");
+  command
+      .add_option("--on-existing", flags.existing,
+                  "Keys that already exist on the target: fail (report them), skip, or replace. "
+                  "Required when the target is not empty")
+      ->check(CLI::IsMember({"fail", "skip", "replace"}))
+      ->type_name("POLICY");
+  command
+      .add_option("--failed-keys", c.failed_keys_path,
+                  "Write each key that could not be copied, with its error, to FILE (JSON "
+                  "lines)")
+      ->type_name("FILE");
+  command
+      .add_option("--report", flags.report_path,
+                  "Write the final report as JSON to FILE (totals and per shard)")
+      ->type_name("FILE");
+  command
+      .add_option("--progress", flags.progress,
+                  "Progress on stderr: auto (a live line on a terminal, a log line every 5 s "
+                  "otherwise), always (live), never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  command
+      .add_option("--threads", c.tune.threads,
+                  "Worker threads, each owning whole source shards (1 to 256; default: the "
+                  "number of cores)")
+      ->check(CLI::Range(1, 256))
+      ->type_name("N");
+  command.add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  command.add_option("--batch-keys", c.tune.batch_keys, "Most keys per DUMP/RESTORE pipeline")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  command
+      .add_option("--batch-bytes", c.tune.batch_bytes,
+                  "Payload bytes a reader batch aims at, 1 KiB to 256 MiB (accepts KiB, MiB "
+                  "suffixes)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{1} << 10, std::size_t{256} << 20))
+      ->capture_default_str();
+  command
+      .add_option("--max-inflight-bytes", c.tune.max_inflight_bytes,
+                  "Most DUMP payload bytes held in memory at once, 1 MiB to 64 GiB (accepts KiB, "
+                  "MiB, GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{1} << 20, std::size_t{64} << 30))
+      ->capture_default_str();
+  command.add_option("--readers", c.tune.readers_per_shard, "Source connections reading per shard")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command
+      .add_option("--writers", c.tune.writers_per_shard,
+                  "Writer pipelines per shard (each connects to the target masters it needs)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command
+      .add_option("--connect-timeout", flags.connect_timeout_ms,
+                  "Milliseconds allowed for connecting and the TLS handshake")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
+  command
+      .add_option("--timeout", flags.timeout_ms,
+                  "Milliseconds any read or write may go without progress before the connection "
+                  "is dropped and the batch retried")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
+  command
+      .add_option("--max-retry-time", flags.max_retry_time_s,
+                  "Seconds to keep retrying an unreachable node before stopping the job")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  command
+      .add_option("--state", c.state.path,
+                  "Keep the job's progress in FILE (JSON, written atomically every "
+                  "--checkpoint-interval and at exit) so that --resume can continue it")
+      ->type_name("FILE");
+  command.add_flag("--resume", c.state.resume,
+                   "Continue the job recorded in --state: finished shards are skipped, the others "
+                   "go on from their last fully written SCAN cursor");
+  command
+      .add_option("--checkpoint-interval", flags.checkpoint_interval_s,
+                  "Seconds between writes of the state file")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  command
+      .add_option("--max-keys-per-sec", c.protect.max_keys_per_sec,
+                  "Read at most N keys per second from the source, across all shards (0: no "
+                  "limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
+  command
+      .add_option("--max-bytes-per-sec", c.protect.max_bytes_per_sec,
+                  "Read at most N DUMP payload bytes per second from the source (accepts KiB, "
+                  "MiB suffixes; 0: no limit)")
+      ->transform(CLI::AsSizeValue(false))
+      ->type_name("N");
+  command
+      .add_option("--read-from", flags.read_from,
+                  "Cluster sources: read from each master, or from one of its replicas so the "
+                  "master stays responsive (a replica may lag; Redis 7.0 replicas also lack "
+                  "consumer groups' entries-read)")
+      ->check(CLI::IsMember({"master", "replicas"}))
+      ->capture_default_str();
+  command
+      .add_option("--source-latency-target", flags.latency_target_ms,
+                  "Slow down while the source's round-trip time exceeds MS milliseconds "
+                  "(measured with PING beside the copy; 0: off)")
+      ->type_name("MS");
+  command
+      .add_option("--on-target-loss", flags.on_target_loss,
+                  "A target node that restarts or fails over may lose keys ferry wrote (ferry "
+                  "keeps marks on the target to tell): stop (exit code 2; the state file points "
+                  "back to what the target still holds, so --resume copies the rest again) or "
+                  "recopy (go back and copy again without stopping)")
+      ->check(CLI::IsMember({"stop", "recopy"}))
+      ->capture_default_str();
+  command
+      .add_option("--string-reads", flags.string_reads,
+                  "How string keys are read: get (GET and the expiry, written with SET ... PXAT: "
+                  "about two thirds of the source's CPU of DUMP for small strings, a tenth for "
+                  "large ones; where the target is Redis >= 6.2, and while strings are at least "
+                  "60 % of the keys read) or dump (DUMP and RESTORE, as for every other type)")
+      ->check(CLI::IsMember({"get", "dump"}))
+      ->capture_default_str();
+  command.add_flag("--ignore-other-dbs", c.ignore_other_dbs,
+                   "The source's other databases are meant to stay behind: keys there are reported "
+                   "but do not make the exit code 1");
+}
+
+std::optional<std::string> apply_copy_flags(copy_flags& flags, std::string_view name) {
+  auto sides = resolve_sides(flags.connection);
+  if (!sides) return fmt::format("ferry {}: {}", name, sides.error());
+  engine::copy_config& config = flags.config;
+  config.source = std::move(sides->first);
+  config.target = std::move(sides->second);
+  if (!flags.slots.empty()) {
+    auto range = protocol::parse_slot_range(flags.slots);
+    if (!range) return fmt::format("ferry {}: --slots: {}", name, range.error());
+    config.slots = *range;
+  }
+  if (flags.existing == "fail") config.existing = engine::existing_policy::fail;
+  if (flags.existing == "skip") config.existing = engine::existing_policy::skip;
+  if (flags.existing == "replace") config.existing = engine::existing_policy::replace;
+  config.tune.connect_timeout = std::chrono::milliseconds{flags.connect_timeout_ms};
+  config.tune.io_timeout = std::chrono::milliseconds{flags.timeout_ms};
+  config.tune.max_retry_time = std::chrono::seconds{flags.max_retry_time_s};
+  config.state.interval =
+      std::chrono::milliseconds{static_cast<long long>(flags.checkpoint_interval_s * 1000)};
+  config.protect.read_from_replicas = flags.read_from == "replicas";
+  config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
+  if (config.state.resume && config.state.path.empty()) {
+    return fmt::format("ferry {}: --resume needs --state FILE (the state file to continue)", name);
+  }
+  config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
+                                                           : engine::target_loss_policy::stop;
+  config.string_reads = flags.string_reads == "get";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_outputs(
+    const copy_flags& flags, std::initializer_list<std::pair<std::string, const char*>> extra) {
+  // Every output is checked before anything is touched: a report that cannot be written must
+  // not be found out after hours of copying.
+  std::vector<std::pair<std::string, const char*>> outputs{
+      {flags.report_path, "--report"},
+      {flags.config.state.path, "--state"},
+      {flags.config.failed_keys_path, "--failed-keys"}};
+  outputs.insert(outputs.end(), extra.begin(), extra.end());
+  for (const auto& [path, flag] : outputs) {
+    if (auto usable = check_writable(path, flag); !usable) return usable.error();
+  }
+  return std::nullopt;
+}
+
+bool live_progress(const copy_flags& flags) {
+  return flags.progress == "always" || (flags.progress == "auto" && isatty(2));
+}
+
+std::string left_behind_text(const engine::copy_report& report, int source_db, bool ignored) {
+  std::string dbs;
+  std::uint64_t keys = 0;
+  for (const auto& db : report.left_behind) {
+    if (!dbs.empty()) dbs += ", ";
+    dbs += fmt::format("db {} ({} keys)", db.db, with_commas(db.keys));
+    keys += db.keys;
+  }
+  if (ignored) {
+    return fmt::format(
+        "ferry copied db {} only, as --ignore-other-dbs says; {} key(s) stay "
+        "behind in {}",
+        source_db, with_commas(keys), dbs);
+  }
+  return fmt::format(
+      "ferry copied db {} only: {} key(s) in {} were NOT copied. Azure Managed Redis and every "
+      "cluster have only db 0, so copy each database with a job of its own (--source-db N) into "
+      "a separate target, or into this one under a key prefix of your own; if those keys are "
+      "meant to stay behind, add --ignore-other-dbs (exit code 0)",
+      source_db, with_commas(keys), dbs);
+}
+
+}  // namespace ferry::cli

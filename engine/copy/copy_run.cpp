@@ -53,8 +53,14 @@ std::string explain_oom(const std::string& message, const counts& totals) {
 
 }  // namespace
 
+double copy_run::unix_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
 copy_run::copy_run(copy_config& config, job_control& control, copy_plan plan, failed_keys& failures,
-                   diff_file& diffs, const checkpoint* previous, shard_book& book)
+                   diff_file& diffs, const checkpoint* previous, shard_book& book,
+                   std::atomic<std::size_t>& inflight, std::atomic<double>& saved_at)
     : config_(config),
       control_(control),
       plan_(std::move(plan)),
@@ -68,10 +74,13 @@ copy_run::copy_run(copy_config& config, job_control& control, copy_plan plan, fa
              previous != nullptr ? previous->marks : std::vector<target_mark>{}),
       cluster_(plan_.sides.source_facts.map.is_cluster()),
       source_(plan_.sides.source, plan_.sides.source_facts.map),
-      limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec) {
+      limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec),
+      inflight_(inflight),
+      saved_at_(saved_at) {
   slots_.mark(plan_.moved);
   for (const auto& shard : plan_.shards) {
-    book_.add(shard.start, std::max(shard.estimate, shard.start.done.settled()));
+    book_.add(shard.start, std::max(shard.estimate, shard.start.done.settled()),
+              shard.node.address());
   }
 }
 
@@ -153,19 +162,21 @@ std::vector<shard_run> copy_run::rescan_pass(const source_view& view, copy_repor
 }
 
 pass_services copy_run::services_for() {
-  return pass_services{config_,
-                       plan_.sides.target,
-                       plan_.sides.target_facts.map,
-                       control_,
-                       failures_,
-                       limiter_,
-                       warnings_,
-                       resuming_,
-                       plan_.sides.source_facts.major_version >= 7,
-                       config_.string_reads && target_sets_pxat(plan_.sides.target_facts),
-                       commands_,
-                       {plan_.sides.source, plan_.sides.source_facts.map,
-                        inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_}};
+  pass_services services{config_,
+                         plan_.sides.target,
+                         plan_.sides.target_facts.map,
+                         control_,
+                         failures_,
+                         limiter_,
+                         warnings_,
+                         resuming_,
+                         plan_.sides.source_facts.major_version >= 7,
+                         config_.string_reads && target_sets_pxat(plan_.sides.target_facts),
+                         commands_,
+                         {plan_.sides.source, plan_.sides.source_facts.map,
+                          inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_}};
+  services.inflight = &inflight_;
+  return services;
 }
 
 protocol::connection_options copy_run::source_options(const protocol::endpoint& node) const {
@@ -344,6 +355,8 @@ void copy_run::finish(copy_report& report) {
   } else if (!config_.state.path.empty()) {
     if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
       report.warnings.push_back(saved.error());
+    } else {
+      saved_at_.store(unix_seconds(), std::memory_order_relaxed);
     }
   }
   if (control_.failed() && !report.failure) report.failure = control_.failure();

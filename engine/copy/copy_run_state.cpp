@@ -85,6 +85,8 @@ void copy_run::write_state(const checkpoint& state) {
                   fmt::format("{}; the state file written before is intact: free space (or fix the "
                               "permissions) there and run the same command with --resume",
                               saved.error())));
+  } else {
+    saved_at_.store(unix_seconds(), std::memory_order_relaxed);
   }
 }
 

@@ -54,11 +54,13 @@ class batch_reader {
  public:
   batch_reader(asio::any_io_executor executor, shard_context& shard)
       : shard_(shard),
-        source_(executor, shard.source, shard.config.tune, shard.control),
-        redirected_(executor, shard.source, shard.config.tune, shard.control),
+        source_(executor, shard.source, shard.config.tune, shard.control, stats_of(shard)),
+        redirected_(executor, shard.source, shard.config.tune, shard.control, stats_of(shard)),
         round_(home_node::own_node, moved_policy::follow,
                backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
-                       shard.config.tune.max_retry_time, shard.index)) {}
+                       shard.config.tune.max_retry_time, shard.index)) {
+    round_.count_into(stats_of(shard));
+  }
 
   /// Fills `out` with the keys that still exist (their names are moved out of `batch`); false
   /// when the job failed.
@@ -76,6 +78,9 @@ class batch_reader {
   asio::awaitable<bool> read_keys(const round_group& group, std::span<const std::uint32_t> keys,
                                   bool by_get, key_batch& batch, record_batch& out,
                                   std::vector<std::uint32_t>& dump_next);
+  static link_stats* stats_of(shard_context& shard) {
+    return shard.meters != nullptr ? &shard.meters->source : nullptr;
+  }
   bool fatal(errc kind, std::string message) {
     shard_.control.fail({protocol::make_error_code(kind), std::move(message)});
     return false;
@@ -174,11 +179,11 @@ asio::awaitable<bool> batch_reader::read_keys(const round_group& group,
         if (outcome.to) {
           round_.redirect(index, *outcome.to, node.connection().where().host);
         } else {
-          round_.retry_same(index, group);
+          round_.retry_same(index, group, outcome.error);
         }
         continue;
       case read_action::retry:
-        round_.retry_same(index, group);
+        round_.retry_same(index, group, outcome.error);
         continue;
       case read_action::dump:
         // Another type (WRONGTYPE), or a string near its expiry: its DUMP tells which.
@@ -202,7 +207,7 @@ asio::awaitable<bool> batch_reader::read_keys(const round_group& group,
                 "absolute at the moment of the read (exact to a few milliseconds)",
                 node.address(), outcome.reply_text));
           }
-          round_.retry_same(index, group);
+          round_.retry_same(index, group, outcome.error);
           continue;
         }
         if (by_get && !outcome.on_expiry &&
@@ -268,6 +273,10 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
     record_batch records{batch.scan_seq, {}, 0, {}};
     records.records.reserve(batch.keys.size());
     const bool read = co_await reader.read(batch, records);
+    if (shard.meters != nullptr) {
+      shard.meters->reads.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     shard_counters::add(shard.counters.retries, reader.retries() - retries_seen);
     retries_seen = reader.retries();
     // A part is settled only when nothing of it is left to write; after a failure it stays open

@@ -8,11 +8,13 @@
 
 #include "cli/common/exit_codes.hpp"
 #include "cli/common/json_file.hpp"
+#include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"
 #include "cli/common/side_options.hpp"
 #include "cli/common/signals.hpp"
 #include "cli/copy/copy_report.hpp"
 #include "engine/copy/copy_job.hpp"
+#include "engine/copy/copy_metrics.hpp"
 #include "protocol/wire/errors.hpp"
 
 namespace ferry::cli {
@@ -35,7 +37,26 @@ struct copy_flags {
   std::optional<double> verify_sample;
   std::string on_target_loss = "stop";
   std::string string_reads = "get";
+  metrics_flags metrics;
 };
+
+/// The metrics phase of a copy that ended with `status`.
+engine::metrics::job_phase phase_of(engine::job_status status) {
+  using engine::metrics::job_phase;
+  switch (status) {
+    case engine::job_status::complete:
+      return job_phase::complete;
+    case engine::job_status::keys_failed:
+    case engine::job_status::differences:
+    case engine::job_status::left_behind:
+      return job_phase::incomplete;
+    case engine::job_status::interrupted:
+      return job_phase::interrupted;
+    case engine::job_status::fatal:
+      break;
+  }
+  return job_phase::failed;
+}
 
 /// Where the databases left behind are, and what to do: a sentence for the end of a job.
 std::string left_behind_text(const engine::copy_report& report, int source_db, bool ignored) {
@@ -130,16 +151,42 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
     }
   }
 
+  // The job first: the metrics endpoint's collector and health probe read it until the
+  // endpoint is gone.
   engine::copy_job job(config);
+  auto endpoint = job_endpoint::start(flags.metrics, "copy", config.source, config.target);
+  if (!endpoint) {
+    fmt::print(stderr, "ferry copy: {}\n", endpoint.error());
+    return exit_failed;
+  }
+  job_endpoint* metrics = endpoint->get();
+  if (metrics != nullptr) {
+    metrics->keep(engine::expose_copy(metrics->registry(), metrics->families(), job));
+    metrics->health().watch([&job]() -> std::optional<std::string> {
+      auto failure = job.failure();
+      // With --on-target-loss recopy a target that lost data is copied again, not a failure.
+      if (!failure || (failure->code == engine::job_error::target_lost &&
+                       job.config().on_target_loss == engine::target_loss_policy::recopy)) {
+        return std::nullopt;
+      }
+      return failure->message;
+    });
+  }
   // A second signal quits at once; the state file only ever covers acknowledged keys, so the
   // last one written stays valid.
   signal_watch signals(
-      [&job] { job.drain(); }, exit_interrupted,
+      [&job, metrics] {
+        job.drain();
+        if (metrics != nullptr) metrics->draining();
+      },
+      exit_interrupted,
       config.state.path.empty()
           ? "this run kept no state file, so a new run starts over"
           : fmt::format("the last state file written stays valid: run the same command with "
                         "--resume to continue from {}",
                         config.state.path));
+  // After the signal watch, so that it still listens while the endpoint lingers.
+  const linger_at_exit linger(metrics);
   engine::copy_report report;
   {
     const bool live = flags.progress == "always" || (flags.progress == "auto" && isatty(2));
@@ -147,7 +194,11 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
     if (flags.progress != "never") {
       progress = std::make_unique<progress_printer>([&job] { return job.progress(); }, live);
     }
+    if (metrics != nullptr) metrics->set_phase(engine::metrics::job_phase::running);
     report = job.run();
+  }
+  if (metrics != nullptr) {
+    metrics->ended(phase_of(report.status), report.failure ? report.failure->message : "");
   }
   fmt::print("{}", summary_text(report));
   for (const auto& warning : report.warnings) fmt::print(stderr, "\nWARNING: {}\n\n", warning);
@@ -303,9 +354,10 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                    "Keep the job's progress in FILE (JSON, written atomically every "
                    "--checkpoint-interval and at exit) so that --resume can continue it")
       ->type_name("FILE");
-  copy->add_flag("--resume", c.state.resume,
-                 "Continue the job recorded in --state: finished shards are skipped, the others "
-                 "go on from their last fully written SCAN cursor");
+  copy->add_flag(
+      "--resume", c.state.resume,
+      "Continue the job recorded in --state: finished shards are skipped, the others go on from "
+      "their last fully written SCAN cursor");
   copy->add_option("--checkpoint-interval", flags->checkpoint_interval_s,
                    "Seconds between writes of the state file")
       ->check(CLI::Range(0.1, 3600.0))
@@ -376,6 +428,7 @@ void add_copy_command(CLI::App& app, int& exit_code) {
   copy->add_flag("--ignore-other-dbs", c.ignore_other_dbs,
                  "The source's other databases are meant to stay behind: keys there are reported "
                  "but do not make the exit code 1");
+  add_metrics_options(*copy, flags->metrics);
   copy->callback([flags, copy, &exit_code] { exit_code = run_copy(*flags, *copy); });
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
@@ -10,6 +11,7 @@
 #include "cli/common/json_file.hpp"
 #include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"
+#include "cli/common/service_options.hpp"
 #include "cli/common/side_options.hpp"
 #include "cli/common/signals.hpp"
 #include "cli/copy/copy_report.hpp"
@@ -38,6 +40,7 @@ struct copy_flags {
   std::string on_target_loss = "stop";
   std::string string_reads = "get";
   metrics_flags metrics;
+  service_flags service;
 };
 
 /// The metrics phase of a copy that ended with `status`.
@@ -130,6 +133,23 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
   if (auto wrong = apply_verify_flags(flags, command)) {
     fmt::print(stderr, "ferry copy: {}\n", *wrong);
+    return exit_usage;
+  }
+  if (auto wrong = apply_resume_if_exists(flags.service, config.state)) {
+    fmt::print(stderr, "ferry copy: {}\n", *wrong);
+    return exit_usage;
+  }
+  auto part = split_part(flags.service, std::getenv("JOB_COMPLETION_INDEX"));
+  if (!part) {
+    fmt::print(stderr, "ferry copy: {}\n", part.error());
+    return exit_usage;
+  }
+  config.part = *part;
+  if (config.part && config.existing == engine::existing_policy::unset) {
+    fmt::print(stderr,
+               "ferry copy: --shard-count {}: the parts write into one target at once, so each "
+               "finds the keys of the others there; add --on-existing replace (or skip)\n",
+               config.part->count);
     return exit_usage;
   }
   if (config.state.resume && config.state.path.empty()) {
@@ -354,10 +374,11 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                    "Keep the job's progress in FILE (JSON, written atomically every "
                    "--checkpoint-interval and at exit) so that --resume can continue it")
       ->type_name("FILE");
-  copy->add_flag(
+  auto* resume = copy->add_flag(
       "--resume", c.state.resume,
       "Continue the job recorded in --state: finished shards are skipped, the others go on from "
       "their last fully written SCAN cursor");
+  add_resume_if_exists(*copy, flags->service, resume);
   copy->add_option("--checkpoint-interval", flags->checkpoint_interval_s,
                    "Seconds between writes of the state file")
       ->check(CLI::Range(0.1, 3600.0))
@@ -428,6 +449,7 @@ void add_copy_command(CLI::App& app, int& exit_code) {
   copy->add_flag("--ignore-other-dbs", c.ignore_other_dbs,
                  "The source's other databases are meant to stay behind: keys there are reported "
                  "but do not make the exit code 1");
+  add_split_options(*copy, flags->service);
   add_metrics_options(*copy, flags->metrics);
   copy->callback([flags, copy, &exit_code] { exit_code = run_copy(*flags, *copy); });
 }

@@ -53,6 +53,18 @@ struct shard_report {
   verify_counts verify;
 };
 
+/// The part of a split migration a job copied (--shard-index/--shard-count).
+struct part_report {
+  /// Which part.
+  slot_part part;
+  /// Its slots ("0-5460").
+  std::string slots;
+  /// The source masters it read, "host:port".
+  std::vector<std::string> masters;
+  /// True when it took those masters whole.
+  bool whole_masters = true;
+};
+
 /// What the job did.
 struct copy_report {
   /// How it ended.
@@ -88,6 +100,8 @@ struct copy_report {
   /// What it found during this run, summed over shards (keys an earlier run copied are not
   /// compared again; compare `verify.checked` with `this_run.copied`).
   verify_counts verify;
+  /// The part of a split migration, when the job is one.
+  std::optional<part_report> part;
 };
 
 /// See the file comment.

@@ -133,7 +133,7 @@ std::vector<shard_run> copy_run::first_pass() {
   for (std::size_t i = 0; i < plan_.shards.size(); ++i) {
     const shard_plan& shard = plan_.shards[i];
     if (shard.start.complete) continue;
-    const bool every_slot = !cluster_ && !config_.slots;
+    const bool every_slot = !cluster_ && !config_.slots && !config_.part;
     runs.push_back(book_.run(i, source_options(shard.node), shard.start.cursor, shard.start.done,
                              every_slot ? nullptr : std::make_shared<const slot_set>(shard.slots),
                              false));
@@ -287,7 +287,7 @@ void copy_run::finish(copy_report& report) {
                        start.cursor,
                        from_state,
                        rescan,
-                       cluster_ && scope != nullptr ? slot_text(*scope) : "",
+                       (cluster_ || config_.part) && scope != nullptr ? slot_text(*scope) : "",
                        book_.verified(i).snapshot()};
     all_complete = all_complete && entry.complete;
     report.verify += entry.verify;
@@ -360,6 +360,10 @@ void copy_run::finish(copy_report& report) {
     }
   }
   if (control_.failed() && !report.failure) report.failure = control_.failure();
+  if (plan_.part) {
+    report.part = part_report{plan_.part->part, slot_text(plan_.part->slots), plan_.part->masters,
+                              plan_.part->whole_masters};
+  }
 }
 
 }  // namespace ferry::engine::detail

@@ -26,6 +26,7 @@ checkpoint copy_run::state_of(const char* status) const {
   }
   // A rescan is not resumed from a cursor: its slots stay moved until it ends.
   state.moved = slots_.moved() | rescanning_;
+  if (plan_.part) state.part_slots = plan_.part->slots;
   return state;
 }
 
@@ -107,6 +108,7 @@ void copy_run::lost(const target_loss& loss, bool during_run) {
   back.job_id = job_id_;
   back.status = "target_lost";
   back.marks = guard_.marks();
+  if (plan_.part) back.part_slots = plan_.part->slots;
   rewound_ = std::move(back);
 }
 

@@ -2,17 +2,21 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
 #include "cli/common/copy_options.hpp"
 #include "cli/common/exit_codes.hpp"
 #include "cli/common/json_file.hpp"
+#include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"
+#include "cli/common/service_options.hpp"
 #include "cli/common/side_options.hpp"
 #include "cli/common/signals.hpp"
 #include "cli/copy/copy_report.hpp"
 #include "engine/copy/copy_job.hpp"
+#include "engine/copy/copy_metrics.hpp"
 #include "protocol/wire/errors.hpp"
 
 namespace ferry::cli {
@@ -23,7 +27,27 @@ struct copy_command_flags {
   copy_flags common;
   bool verify = false;
   std::optional<double> verify_sample;
+  metrics_flags metrics;
+  service_flags service;
 };
+
+/// The metrics phase of a copy that ended with `status`.
+engine::metrics::job_phase phase_of(engine::job_status status) {
+  using engine::metrics::job_phase;
+  switch (status) {
+    case engine::job_status::complete:
+      return job_phase::complete;
+    case engine::job_status::keys_failed:
+    case engine::job_status::differences:
+    case engine::job_status::left_behind:
+      return job_phase::incomplete;
+    case engine::job_status::interrupted:
+      return job_phase::interrupted;
+    case engine::job_status::fatal:
+      break;
+  }
+  return job_phase::failed;
+}
 
 /// Fills the inline verifier's settings; an error message for a wrong combination.
 std::optional<std::string> apply_verify_flags(copy_command_flags& flags, const CLI::App& copy) {
@@ -47,11 +71,28 @@ std::optional<std::string> apply_verify_flags(copy_command_flags& flags, const C
 
 int run_copy(copy_command_flags& all, const CLI::App& command) {
   copy_flags& flags = all.common;
+  if (auto wrong = apply_resume_if_exists(all.service, flags.config.state)) {
+    fmt::print(stderr, "ferry copy: {}\n", *wrong);
+    return exit_usage;
+  }
   if (auto wrong = apply_copy_flags(flags, "copy")) {
     fmt::print(stderr, "{}\n", *wrong);
     return exit_usage;
   }
   engine::copy_config& config = flags.config;
+  auto part = split_part(all.service, std::getenv("JOB_COMPLETION_INDEX"));
+  if (!part) {
+    fmt::print(stderr, "ferry copy: {}\n", part.error());
+    return exit_usage;
+  }
+  config.part = *part;
+  if (config.part && config.existing == engine::existing_policy::unset) {
+    fmt::print(stderr,
+               "ferry copy: --shard-count {}: the parts write into one target at once, so each "
+               "finds the keys of the others there; add --on-existing replace (or skip)\n",
+               config.part->count);
+    return exit_usage;
+  }
   if (auto wrong = apply_verify_flags(all, command)) {
     fmt::print(stderr, "ferry copy: {}\n", *wrong);
     return exit_usage;
@@ -61,16 +102,42 @@ int run_copy(copy_command_flags& all, const CLI::App& command) {
     return exit_failed;
   }
 
+  // The job first: the metrics endpoint's collector and health probe read it until the
+  // endpoint is gone.
   engine::copy_job job(config);
+  auto endpoint = job_endpoint::start(all.metrics, "copy", config.source, config.target);
+  if (!endpoint) {
+    fmt::print(stderr, "ferry copy: {}\n", endpoint.error());
+    return exit_failed;
+  }
+  job_endpoint* metrics = endpoint->get();
+  if (metrics != nullptr) {
+    metrics->keep(engine::expose_copy(metrics->registry(), metrics->families(), job));
+    metrics->health().watch([&job]() -> std::optional<std::string> {
+      auto failure = job.failure();
+      // With --on-target-loss recopy a target that lost data is copied again, not a failure.
+      if (!failure || (failure->code == engine::job_error::target_lost &&
+                       job.config().on_target_loss == engine::target_loss_policy::recopy)) {
+        return std::nullopt;
+      }
+      return failure->message;
+    });
+  }
   // A second signal quits at once; the state file only ever covers acknowledged keys, so the
   // last one written stays valid.
   signal_watch signals(
-      [&job] { job.drain(); }, exit_interrupted,
+      [&job, metrics] {
+        job.drain();
+        if (metrics != nullptr) metrics->draining();
+      },
+      exit_interrupted,
       config.state.path.empty()
           ? "this run kept no state file, so a new run starts over"
           : fmt::format("the last state file written stays valid: run the same command with "
                         "--resume to continue from {}",
                         config.state.path));
+  // After the signal watch, so that it still listens while the endpoint lingers.
+  const linger_at_exit linger(metrics);
   engine::copy_report report;
   {
     const bool live = live_progress(flags);
@@ -78,7 +145,11 @@ int run_copy(copy_command_flags& all, const CLI::App& command) {
     if (flags.progress != "never") {
       progress = std::make_unique<progress_printer>([&job] { return job.progress(); }, live);
     }
+    if (metrics != nullptr) metrics->set_phase(engine::metrics::job_phase::running);
     report = job.run();
+  }
+  if (metrics != nullptr) {
+    metrics->ended(phase_of(report.status), report.failure ? report.failure->message : "");
   }
   fmt::print("{}", summary_text(report));
   for (const auto& warning : report.warnings) fmt::print(stderr, "\nWARNING: {}\n\n", warning);
@@ -190,6 +261,9 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str()
       ->group("Inline verification");
+  add_resume_if_exists(*copy, flags->service, copy->get_option("--resume"));
+  add_split_options(*copy, flags->service);
+  add_metrics_options(*copy, flags->metrics);
   copy->callback([flags, copy, &exit_code] { exit_code = run_copy(*flags, *copy); });
 }
 

@@ -89,6 +89,13 @@ nlohmann::json report_json(const engine::copy_report& report) {
     json["shards"].push_back(std::move(entry));
   }
   if (report.verified) json["verify"] = verify_json(report.verify, report.verify_sample);
+  if (report.part) {
+    json["part"] = {{"index", report.part->part.index},
+                    {"count", report.part->part.count},
+                    {"slots", report.part->slots},
+                    {"masters", report.part->masters},
+                    {"whole_masters", report.part->whole_masters}};
+  }
   if (report.failure) json["error"] = report.failure->message;
   return json;
 }
@@ -107,6 +114,18 @@ std::string summary_text(const engine::copy_report& report) {
       static_cast<double>(run.bytes) / 1e6, report.duration_s,
       static_cast<double>(run.settled()) / seconds, static_cast<double>(run.bytes) / 1e6 / seconds,
       report.shards.size(), report.threads);
+  if (report.part) {
+    const auto& p = *report.part;
+    std::string masters;
+    for (const auto& m : p.masters) {
+      if (!masters.empty()) masters += ", ";
+      masters += m;
+    }
+    text +=
+        fmt::format("  part {} of {} (--shard-index/--shard-count): slots {} of {}{}\n",
+                    p.part.index, p.part.count, p.slots.empty() ? "(none)" : p.slots,
+                    masters.empty() ? "no master" : masters, p.whole_masters ? "" : " (in part)");
+  }
   if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
   if (t.rescanned != 0) {
     text += fmt::format(

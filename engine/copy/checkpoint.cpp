@@ -96,6 +96,7 @@ nlohmann::json to_json(const checkpoint& state) {
                         {"match", state.job.match},
                         {"type", state.job.type},
                         {"slots", state.job.slots},
+                        {"part", state.job.part},
                         {"id", state.job_id}}},
                       {"generation", state.generation},
                       {"target_marks", std::move(marks)},
@@ -104,6 +105,7 @@ nlohmann::json to_json(const checkpoint& state) {
   if (!state.extension.empty()) {
     json["extension"] = nlohmann::json::parse(state.extension, nullptr, false);
   }
+  if (state.part_slots) json["part_slots"] = slot_text(*state.part_slots);
   return json;
 }
 
@@ -119,8 +121,10 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
     const auto& job = json.at("job");
     state.job = {normalized_identity(job.at("source").get<std::string>()),
                  normalized_identity(job.at("target").get<std::string>()),
-                 job.at("match").get<std::string>(), job.at("type").get<std::string>(),
-                 job.at("slots").get<std::string>()};
+                 job.at("match").get<std::string>(),
+                 job.at("type").get<std::string>(),
+                 job.at("slots").get<std::string>(),
+                 job.value("part", std::string{})};
     state.job_id = job.value("id", std::string{});
     state.generation = json.value("generation", std::uint64_t{0});
     for (const auto& entry : json.value("target_marks", nlohmann::json::array())) {
@@ -152,6 +156,11 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
     if (!moved) return fmt::format("moved_slots: {}", moved.error());
     state.moved = *moved;
     if (json.contains("extension")) state.extension = json.at("extension").dump();
+    if (json.contains("part_slots")) {
+      auto part = parse_slot_text(json.at("part_slots").get<std::string>());
+      if (!part) return fmt::format("part_slots: {}", part.error());
+      state.part_slots = *part;
+    }
     return state;
   } catch (const nlohmann::json::out_of_range& e) {
     // "[json.exception.out_of_range.403] key 'status' not found": name the field, not the
@@ -246,6 +255,7 @@ std::string describe_differences(const job_identity& a, const job_identity& b) {
   compare("--match", a.match, b.match);
   compare("--type", a.type, b.type);
   compare("--slots", a.slots, b.slots);
+  compare("--shard-index/--shard-count", a.part, b.part);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/copy/slot_split.hpp"
 #include "engine/runtime/settings.hpp"
 #include "engine/verify/inline_settings.hpp"
 #include "protocol/wire/slots.hpp"
@@ -42,6 +43,9 @@ struct copy_config {
   std::string type;
   /// Only keys whose hash slot is in this range (also on a standalone source).
   std::optional<protocol::slot_range> slots;
+  /// One part of a migration split over several processes (--shard-index/--shard-count): only
+  /// the slots split_slots() gives this part, within `slots`.
+  std::optional<slot_part> part;
   /// Keys that exist on the target.
   existing_policy existing = existing_policy::unset;
   /// JSON-lines file for keys that could not be copied; empty for none.

@@ -53,8 +53,14 @@ std::string explain_oom(const std::string& message, const counts& totals) {
 
 }  // namespace
 
+double copy_run::unix_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
 copy_run::copy_run(copy_config& config, job_control& control, copy_plan plan, failed_keys& failures,
-                   diff_file& diffs, const checkpoint* previous, shard_book& book)
+                   diff_file& diffs, const checkpoint* previous, shard_book& book,
+                   std::atomic<std::size_t>& inflight, std::atomic<double>& saved_at)
     : config_(config),
       control_(control),
       plan_(std::move(plan)),
@@ -69,10 +75,13 @@ copy_run::copy_run(copy_config& config, job_control& control, copy_plan plan, fa
              previous != nullptr ? previous->marks : std::vector<target_mark>{}),
       cluster_(plan_.sides.source_facts.map.is_cluster()),
       source_(plan_.sides.source, plan_.sides.source_facts.map),
-      limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec) {
+      limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec),
+      inflight_(inflight),
+      saved_at_(saved_at) {
   slots_.mark(plan_.moved);
   for (const auto& shard : plan_.shards) {
-    book_.add(shard.start, std::max(shard.estimate, shard.start.done.settled()));
+    book_.add(shard.start, std::max(shard.estimate, shard.start.done.settled()),
+              shard.node.address());
   }
 }
 
@@ -140,7 +149,7 @@ std::vector<shard_run> copy_run::first_pass() {
     const shard_plan& shard = plan_.shards[i];
     // A finished shard is not scanned again; an extension still runs its flow there.
     if (shard.start.complete && extension_ == nullptr) continue;
-    const bool every_slot = !cluster_ && !config_.slots;
+    const bool every_slot = !cluster_ && !config_.slots && !config_.part;
     runs.push_back(book_.run(i, source_options(shard.node), shard.start.cursor, shard.start.done,
                              every_slot ? nullptr : std::make_shared<const slot_set>(shard.slots),
                              false));
@@ -170,19 +179,21 @@ std::vector<shard_run> copy_run::rescan_pass(const source_view& view, copy_repor
 }
 
 pass_services copy_run::services_for() {
-  return pass_services{config_,
-                       plan_.sides.target,
-                       plan_.sides.target_facts.map,
-                       control_,
-                       failures_,
-                       limiter_,
-                       warnings_,
-                       resuming_,
-                       plan_.sides.source_facts.major_version >= 7,
-                       config_.string_reads && target_sets_pxat(plan_.sides.target_facts),
-                       commands_,
-                       {plan_.sides.source, plan_.sides.source_facts.map,
-                        inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_}};
+  pass_services services{config_,
+                         plan_.sides.target,
+                         plan_.sides.target_facts.map,
+                         control_,
+                         failures_,
+                         limiter_,
+                         warnings_,
+                         resuming_,
+                         plan_.sides.source_facts.major_version >= 7,
+                         config_.string_reads && target_sets_pxat(plan_.sides.target_facts),
+                         commands_,
+                         {plan_.sides.source, plan_.sides.source_facts.map,
+                          inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_}};
+  services.inflight = &inflight_;
+  return services;
 }
 
 protocol::connection_options copy_run::source_options(const protocol::endpoint& node) const {
@@ -303,7 +314,7 @@ void copy_run::finish(copy_report& report) {
                        start.cursor,
                        from_state,
                        rescan,
-                       cluster_ && scope != nullptr ? slot_text(*scope) : "",
+                       (cluster_ || config_.part) && scope != nullptr ? slot_text(*scope) : "",
                        book_.verified(i).snapshot()};
     all_complete = all_complete && entry.complete;
     report.verify += entry.verify;
@@ -378,9 +389,15 @@ void copy_run::finish(copy_report& report) {
   } else if (!config_.state.path.empty()) {
     if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
       report.warnings.push_back(saved.error());
+    } else {
+      saved_at_.store(unix_seconds(), std::memory_order_relaxed);
     }
   }
   if (control_.failed() && !report.failure) report.failure = control_.failure();
+  if (plan_.part) {
+    report.part = part_report{plan_.part->part, slot_text(plan_.part->slots), plan_.part->masters,
+                              plan_.part->whole_masters};
+  }
 }
 
 }  // namespace ferry::engine::detail

@@ -4,6 +4,7 @@
 // meanwhile), the target's marks and checkpoints (copy_run_state.cpp), and the report. The job's
 // calling thread runs this; the passes run on worker threads.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -31,9 +32,11 @@ namespace ferry::engine::detail {
 class copy_run {
  public:
   /// A run of the plan `plan`, resuming `previous` (null for a fresh job); the counters go into
-  /// `book`.
+  /// `book`, the payload bytes held now into `inflight` and the time of the last state file
+  /// written (unix seconds) into `saved_at` (both read by the metrics endpoint).
   copy_run(copy_config& config, job_control& control, copy_plan plan, failed_keys& failures,
-           diff_file& diffs, const checkpoint* previous, shard_book& book);
+           diff_file& diffs, const checkpoint* previous, shard_book& book,
+           std::atomic<std::size_t>& inflight, std::atomic<double>& saved_at);
 
   /// Runs every pass and fills `report` (everything but its timing).
   void run(copy_report& report);
@@ -43,6 +46,9 @@ class copy_run {
   const std::optional<checkpoint>& rewound() const noexcept { return rewound_; }
 
  private:
+  /// The time now in unix seconds (when a state file was written, for the metrics).
+  static double unix_seconds();
+
   // Passes (copy_run.cpp).
   std::vector<shard_run> first_pass();
   std::vector<shard_run> rescan_pass(const source_view& view, copy_report& report);
@@ -89,7 +95,9 @@ class copy_run {
   std::chrono::steady_clock::time_point last_save_;
   std::chrono::steady_clock::time_point last_look_{};  // of the source cluster, in tick()
   std::vector<bool> released_;
-  std::vector<shard_run> rescans_;  // every rescan of the job, for the report
+  std::vector<shard_run> rescans_;      // every rescan of the job, for the report
+  std::atomic<std::size_t>& inflight_;  // payload bytes held, all threads (metrics)
+  std::atomic<double>& saved_at_;       // when the state file was last written (metrics)
 };
 
 }  // namespace ferry::engine::detail

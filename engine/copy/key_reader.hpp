@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/cluster/link.hpp"
+#include "engine/cluster/link_stats.hpp"
 #include "engine/cluster/node_links.hpp"
 #include "engine/cluster/redirect_round.hpp"
 #include "engine/copy/batches.hpp"
@@ -60,6 +61,8 @@ struct read_context {
   read_path_chooser* paths = nullptr;
   /// The commands sent, by kind, for the report; null when nobody counts.
   source_commands* commands = nullptr;
+  /// Retries and reconnects for the metrics endpoint; null when nobody counts.
+  link_stats* stats = nullptr;
 };
 
 /// What a reader does with a key that is gone from the source.

@@ -55,11 +55,13 @@ asio::awaitable<void> pause_for(std::chrono::steady_clock::duration delay,
 
 key_reader::key_reader(asio::any_io_executor executor, const read_context& context)
     : context_(context),
-      source_(executor, context.source, context.tune, context.control),
-      redirected_(executor, context.source, context.tune, context.control),
+      source_(executor, context.source, context.tune, context.control, context.stats),
+      redirected_(executor, context.source, context.tune, context.control, context.stats),
       round_(home_node::own_node, moved_policy::follow,
              backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
-                     context.tune.max_retry_time, context.index)) {}
+                     context.tune.max_retry_time, context.index)) {
+  round_.count_into(context.stats);
+}
 
 bool key_reader::fatal(errc kind, std::string message) {
   context_.control.fail({protocol::make_error_code(kind), std::move(message)});
@@ -176,11 +178,11 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
         if (outcome.to) {
           round_.redirect(index, *outcome.to, node.connection().where().host);
         } else {
-          round_.retry_same(index, group);
+          round_.retry_same(index, group, outcome.error);
         }
         continue;
       case read_action::retry:
-        round_.retry_same(index, group);
+        round_.retry_same(index, group, outcome.error);
         continue;
       case read_action::dump:
         // Another type (WRONGTYPE), or a string near its expiry: its DUMP tells which.
@@ -204,7 +206,7 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
                 "absolute at the moment of the read (exact to a few milliseconds)",
                 node.address(), outcome.reply_text));
           }
-          round_.retry_same(index, group);
+          round_.retry_same(index, group, outcome.error);
           continue;
         }
         if (by_get && !outcome.on_expiry &&
@@ -255,10 +257,19 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
 asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record_channel& out,
                                    event_channel& events) {
   auto executor = co_await asio::this_coro::executor;
-  const read_context context{
-      shard.config.tune, shard.index,    shard.label,    shard.source,   shard.use_pexpiretime,
-      shard.counters,    shard.control,  shard.failures, shard.warnings, {},
-      &shard.paths,      &shard.commands};
+  const read_context context{shard.config.tune,
+                             shard.index,
+                             shard.label,
+                             shard.source,
+                             shard.use_pexpiretime,
+                             shard.counters,
+                             shard.control,
+                             shard.failures,
+                             shard.warnings,
+                             {},
+                             &shard.paths,
+                             &shard.commands,
+                             shard.meters != nullptr ? &shard.meters->source : nullptr};
   key_reader reader(executor, context);
   std::uint64_t retries_seen = 0;
   for (;;) {
@@ -278,6 +289,10 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
     record_batch records{batch.scan_seq, {}, 0, {}};
     records.records.reserve(batch.keys.size());
     const bool read = co_await reader.read(batch.keys, records);
+    if (shard.meters != nullptr) {
+      shard.meters->reads.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     shard_counters::add(shard.counters.retries, reader.retries() - retries_seen);
     retries_seen = reader.retries();
     // A part is settled only when nothing of it is left to write; after a failure it stays open

@@ -44,7 +44,9 @@ void scan_command(protocol::command_buffer& commands, const copy_config& config,
 asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_channel& events,
                                  unsigned readers) {
   auto executor = co_await asio::this_coro::executor;
-  link source(executor, shard.source, shard.config.tune, shard.control);
+  link source(executor, shard.source, shard.config.tune, shard.control,
+              shard.meters != nullptr ? &shard.meters->source : nullptr);
+  std::uint64_t retries_seen = 0;
   protocol::command_buffer commands;
   std::vector<protocol::reply> replies;
   std::uint64_t cursor = shard.start_cursor;
@@ -62,7 +64,9 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_c
           {done.error().code, fmt::format("scanning the source: {}", done.error().message)});
       break;
     }
-    shard_counters::add(shard.counters.retries, source.retries());
+    // The link counts since it was made: only what is new since the last call.
+    shard_counters::add(shard.counters.retries, source.retries() - retries_seen);
+    retries_seen = source.retries();
     shard.commands.add_scan(1);
     protocol::reply& scan = replies.front();
     if (scan.is_error() || scan.elements.size() != 2) {

@@ -33,6 +33,7 @@
 #include "engine/copy/read_path.hpp"
 #include "engine/copy/scan_ledger.hpp"
 #include "engine/copy/source_commands.hpp"
+#include "engine/copy/shard_meters.hpp"
 #include "engine/copy/write_stage.hpp"
 #include "engine/runtime/byte_budget.hpp"
 #include "engine/runtime/channels.hpp"
@@ -122,6 +123,9 @@ struct shard_context {
   source_pace pace;
   /// Set once the pipeline has finished, so the latency probe stops.
   bool finished = false;
+  /// Read latencies and the source links' retries and reconnects, for the metrics endpoint;
+  /// null for none.
+  shard_meters* meters = nullptr;
 };
 
 /// Runs the whole pipeline of one shard until its SCAN is done and every batch is settled, or

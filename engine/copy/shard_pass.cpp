@@ -45,6 +45,7 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
     const auto executor = pool.io(t).get_executor();
     w.budget = std::make_unique<byte_budget>(
         executor, std::max<std::size_t>(config.tune.max_inflight_bytes / threads, 1));
+    w.budget->share_with(services.inflight);
     w.router = std::make_unique<slot_router>(executor, services.target, services.target_map,
                                              config.tune, services.control);
     if (config.verify.enabled) {
@@ -89,13 +90,15 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
                                .failures = services.failures,
                                .budget = *w.budget,
                                .router = *w.router,
-                               .verify_sample = config.verify.enabled ? config.verify.sample : 0},
+                               .verify_sample = config.verify.enabled ? config.verify.sample : 0,
+                               .meters = run.meters},
         .ledger = scan_ledger{run.start_cursor, run.start_done, run.scanned},
         .position = *run.position,
         .sizing = batch_sizer{config.tune.batch_keys, config.tune.batch_bytes,
                               services.limiter.keys_per_sec()},
         .pace = {},
         .finished = false,
+        .meters = run.meters,
     }));
     if (config.verify.enabled) {
       // As many comparers as writers, so that a full --verify keeps up with the copy.

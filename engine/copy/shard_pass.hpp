@@ -5,6 +5,7 @@
 // A job runs one pass over the source's masters, then, when the source cluster moved slots during
 // it, rescan passes over the moved slots on their new owners (copy_job.cpp).
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
 #include "engine/copy/failed_keys.hpp"
+#include "engine/copy/shard_meters.hpp"
 #include "engine/copy/source_commands.hpp"
 #include "engine/runtime/job_control.hpp"
 #include "engine/runtime/rate_limiter.hpp"
@@ -51,6 +53,8 @@ struct shard_run {
   /// An earlier run finished this shard's scan: nothing is scanned (only a copy extension's flow
   /// runs, copy_extension.hpp).
   bool scanned = false;
+  /// Its latencies and link counts for the metrics endpoint, owned by the job; null for none.
+  shard_meters* meters = nullptr;
 };
 
 /// What the inline verifiers of a pass share (copy --verify; unused otherwise).
@@ -87,6 +91,9 @@ struct pass_services {
   source_commands& commands;
   /// The inline verifier's needs, when config.verify.enabled.
   verify_services verify;
+  /// Payload bytes held now, summed over every worker thread's budget (the job's, for the
+  /// metrics endpoint); null for none.
+  std::atomic<std::size_t>* inflight = nullptr;
 };
 
 /// What a pass used.

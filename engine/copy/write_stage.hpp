@@ -18,6 +18,7 @@
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
 #include "engine/copy/failed_keys.hpp"
+#include "engine/copy/shard_meters.hpp"
 #include "engine/runtime/byte_budget.hpp"
 #include "engine/runtime/job_control.hpp"
 
@@ -53,6 +54,9 @@ struct write_context {
   slot_router& router;
   /// Fraction of copied keys handed to the inline verifier; 0 when it does not run.
   double verify_sample = 0;
+  /// Write latencies and the target links' retries and reconnects, for the metrics endpoint;
+  /// null for none.
+  shard_meters* meters = nullptr;
 };
 
 /// Where a writer reports each batch it settled (e.g. onto a shard's event channel); waiting in

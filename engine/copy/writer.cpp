@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <span>
 
 #include "engine/cluster/node_links.hpp"
@@ -74,10 +75,12 @@ class batch_writer {
   batch_writer(asio::any_io_executor executor, write_context& context)
       : executor_(executor),
         context_(context),
-        links_(executor, context.router.seed(), context.tune, context.control),
+        links_(executor, context.router.seed(), context.tune, context.control, stats_of(context)),
         round_(home_node::slot_owner, moved_policy::refresh_map,
                backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
-                       context.tune.max_retry_time, context.index)) {}
+                       context.tune.max_retry_time, context.index)) {
+    round_.count_into(stats_of(context));
+  }
 
   /// Writes every record; true when each key is settled, false when the job failed.
   asio::awaitable<bool> write(const record_batch& batch);
@@ -89,6 +92,9 @@ class batch_writer {
   std::uint64_t retries() const { return links_.retries() + round_.rounds_retried(); }
 
  private:
+  static link_stats* stats_of(write_context& context) {
+    return context.meters != nullptr ? &context.meters->target : nullptr;
+  }
   asio::awaitable<bool> write_group(const round_group& group, link& target,
                                     const record_batch& batch);
   asio::awaitable<bool> settle(link& target, const record& r, restore_action action,
@@ -229,13 +235,13 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
       case restore_action::retry:
         // Sent, but the connection broke before the reply: it may or may not have run.
         if (answer == nullptr) ambiguous_[index] = true;
-        round_.retry(index);
+        round_.retry(index, answer == nullptr ? errc::connection_closed : decision.error);
         continue;
       case restore_action::redirect:
         if (decision.to) {
           round_.redirect(index, *decision.to, host);
         } else {
-          round_.retry(index);
+          round_.retry(index, decision.error);
         }
         continue;
       case restore_action::fail_too_large: {
@@ -268,7 +274,7 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
       co_return fatal(broken,
                       fmt::format("writing to the target: {}", target.connection().last_error()));
     }
-    if (!co_await target.pause_before_retry()) {
+    if (!co_await target.pause_before_retry(broken)) {
       co_return fatal(broken, fmt::format("writing to the target: {} (gave up after retrying)",
                                           target.connection().last_error()));
     }
@@ -353,9 +359,16 @@ asio::awaitable<void> write_batches(write_context& context, record_channel& in,
     auto [ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     std::optional<settled_part> done;
+    const auto started = std::chrono::steady_clock::now();
+    const bool attempted = !context.control.failed();
     // Checked again after the write: a key failed in it whose line the failed-keys file could
     // not take has failed the job, and its part must stay open so that no checkpoint passes it.
-    if (!context.control.failed() && co_await writer.write(batch) && !context.control.failed()) {
+    const bool written = attempted && co_await writer.write(batch) && !context.control.failed();
+    if (attempted && context.meters != nullptr) {
+      context.meters->writes.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    if (written) {
       done = settled_part{
           batch.scan_seq, writer.tally(),
           verifying ? sample_copied(writer.written(), context.verify_sample) : copied_batch{}};

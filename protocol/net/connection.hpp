@@ -82,6 +82,12 @@ class connection {
   boost::asio::awaitable<boost::system::error_code> exec(command_buffer& commands,
                                                          std::vector<reply>& replies);
 
+  /// Which bulk strings the replies of later batches keep (see resp_reader): a reader that must
+  /// not hold a huge value learns its length instead. Each batch counts its kept bytes afresh.
+  void keep_bulks(bulk_keeping keeping) noexcept;
+  /// Bytes of bulk strings the last batch kept.
+  std::size_t kept_bytes() const noexcept;
+
   /// True when the login source has moved on (a renewed token) since this connection
   /// authenticated: `reauth()` should run before the next batch.
   bool login_outdated() const noexcept {
@@ -123,6 +129,7 @@ class connection {
   std::optional<boost::beast::tcp_stream> plain_;
   std::optional<tls_stream> tls_;
   std::unique_ptr<resp_reader> reader_;
+  bulk_keeping keeping_;
   std::vector<char> read_buffer_;
   std::vector<boost::asio::const_buffer> gather_;
   std::string last_error_;

@@ -35,6 +35,8 @@ struct copy_flags {
   std::optional<double> verify_sample;
   std::string on_target_loss = "stop";
   std::string string_reads = "get";
+  std::string mode = "auto";
+  std::string functions = "append";
 };
 
 /// Where the databases left behind are, and what to do: a sentence for the end of a job.
@@ -118,6 +120,10 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
                                                            : engine::target_loss_policy::stop;
   config.string_reads = flags.string_reads == "get";
+  config.force_struct = flags.mode == "struct";
+  if (flags.functions == "replace") config.functions = engine::function_policy::replace;
+  if (flags.functions == "flush") config.functions = engine::function_policy::flush;
+  if (flags.functions == "skip") config.functions = engine::function_policy::skip;
   // Every output is checked before anything is touched: a report that cannot be written must
   // not be found out after hours of copying.
   for (const auto& [path, flag] :
@@ -278,6 +284,26 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                    "MiB, GiB)")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(std::size_t{1} << 20, std::size_t{64} << 30))
+      ->capture_default_str();
+  copy->add_option("--big-key-bytes", c.big_key_bytes,
+                   "Keys whose DUMP payload is larger are never held whole: they are copied in "
+                   "chunks with type commands (struct mode), 64 KiB to 64 GiB (accepts KiB, MiB, "
+                   "GiB; at most a worker thread's share of --max-inflight-bytes)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{64} << 30))
+      ->capture_default_str();
+  copy->add_option("--mode", flags->mode,
+                   "How keys are written: auto (RESTORE, and type commands for what RESTORE "
+                   "cannot carry: a payload the target cannot read, a target that refuses "
+                   "RESTORE, keys over its bulk limit or --big-key-bytes) or struct (type "
+                   "commands for every key)")
+      ->check(CLI::IsMember({"auto", "struct"}))
+      ->capture_default_str();
+  copy->add_option("--functions", flags->functions,
+                   "Function libraries (Redis 7), copied to every target master before the "
+                   "keys: append (a library of the same name on the target stops the job), "
+                   "replace (replace those), flush (delete every target library first) or skip")
+      ->check(CLI::IsMember({"append", "replace", "flush", "skip"}))
       ->capture_default_str();
   copy->add_option("--readers", c.tune.readers_per_shard, "Source connections reading per shard")
       ->check(CLI::Range(1, 64))

@@ -87,6 +87,14 @@ struct copy_report {
   /// What it found during this run, summed over shards (keys an earlier run copied are not
   /// compared again; compare `verify.checked` with `this_run.copied`).
   verify_counts verify;
+  /// The source's product, version and payload RDB version ("Redis 7.4.1 (RDB 12)").
+  std::string source_version;
+  /// The target's.
+  std::string target_version;
+  /// Function libraries the source holds.
+  std::size_t function_libraries = 0;
+  /// Target masters that received them in this run.
+  std::size_t function_masters = 0;
 };
 
 /// See the file comment.

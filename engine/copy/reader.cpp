@@ -58,11 +58,21 @@ class batch_reader {
         redirected_(executor, shard.source, shard.config.tune, shard.control),
         round_(home_node::own_node, moved_policy::follow,
                backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
-                       shard.config.tune.max_retry_time, shard.index)) {}
+                       shard.config.tune.max_retry_time, shard.index)),
+        big_key_bytes_(std::max<std::size_t>(std::min(shard.big_key_bytes, shard.budget.capacity()),
+                                             std::size_t{64} << 10)) {}
 
-  /// Fills `out` with the keys that still exist (their names are moved out of `batch`); false
-  /// when the job failed.
-  asio::awaitable<bool> read(key_batch& batch, record_batch& out);
+  /// Fills `out` with the keys that still exist (their names are moved out of `batch`), keeping
+  /// at most `reservation` bytes in `out` (payloads and names): a payload that does not fit is
+  /// left in `batch` and listed in again(); one over --big-key-bytes becomes a `rebuild` record
+  /// without its payload. False when the job failed.
+  asio::awaitable<bool> read(key_batch& batch, record_batch& out, std::size_t reservation);
+
+  /// Keys of the last read whose payloads did not fit its reservation: their index in the batch
+  /// and payload size. Read them again with room for them.
+  std::vector<std::pair<std::uint32_t, std::size_t>> take_again() {
+    return std::exchange(again_, {});
+  }
 
   std::uint64_t retries() const {
     return source_.retries() + redirected_.retries() + round_.rounds_retried();
@@ -85,13 +95,19 @@ class batch_reader {
   link source_;
   node_links redirected_;  // nodes named by MOVED/ASK
   redirect_round round_;
+  std::size_t big_key_bytes_;  // payloads over this are not read: struct mode copies them
+  std::size_t reservation_ = 0;
+  std::vector<std::pair<std::uint32_t, std::size_t>> again_;
   protocol::command_buffer commands_;
   std::vector<protocol::reply> replies_;
   std::vector<std::uint32_t> dump_next_;
   std::vector<std::uint32_t> unused_;
 };
 
-asio::awaitable<bool> batch_reader::read(key_batch& batch, record_batch& out) {
+asio::awaitable<bool> batch_reader::read(key_batch& batch, record_batch& out,
+                                         std::size_t reservation) {
+  reservation_ = reservation;
+  again_.clear();
   round_.begin(batch.keys.size());
   for (;;) {
     if (shard_.control.failed()) co_return false;
@@ -143,6 +159,13 @@ asio::awaitable<bool> batch_reader::read_keys(const round_group& group,
     commands_.arg_ref(batch.keys[index]);
   }
   link& node = redirected_.to(group, nullptr, &source_);
+  // The replies keep no more than the reservation has room for (a budget of 0 would mean none).
+  std::size_t names = 0;
+  for (const std::uint32_t index : group.keys) names += batch.keys[index].size();
+  const std::size_t used = out.charged_bytes + names;
+  node.connection().keep_bulks({.skip_over = big_key_bytes_,
+                                .budget = reservation_ > used ? reservation_ - used : 1,
+                                .keep_first = false});
   // Reads may run twice: the link retries the whole pipeline after a broken connection.
   if (auto done = co_await node.exec(commands_, replies_); !done) {
     shard_.control.fail(
@@ -230,6 +253,30 @@ asio::awaitable<bool> batch_reader::read_keys(const round_group& group,
       case read_action::value:
         break;
     }
+    if (value.is_skipped()) {
+      const auto size = static_cast<std::size_t>(value.integer);
+      if (size <= big_key_bytes_) {
+        again_.emplace_back(index, size);  // did not fit this reservation
+        continue;
+      }
+      // Too big to hold: struct mode copies it in chunks, from the source again. Its type byte
+      // came with the skipped reply (a GET's is a string's).
+      out.charged_bytes += key.size();
+      const std::uint16_t slot = protocol::key_slot(key.view());
+      const auto type = by_get            ? std::uint8_t{0}
+                        : value.str.empty() ? unknown_rdb_type
+                                            : static_cast<std::uint8_t>(value.str.data()[0]);
+      ++(type == 0 ? strings : others);
+      out.records.push_back({std::move(key),
+                             {},
+                             outcome.expire_at_ms,
+                             slot,
+                             record_kind::rebuild,
+                             rebuild_reason::big_key,
+                             type,
+                             size});
+      continue;
+    }
     // A DUMP payload begins with its RDB type; 0 is a string.
     const bool string = by_get || (!value.str.empty() && value.str.view().front() == '\0');
     ++(string ? strings : others);
@@ -265,16 +312,43 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
       if (shard.control.stopping()) continue;  // stopped while it waited
     }
     const auto started = std::chrono::steady_clock::now();
+    // The memory bound holds before anything is read: the batch's expected weight is reserved
+    // first, and its replies keep no more.
+    const std::size_t keys_read = batch.keys.size();
+    const std::size_t capacity = std::max<std::size_t>(shard.budget.capacity(), 1);
+    std::size_t held = std::min(shard.sizing.reservation(keys_read), capacity);
+    co_await shard.budget.acquire(held);
     record_batch records{batch.scan_seq, {}, 0, {}};
-    records.records.reserve(batch.keys.size());
-    const bool read = co_await reader.read(batch, records);
+    records.records.reserve(keys_read);
+    bool read = co_await reader.read(batch, records, held);
+    // Payloads that did not fit are read again, with room reserved for what they weigh.
+    auto again = reader.take_again();
+    for (; read && !again.empty() && !shard.control.stopping(); again = reader.take_again()) {
+      key_batch retry{batch.scan_seq, {}};
+      std::size_t need = 0;
+      for (const auto& [index, size] : again) {
+        need += size + batch.keys[index].size();
+        retry.keys.push_back(std::move(batch.keys[index]));
+      }
+      const std::size_t extra = std::min(need, capacity);
+      co_await shard.budget.acquire(extra);
+      held += extra;
+      batch = std::move(retry);
+      read = co_await reader.read(batch, records, records.charged_bytes + extra);
+    }
     shard_counters::add(shard.counters.retries, reader.retries() - retries_seen);
     retries_seen = reader.retries();
-    // A part is settled only when nothing of it is left to write; after a failure it stays open
-    // so that no checkpoint ever passes its keys.
-    if (!read || shard.control.failed()) continue;
+    // A part is settled only when nothing of it is left to write; after a failure (or a stop
+    // before every key was read) it stays open so that no checkpoint ever passes its keys.
+    if (!read || shard.control.failed() || !again.empty()) {
+      shard.budget.release(held);
+      continue;
+    }
+    // What the records hold stays reserved until a writer has written them.
+    if (records.charged_bytes < held) shard.budget.release(held - records.charged_bytes);
+    if (records.charged_bytes > held) co_await shard.budget.acquire(records.charged_bytes - held);
 
-    shard.sizing.observe(batch.keys.size(), records.charged_bytes);
+    shard.sizing.observe(keys_read, records.charged_bytes);
     if (shard.limiter.active() && records.charged_bytes != 0) {
       co_await pause_for(shard.limiter.take(0, records.charged_bytes, rate_limiter::clock::now()),
                          shard.control);
@@ -285,13 +359,13 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
           (std::chrono::steady_clock::now() - started) * (shard.pace.slowdown - 1)));
     }
     if (records.records.empty()) {
+      shard.budget.release(records.charged_bytes);
       co_await events.async_send(boost::system::error_code{},
-                                 settled_part{batch.scan_seq, records.tally, {}},
+                                 settled_part{records.scan_seq, records.tally, {}},
                                  asio::as_tuple(asio::use_awaitable));
       continue;
     }
     const std::size_t charged = records.charged_bytes;
-    co_await shard.budget.acquire(charged);
     auto [send_ec] = co_await out.async_send(boost::system::error_code{}, std::move(records),
                                              asio::as_tuple(asio::use_awaitable));
     if (send_ec) shard.budget.release(charged);

@@ -167,7 +167,15 @@ asio::awaitable<void> rebuild_batches(struct_context& context, rebuild_channel& 
           break;
         case rebuild_end::failed:
         case rebuild_end::fatal:
-          w.failures.record(w.label, r.key.view(), protocol::errc_name(o.error), o.detail);
+          if (o.error == errc::key_too_large && r.size != 0) {
+            // The size is this key's own (its DUMP payload as the source gave it).
+            w.failures.record(w.label, r.key.view(), protocol::errc_name(o.error),
+                              fmt::format("{} (its DUMP payload is {} bytes; raise the target's "
+                                          "proto-max-bulk-len above the value's size)",
+                                          o.detail, r.size));
+          } else {
+            w.failures.record(w.label, r.key.view(), protocol::errc_name(o.error), o.detail);
+          }
           ++tally.failed;
           break;
       }

@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <charconv>
+#include <optional>
 
 #include "engine/copy/restore_outcome.hpp"
 #include "engine/transfer/key_rebuild.hpp"
@@ -60,16 +61,43 @@ asio::awaitable<void> look(const inspected_sides& sides, std::string job_id, tun
   {
     connection source(executor, quick(sides.source, tune));
     if (!co_await source.connect()) {
+      // The RDB version from a DUMP of a small key: a DUMP costs the source the value's size in
+      // memory and CPU (a 10M-member zset: 300 MB and seconds), so a few keys are sized first
+      // (MEMORY USAGE samples, cheap) and only one under 64 KiB is dumped; a bulk over that is
+      // skipped unread anyway.
+      constexpr std::int64_t small = 64 << 10;
       command_buffer commands;
       commands.push({"INFO", "server"});
-      commands.push({"RANDOMKEY"});
+      commands.push({"SCAN", "0", "COUNT", "20"});
       if (!co_await source.exec(commands, replies) && !replies[0].is_error()) {
         read_info(replies[0].text(), seen.source);
-        if (replies[1].kind == protocol::reply_kind::string) {
+        std::vector<protocol::bytes> keys;
+        if (replies[1].elements.size() == 2) {
+          for (const reply& k : replies[1].elements[1].elements) keys.push_back(k.str);
+        }
+        command_buffer sizes;
+        for (const auto& key : keys) {
+          sizes.begin(3);
+          sizes.arg("MEMORY");
+          sizes.arg("USAGE");
+          sizes.arg_ref(key);
+        }
+        std::optional<protocol::bytes> smallest;
+        if (!keys.empty() && !co_await source.exec(sizes, replies)) {
+          std::int64_t least = small;
+          for (std::size_t i = 0; i < keys.size() && i < replies.size(); ++i) {
+            if (replies[i].kind == protocol::reply_kind::integer && replies[i].integer < least) {
+              least = replies[i].integer;
+              smallest = keys[i];
+            }
+          }
+        }
+        if (smallest) {
           command_buffer dump;
           dump.begin(2);
           dump.arg("DUMP");
-          dump.arg_ref(replies[1].str);
+          dump.arg_ref(*smallest);
+          source.keep_bulks({.skip_over = small, .budget = 0, .keep_first = false});
           if (!co_await source.exec(dump, replies) &&
               replies[0].kind == protocol::reply_kind::string) {
             seen.source.rdb_version = dump_rdb_version(replies[0].text());

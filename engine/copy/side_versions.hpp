@@ -4,10 +4,11 @@
 //
 // - **Versions.** Each side's product and version (INFO server: redis_version, and Valkey's
 //   valkey_version), and the RDB version of its DUMP payloads: the source's from a DUMP of one
-//   of its keys (RANDOMKEY, read-only), the target's from a DUMP of a probe value written under
-//   the reserved prefix `ferry:probe:` (with a short expiry, deleted at once). The same probe
-//   tells whether the target takes RESTORE at all, so a target that does not starts the job in
-//   struct mode instead of learning it from the first refusal.
+//   of its keys (the smallest of a few sampled by MEMORY USAGE, under 64 KiB, read-only), the
+//   target's from a DUMP of a probe value written under the reserved prefix `ferry:probe:` (with a
+//   short expiry, deleted at once). The same probe tells whether the target takes RESTORE at all,
+//   so a target that does not starts the job in struct mode instead of learning it from the first
+//   refusal.
 // - **Temporary keys.** A resumed job deletes the temporary keys (`ferry:tmp:{TAG}:<job>:*`) of
 //   its own earlier run, on every target master; their short expiry removes them anyway.
 //

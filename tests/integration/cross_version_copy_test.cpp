@@ -193,8 +193,9 @@ INSTANTIATE_TEST_SUITE_P(versions, cross_version_copy,
                                            std::pair<std::string, std::string>{"7.4", "valkey-8.0"},
                                            std::pair<std::string, std::string>{"valkey-8.0", "7.0"},
                                            std::pair<std::string, std::string>{"6.2", "7.4"}),
-                         [](const auto& info) {
-                           std::string name = info.param.first + "_to_" + info.param.second;
+                         [](const auto& param_info) {
+                           std::string name =
+                               param_info.param.first + "_to_" + param_info.param.second;
                            for (char& c : name)
                              c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return name;

@@ -184,7 +184,15 @@ asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
   for (std::uint32_t i = 0; i < batch.records.size(); ++i) {
     const record& r = batch.records[i];
     if (r.kind == record_kind::rebuild) {
-      rebuilds_.push_back(r);
+      if (rebuilding()) {
+        rebuilds_.push_back(r);
+      } else {
+        // A feeder without a struct stage behind its writers: said, never dropped.
+        failed(r, errc::key_too_large,
+               fmt::format("its DUMP payload ({} bytes) is over --big-key-bytes and struct mode "
+                           "does not run behind these writers",
+                           r.size));
+      }
       continue;
     }
     if ((r.kind == record_kind::restore || r.kind == record_kind::string) && all_struct) {

@@ -5,8 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "tests/support/dataset.hpp"
 #include "tests/support/exact_copy.hpp"
@@ -130,6 +132,57 @@ TEST_F(struct_copy_test, keys_over_big_key_bytes_are_copied_in_chunks_without_th
   EXPECT_EQ(totals["struct_reasons"]["big_key"], 5);
   EXPECT_EQ(totals["by_method"]["restore"], 500);
   EXPECT_EQ(target_client.command({"KEYS", "ferry:tmp:*"}).elements.size(), 0u);
+}
+
+TEST_F(struct_copy_test,
+       a_copy_killed_in_the_middle_of_a_key_resumes_exactly_and_leaves_no_temporary_key) {
+  redis_server source;
+  redis_server target;
+  sync_client source_client = source.client();
+  sync_client target_client = target.client();
+  // Four hashes of 200k fields (~25 MB of payload each) over --big-key-bytes: each is built in
+  // chunks under a temporary key for a second or more.
+  for (int h = 0; h < 4; ++h) {
+    const std::string key = "big:hash:" + std::to_string(h);
+    for (int batch = 0; batch < 200; ++batch) {
+      std::vector<std::string> hset{"HSET", key};
+      for (int i = 0; i < 1000; ++i) {
+        hset.push_back("field:" + std::to_string(batch * 1000 + i));
+        hset.push_back(std::string(100, static_cast<char>('a' + (batch + i) % 26)));
+      }
+      source_client.checked(hset);
+    }
+  }
+  source_client.checked({"PEXPIREAT", "big:hash:1", std::to_string(now_ms() + 3'600'000)});
+  fill_strings(source_client, 300, 50, 4);
+  const std::string state = (dir_ / "ferry.state").string();
+  const std::vector<std::string> more{"--big-key-bytes", "1MiB", "--threads", "1",
+                                      "--state",         state};
+
+  {
+    ferry_process first(copy_args(source, target, more), dir_.path());
+    // Killed once a temporary key exists: in the middle of a key (bounded: 60 s of looking).
+    bool mid_key = false;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+    while (!mid_key && first.running() && std::chrono::steady_clock::now() < until) {
+      mid_key = !target_client.command({"KEYS", "ferry:tmp:*"}).elements.empty();
+      if (!mid_key) std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+    ASSERT_TRUE(mid_key) << "no temporary key was seen while the first run ran";
+    first.signal(SIGKILL);
+    const ferry_result killed = first.wait();
+    EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.output();
+  }
+  // (Usually a temporary key is still there now; the kill may also fall between a RENAME and
+  // the next key's first chunk.)
+
+  std::vector<std::string> resume = more;
+  resume.push_back("--resume");
+  const ferry_result run = run_ferry(copy_args(source, target, resume));
+  ASSERT_EQ(run.exit_code, 0) << run.output();
+  expect_exact_copy(source_client, target_client);
+  EXPECT_EQ(target_client.command({"KEYS", "ferry:tmp:*"}).elements.size(), 0u);
+  EXPECT_EQ(report()["totals"]["failed"], 0);
 }
 
 }  // namespace

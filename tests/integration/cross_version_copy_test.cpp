@@ -164,8 +164,11 @@ TEST_P(cross_version_copy, every_type_arrives_as_the_target_can_hold_it) {
   const std::uint64_t rebuilt = totals["by_method"]["struct"];
   EXPECT_EQ(restored + rebuilt, filled.keys);
   if (source.build().rdb_version() > target.build().rdb_version()) {
-    // Every payload carries the source's RDB version, which the target refuses.
-    EXPECT_EQ(totals["struct_reasons"]["bad_payload"], filled.keys) << run.output();
+    // Every payload carries the source's RDB version, which the target refuses: what is not
+    // read with GET and written with SET (strings, on targets from 6.2 on) goes by type
+    // commands.
+    EXPECT_GT(rebuilt, 0u) << run.output();
+    EXPECT_EQ(totals["struct_reasons"]["bad_payload"], rebuilt) << run.output();
     EXPECT_EQ(count_containing(report()["warnings"], "is newer than the target"), 1u)
         << run.output();
   } else {

@@ -29,6 +29,8 @@ struct copy_command_flags {
   std::optional<double> verify_sample;
   metrics_flags metrics;
   service_flags service;
+  std::string mode = "auto";
+  std::string functions = "append";
 };
 
 /// The metrics phase of a copy that ended with `status`.
@@ -80,6 +82,10 @@ int run_copy(copy_command_flags& all, const CLI::App& command) {
     return exit_usage;
   }
   engine::copy_config& config = flags.config;
+  config.force_struct = all.mode == "struct";
+  if (all.functions == "replace") config.functions = engine::function_policy::replace;
+  if (all.functions == "flush") config.functions = engine::function_policy::flush;
+  if (all.functions == "skip") config.functions = engine::function_policy::skip;
   auto part = split_part(all.service, std::getenv("JOB_COMPLETION_INDEX"));
   if (!part) {
     fmt::print(stderr, "ferry copy: {}\n", part.error());
@@ -232,6 +238,26 @@ void add_copy_command(CLI::App& app, int& exit_code) {
   copy->footer(exit_codes_help);
   add_copy_options(*copy, flags->common);
   auto& c = flags->common.config;
+  copy->add_option("--big-key-bytes", c.big_key_bytes,
+                   "Keys whose DUMP payload is larger are never held whole: they are copied in "
+                   "chunks with type commands (struct mode), 64 KiB to 64 GiB (accepts KiB, MiB, "
+                   "GiB; at most a worker thread's share of --max-inflight-bytes)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{64} << 30))
+      ->capture_default_str();
+  copy->add_option("--mode", flags->mode,
+                   "How keys are written: auto (RESTORE, and type commands for what RESTORE "
+                   "cannot carry: a payload the target cannot read, a target that refuses "
+                   "RESTORE, keys over its bulk limit or --big-key-bytes) or struct (type "
+                   "commands for every key)")
+      ->check(CLI::IsMember({"auto", "struct"}))
+      ->capture_default_str();
+  copy->add_option("--functions", flags->functions,
+                   "Function libraries (Redis 7), copied to every target master before the "
+                   "keys: append (a library of the same name on the target stops the job), "
+                   "replace (replace those), flush (delete every target library first) or skip")
+      ->check(CLI::IsMember({"append", "replace", "flush", "skip"}))
+      ->capture_default_str();
   copy->add_flag("--verify", flags->verify,
                  "Compare every key this job copies with the source, right behind the writers "
                  "(on separate connections, values by server-side digests), and report the "

@@ -9,6 +9,7 @@
 
 #include "cli/common/json_file.hpp"
 #include "cli/common/progress.hpp"
+#include "engine/copy/batches.hpp"
 
 namespace ferry::cli {
 namespace {
@@ -32,10 +33,45 @@ const char* status_name(engine::job_status status) {
 }
 
 nlohmann::json counts_json(const engine::counts& c, double duration_s) {
-  return {{"scanned", c.scanned},     {"copied", c.copied},   {"vanished", c.vanished},
-          {"skipped", c.skipped},     {"failed", c.failed},   {"bytes", c.bytes},
-          {"estimated", c.estimated}, {"retries", c.retries}, {"rescanned", c.rescanned},
-          {"duration_s", duration_s}};
+  nlohmann::json by_reason = nlohmann::json::object();
+  for (std::size_t i = 1; i < engine::rebuild_reasons; ++i) {
+    by_reason[engine::name_of(static_cast<engine::rebuild_reason>(i))] = c.rebuilt_by[i];
+  }
+  return {
+      {"scanned", c.scanned},
+      {"copied", c.copied},
+      {"vanished", c.vanished},
+      {"skipped", c.skipped},
+      {"failed", c.failed},
+      {"bytes", c.bytes},
+      {"estimated", c.estimated},
+      {"retries", c.retries},
+      {"rescanned", c.rescanned},
+      {"changed", c.changed},
+      // How the copied keys were written, and why not by RESTORE.
+      {"by_method", {{"restore", c.restored}, {"downgraded", c.downgraded}, {"struct", c.rebuilt}}},
+      {"struct_reasons", std::move(by_reason)},
+      {"duration_s", duration_s}};
+}
+
+/// "12 by RESTORE, 3 by type commands (2 bad_payload, 1 big_key)", for the summary.
+std::string methods_text(const engine::counts& c) {
+  std::string reasons;
+  for (std::size_t i = 1; i < engine::rebuild_reasons; ++i) {
+    if (c.rebuilt_by[i] == 0) continue;
+    if (!reasons.empty()) reasons += ", ";
+    reasons += fmt::format("{} {}", with_commas(c.rebuilt_by[i]),
+                           engine::name_of(static_cast<engine::rebuild_reason>(i)));
+  }
+  std::string text = fmt::format("  written: {} by RESTORE", with_commas(c.restored));
+  if (c.downgraded != 0) {
+    text += fmt::format(", {} by RESTORE of a downgraded payload", with_commas(c.downgraded));
+  }
+  if (c.rebuilt != 0) {
+    text +=
+        fmt::format(", {} with type commands (struct mode: {})", with_commas(c.rebuilt), reasons);
+  }
+  return text + "\n";
 }
 
 /// The inline verifier's counts (the names of `ferry verify --report`).
@@ -65,6 +101,9 @@ nlohmann::json report_json(const engine::copy_report& report) {
                       {"peak_inflight_bytes", report.peak_inflight_bytes},
                       {"totals", counts_json(report.totals, report.duration_s)}};
   json["resumed"] = report.resumed;
+  json["versions"] = {{"source", report.source_version}, {"target", report.target_version}};
+  json["functions"] = {{"libraries", report.function_libraries},
+                       {"masters_written", report.function_masters}};
   json["this_run"] = counts_json(report.this_run, report.duration_s);
   const engine::source_command_counts& sent = report.source_commands;
   json["source_commands"] = {{"scan", sent.scan},     {"get", sent.get},
@@ -125,6 +164,13 @@ std::string summary_text(const engine::copy_report& report) {
         fmt::format("  part {} of {} (--shard-index/--shard-count): slots {} of {}{}\n",
                     p.part.index, p.part.count, p.slots.empty() ? "(none)" : p.slots,
                     masters.empty() ? "no master" : masters, p.whole_masters ? "" : " (in part)");
+  }
+  if (t.rebuilt != 0 || t.downgraded != 0) text += methods_text(t);
+  if (t.changed != 0) {
+    text += fmt::format(
+        "  {} big key(s) changed on the source while they were read in chunks: copied as read "
+        "(ferry sync, or another copy, brings them up to date)\n",
+        with_commas(t.changed));
   }
   if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
   if (t.rescanned != 0) {

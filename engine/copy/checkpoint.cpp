@@ -14,15 +14,22 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/copy/batches.hpp"
 #include "engine/runtime/key_text.hpp"
 
 namespace ferry::engine {
 namespace {
 
 nlohmann::json counts_json(const counts& c) {
-  return {{"scanned", c.scanned}, {"copied", c.copied},      {"vanished", c.vanished},
-          {"skipped", c.skipped}, {"failed", c.failed},      {"bytes", c.bytes},
-          {"retries", c.retries}, {"rescanned", c.rescanned}};
+  nlohmann::json j = {
+      {"scanned", c.scanned},       {"copied", c.copied},       {"vanished", c.vanished},
+      {"skipped", c.skipped},       {"failed", c.failed},       {"bytes", c.bytes},
+      {"retries", c.retries},       {"rescanned", c.rescanned}, {"restored", c.restored},
+      {"downgraded", c.downgraded}, {"rebuilt", c.rebuilt},     {"changed", c.changed}};
+  for (std::size_t i = 1; i < rebuild_reasons; ++i) {
+    j[fmt::format("rebuilt_{}", name_of(static_cast<rebuild_reason>(i)))] = c.rebuilt_by[i];
+  }
+  return j;
 }
 
 // A count: an unsigned integer. nlohmann's get<uint64_t> would turn -1 into 2^64 - 1 and 2.5
@@ -63,6 +70,15 @@ counts counts_from(const nlohmann::json& j) {
   c.bytes = count_field(j, "bytes");
   c.retries = count_field(j, "retries", /*required=*/false);
   c.rescanned = count_field(j, "rescanned", /*required=*/false);
+  // How keys were written (files of earlier versions have none of these).
+  c.restored = count_field(j, "restored", /*required=*/false);
+  c.downgraded = count_field(j, "downgraded", /*required=*/false);
+  c.rebuilt = count_field(j, "rebuilt", /*required=*/false);
+  c.changed = count_field(j, "changed", /*required=*/false);
+  for (std::size_t i = 1; i < rebuild_reasons; ++i) {
+    const std::string name = fmt::format("rebuilt_{}", name_of(static_cast<rebuild_reason>(i)));
+    c.rebuilt_by[i] = count_field(j, name.c_str(), /*required=*/false);
+  }
   return c;
 }
 

@@ -31,6 +31,14 @@ enum class target_loss_policy {
   recopy,  ///< go back to what the target still holds and copy the rest again, without stopping
 };
 
+/// What to do about function libraries (--functions).
+enum class function_policy {
+  append,   ///< copy them; a library of the same name already on the target stops the job
+  replace,  ///< copy them, replacing target libraries of the same names
+  flush,    ///< delete every library on the target first, then copy
+  skip,     ///< do not copy functions
+};
+
 /// A `ferry copy` job.
 struct copy_config {
   /// Where keys come from.
@@ -69,6 +77,13 @@ struct copy_config {
   /// What a job built on the copy adds to it (`ferry sync`; copy_extension.hpp); null for a copy.
   /// Not owned.
   copy_extension* extension = nullptr;
+  /// Keys whose DUMP payload is over this many bytes are never held whole: they are copied in
+  /// chunks with type commands (--big-key-bytes).
+  std::size_t big_key_bytes = std::size_t{8} << 20;
+  /// --mode struct: every key is copied with type commands instead of RESTORE.
+  bool force_struct = false;
+  /// Function libraries (Redis 7), copied before the keys.
+  function_policy functions = function_policy::append;
 };
 
 }  // namespace ferry::engine

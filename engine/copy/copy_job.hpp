@@ -102,6 +102,14 @@ struct copy_report {
   verify_counts verify;
   /// The part of a split migration, when the job is one.
   std::optional<part_report> part;
+  /// The source's product, version and payload RDB version ("Redis 7.4.1 (RDB 12)").
+  std::string source_version;
+  /// The target's.
+  std::string target_version;
+  /// Function libraries the source holds.
+  std::size_t function_libraries = 0;
+  /// Target masters that received them in this run.
+  std::size_t function_masters = 0;
 };
 
 /// See the file comment.

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "engine/copy/function_copy.hpp"
+#include "engine/copy/side_versions.hpp"
+
 namespace ferry::engine::detail {
 
 using protocol::errc;
@@ -35,6 +38,22 @@ compare_options inline_compare_options(const copy_config& config, const inspecte
 /// RESTORE, which every version since 5 answers.
 bool target_sets_pxat(const protocol::server_facts& target) {
   return target.major_version > 6 || (target.major_version == 6 && target.minor_version >= 2);
+}
+
+/// What the two servers can do, for struct mode, from their versions (Valkey 8 says it is Redis
+/// 7.2 to clients).
+rebuild_caps caps_of(const inspected_sides& sides) {
+  const auto at_least = [](const protocol::server_facts& f, int major, int minor) {
+    return f.major_version > major || (f.major_version == major && f.minor_version >= minor);
+  };
+  rebuild_caps caps;
+  caps.source_pexpiretime = sides.source_facts.major_version >= 7;
+  caps.target_pexpiretime = sides.target_facts.major_version >= 7;
+  caps.source_field_ttls = at_least(sides.source_facts, 7, 4);
+  caps.target_field_ttls = at_least(sides.target_facts, 7, 4);
+  caps.target_stream_v2 = at_least(sides.target_facts, 7, 0);
+  caps.target_createconsumer = at_least(sides.target_facts, 6, 2);
+  return caps;
 }
 
 /// Adds to a fatal OOM message what a person needs to size the target.
@@ -78,6 +97,8 @@ copy_run::copy_run(copy_config& config, job_control& control, copy_plan plan, fa
       limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec),
       inflight_(inflight),
       saved_at_(saved_at) {
+  mode_.can_rebuild = true;
+  mode_.force_struct = config.force_struct;
   slots_.mark(plan_.moved);
   for (const auto& shard : plan_.shards) {
     book_.add(shard.start, std::max(shard.estimate, shard.start.done.settled()),
@@ -99,10 +120,11 @@ void copy_run::run(copy_report& report) {
     }
   }
   // Before the first key moves: the target must still hold what the state file says, and
-  // carry this job's marks.
+  // carry this job's marks; then versions, leftovers and functions.
   if (!control_.failed()) {
     if (auto held = start_guard(); !held) control_.fail(held.error());
   }
+  if (!control_.failed()) prepare_target(report);
   if (!control_.failed()) {
     started_ = true;
     save("running");
@@ -178,6 +200,41 @@ std::vector<shard_run> copy_run::rescan_pass(const source_view& view, copy_repor
   return runs;
 }
 
+/// What comes before the first key: both sides' versions (announced when the source is newer),
+/// a target that refuses RESTORE (the job starts in struct mode), the temporary keys an
+/// interrupted run left, and the function libraries.
+void copy_run::prepare_target(copy_report& report) {
+  const versions_seen seen = look_at_versions(plan_.sides, job_id_, config_.tune);
+  report.source_version = seen.source.describe();
+  report.target_version = seen.target.describe();
+  if (auto notice = newer_source_notice(seen, config_.force_struct); !notice.empty()) {
+    report.warnings.push_back(std::move(notice));
+  }
+  if (seen.restore_refused && !config_.force_struct) {
+    mode_.restore_refused = true;
+    warnings_.add(
+        restore_refused_warning(plan_.sides.target.where.address(), *seen.restore_refused));
+  }
+  if (resuming_) {
+    auto deleted = delete_temp_keys(plan_.sides, job_id_, config_.tune);
+    if (!deleted) {
+      report.warnings.push_back(deleted.error().message);
+    } else if (*deleted != 0) {
+      report.warnings.push_back(fmt::format(
+          "deleted {} temporary key(s) ({}...) that the interrupted run left on the target",
+          *deleted, temp_key_marker));
+    }
+  }
+  auto functions = copy_functions(plan_.sides, config_.functions, config_.tune);
+  if (!functions) {
+    control_.fail(functions.error());
+    return;
+  }
+  report.function_libraries = functions->libraries;
+  report.function_masters = functions->masters_written;
+  for (auto& warning : functions->warnings) report.warnings.push_back(std::move(warning));
+}
+
 pass_services copy_run::services_for() {
   pass_services services{config_,
                          plan_.sides.target,
@@ -191,8 +248,11 @@ pass_services copy_run::services_for() {
                          config_.string_reads && target_sets_pxat(plan_.sides.target_facts),
                          commands_,
                          {plan_.sides.source, plan_.sides.source_facts.map,
-                          inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_}};
-  services.inflight = &inflight_;
+                          inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_},
+                         &inflight_,
+                         &mode_,
+                         caps_of(plan_.sides),
+                         job_id_};
   return services;
 }
 

@@ -52,6 +52,7 @@ class copy_run {
   // Passes (copy_run.cpp).
   std::vector<shard_run> first_pass();
   std::vector<shard_run> rescan_pass(const source_view& view, copy_report& report);
+  void prepare_target(copy_report& report);
   pass_services services_for();
   protocol::connection_options source_options(const protocol::endpoint& node) const;
   void observe(const source_view& view, copy_report& report);
@@ -89,6 +90,7 @@ class copy_run {
   source_watch source_;
   rate_limiter limiter_;
   source_commands commands_;
+  write_mode mode_;  // RESTORE, or struct mode for every key once the target refuses RESTORE
   warning_list verify_warnings_;
   warning_list warnings_;  // from the shards
   bool told_blind_ = false;

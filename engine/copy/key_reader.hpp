@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/cluster/link.hpp"
@@ -63,6 +64,10 @@ struct read_context {
   source_commands* commands = nullptr;
   /// Retries and reconnects for the metrics endpoint; null when nobody counts.
   link_stats* stats = nullptr;
+  /// Payloads over this many bytes are not read: they become `rebuild` records for struct mode,
+  /// which copies them in chunks (--big-key-bytes, at most the thread's budget). 0: every
+  /// payload is read whole.
+  std::size_t big_key_bytes = 0;
 };
 
 /// What a reader does with a key that is gone from the source.
@@ -81,8 +86,17 @@ class key_reader {
   /// from the source are counted vanished or become erase records (`gone`), keys the source
   /// refuses alone are recorded failed (both tallied in `out.tally`). Payload and key bytes are
   /// added to `out.charged_bytes`. False when the job failed.
+  /// At most `reservation` bytes are kept in `out` (payloads and names): a payload that does
+  /// not fit is left in `keys` and listed in take_again().
   boost::asio::awaitable<bool> read(std::vector<protocol::bytes>& keys, record_batch& out,
-                                    gone_keys gone = gone_keys::count);
+                                    gone_keys gone = gone_keys::count,
+                                    std::size_t reservation = SIZE_MAX);
+
+  /// Keys of the last read whose payloads did not fit its reservation: their index in `keys`
+  /// and payload size. Read them again with room for them.
+  std::vector<std::pair<std::uint32_t, std::size_t>> take_again() {
+    return std::exchange(again_, {});
+  }
 
   /// Batches sent again so far (broken connections, redirects, TRYAGAIN).
   std::uint64_t retries() const {
@@ -110,6 +124,8 @@ class key_reader {
   std::vector<protocol::reply> replies_;
   std::vector<std::uint32_t> dump_next_;
   std::vector<std::uint32_t> unused_;
+  std::size_t reservation_ = SIZE_MAX;
+  std::vector<std::pair<std::uint32_t, std::size_t>> again_;
   struct {
     std::size_t strings = 0;
     std::size_t others = 0;

@@ -69,7 +69,9 @@ bool key_reader::fatal(errc kind, std::string message) {
 }
 
 asio::awaitable<bool> key_reader::read(std::vector<protocol::bytes>& keys, record_batch& out,
-                                       gone_keys gone) {
+                                       gone_keys gone, std::size_t reservation) {
+  reservation_ = reservation;
+  again_.clear();
   round_.begin(keys.size());
   for (;;) {
     if (context_.control.failed()) co_return false;
@@ -132,6 +134,17 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
     if (typed) keyed("TYPE", keys[index]);
   }
   link& node = redirected_.to(group, nullptr, &source_);
+  if (context_.big_key_bytes != 0 || reservation_ != SIZE_MAX) {
+    // The replies keep no more than the reservation has room for (a budget of 0 would mean
+    // none), and no payload over the big-key limit.
+    std::size_t names = 0;
+    for (const std::uint32_t index : indices) names += keys[index].size();
+    const std::size_t used = out.charged_bytes + names;
+    node.connection().keep_bulks(
+        {.skip_over = context_.big_key_bytes != 0 ? context_.big_key_bytes : SIZE_MAX,
+         .budget = reservation_ > used ? reservation_ - used : 1,
+         .keep_first = false});
+  }
   // Reads may run twice: the link retries the whole pipeline after a broken connection.
   if (auto done = co_await node.exec(commands_, replies_); !done) {
     context_.control.fail(
@@ -241,6 +254,30 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
       case read_action::value:
         break;
     }
+    if (value.is_skipped()) {
+      const auto size = static_cast<std::size_t>(value.integer);
+      if (context_.big_key_bytes == 0 || size <= context_.big_key_bytes) {
+        again_.emplace_back(index, size);  // did not fit this reservation
+        continue;
+      }
+      // Too big to hold: struct mode copies it in chunks, from the source again. Its type byte
+      // came with the skipped reply (a GET's is a string's).
+      out.charged_bytes += key.size();
+      const std::uint16_t slot = protocol::key_slot(key.view());
+      const auto rdb_type = by_get              ? std::uint8_t{0}
+                        : value.str.empty() ? unknown_rdb_type
+                                            : static_cast<std::uint8_t>(value.str.data()[0]);
+      ++(rdb_type == 0 ? types_.strings : types_.others);
+      out.records.push_back({std::move(key),
+                             {},
+                             outcome.expire_at_ms,
+                             slot,
+                             record_kind::rebuild,
+                             rebuild_reason::big_key,
+                             rdb_type,
+                             size});
+      continue;
+    }
     // A DUMP payload begins with its RDB type; 0 is a string.
     const bool string = by_get || (!value.str.empty() && value.str.view().front() == '\0');
     ++(string ? types_.strings : types_.others);
@@ -257,19 +294,23 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
 asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record_channel& out,
                                    event_channel& events) {
   auto executor = co_await asio::this_coro::executor;
-  const read_context context{shard.config.tune,
-                             shard.index,
-                             shard.label,
-                             shard.source,
-                             shard.use_pexpiretime,
-                             shard.counters,
-                             shard.control,
-                             shard.failures,
-                             shard.warnings,
-                             {},
-                             &shard.paths,
-                             &shard.commands,
-                             shard.meters != nullptr ? &shard.meters->source : nullptr};
+  const read_context context{
+      shard.config.tune,
+      shard.index,
+      shard.label,
+      shard.source,
+      shard.use_pexpiretime,
+      shard.counters,
+      shard.control,
+      shard.failures,
+      shard.warnings,
+      {},
+      &shard.paths,
+      &shard.commands,
+      shard.meters != nullptr ? &shard.meters->source : nullptr,
+      // Payloads over this are never held whole: struct mode copies them.
+      std::max<std::size_t>(std::min(shard.big_key_bytes, shard.budget.capacity()),
+                            std::size_t{64} << 10)};
   key_reader reader(executor, context);
   std::uint64_t retries_seen = 0;
   for (;;) {
@@ -286,20 +327,48 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
       if (shard.control.stopping()) continue;  // stopped while it waited
     }
     const auto started = std::chrono::steady_clock::now();
+    // The memory bound holds before anything is read: the batch's expected weight is reserved
+    // first, and its replies keep no more.
+    const std::size_t keys_read = batch.keys.size();
+    const std::size_t capacity = std::max<std::size_t>(shard.budget.capacity(), 1);
+    std::size_t held = std::min(shard.sizing.reservation(keys_read), capacity);
+    co_await shard.budget.acquire(held);
     record_batch records{batch.scan_seq, {}, 0, {}};
-    records.records.reserve(batch.keys.size());
-    const bool read = co_await reader.read(batch.keys, records);
+    records.records.reserve(keys_read);
+    bool read = co_await reader.read(batch.keys, records, gone_keys::count, held);
+    // Payloads that did not fit are read again, with room reserved for what they weigh.
+    auto again = reader.take_again();
+    for (; read && !again.empty() && !shard.control.stopping(); again = reader.take_again()) {
+      std::vector<protocol::bytes> retry;
+      std::size_t need = 0;
+      for (const auto& [index, size] : again) {
+        need += size + batch.keys[index].size();
+        retry.push_back(std::move(batch.keys[index]));
+      }
+      const std::size_t extra = std::min(need, capacity);
+      co_await shard.budget.acquire(extra);
+      held += extra;
+      batch.keys = std::move(retry);
+      read = co_await reader.read(batch.keys, records, gone_keys::count,
+                                  records.charged_bytes + extra);
+    }
     if (shard.meters != nullptr) {
       shard.meters->reads.observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
     shard_counters::add(shard.counters.retries, reader.retries() - retries_seen);
     retries_seen = reader.retries();
-    // A part is settled only when nothing of it is left to write; after a failure it stays open
-    // so that no checkpoint ever passes its keys.
-    if (!read || shard.control.failed()) continue;
+    // A part is settled only when nothing of it is left to write; after a failure (or a stop
+    // before every key was read) it stays open so that no checkpoint ever passes its keys.
+    if (!read || shard.control.failed() || !again.empty()) {
+      shard.budget.release(held);
+      continue;
+    }
+    // What the records hold stays reserved until a writer has written them.
+    if (records.charged_bytes < held) shard.budget.release(held - records.charged_bytes);
+    if (records.charged_bytes > held) co_await shard.budget.acquire(records.charged_bytes - held);
 
-    shard.sizing.observe(batch.keys.size(), records.charged_bytes);
+    shard.sizing.observe(keys_read, records.charged_bytes);
     if (shard.limiter.active() && records.charged_bytes != 0) {
       co_await pause_for(shard.limiter.take(0, records.charged_bytes, rate_limiter::clock::now()),
                          shard.control);
@@ -310,13 +379,13 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
           (std::chrono::steady_clock::now() - started) * (shard.pace.slowdown - 1)));
     }
     if (records.records.empty()) {
+      shard.budget.release(records.charged_bytes);
       co_await events.async_send(boost::system::error_code{},
-                                 settled_part{batch.scan_seq, records.tally, {}},
+                                 settled_part{records.scan_seq, records.tally, {}},
                                  asio::as_tuple(asio::use_awaitable));
       continue;
     }
     const std::size_t charged = records.charged_bytes;
-    co_await shard.budget.acquire(charged);
     auto [send_ec] = co_await out.async_send(boost::system::error_code{}, std::move(records),
                                              asio::as_tuple(asio::use_awaitable));
     if (send_ec) shard.budget.release(charged);

@@ -34,6 +34,7 @@
 #include "engine/copy/scan_ledger.hpp"
 #include "engine/copy/source_commands.hpp"
 #include "engine/copy/shard_meters.hpp"
+#include "engine/copy/struct_stage.hpp"
 #include "engine/copy/write_stage.hpp"
 #include "engine/runtime/byte_budget.hpp"
 #include "engine/runtime/channels.hpp"
@@ -126,6 +127,20 @@ struct shard_context {
   /// Read latencies and the source links' retries and reconnects, for the metrics endpoint;
   /// null for none.
   shard_meters* meters = nullptr;
+  /// Payloads over this are never held whole: struct mode copies them in chunks
+  /// (--big-key-bytes; at most the thread's budget).
+  std::size_t big_key_bytes = std::size_t{8} << 20;
+  /// Struct mode: what the servers can do and the chunk sizes.
+  rebuild_caps caps;
+  /// Struct mode's chunk sizes and limits.
+  rebuild_sizes sizes;
+  /// The job's id (it names struct mode's temporary keys).
+  std::string job_id;
+  /// The worker thread's budget for struct mode; null when struct mode does not run.
+  byte_budget* struct_budget = nullptr;
+  /// The worker thread's view of the source's slot map (struct mode's checks of keys a resumed
+  /// job meets); may be null.
+  slot_router* source_map = nullptr;
 };
 
 /// Runs the whole pipeline of one shard until its SCAN is done and every batch is settled, or

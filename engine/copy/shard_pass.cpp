@@ -21,13 +21,25 @@ namespace {
 /// One worker thread's state: its memory budget, target view and shards (and, with --verify, a
 /// source view and each shard's inline verifier).
 struct worker {
-  std::unique_ptr<byte_budget> budget;
+  std::unique_ptr<byte_budget> budget;         // readers and writers
+  std::unique_ptr<byte_budget> struct_budget;  // struct mode
   std::unique_ptr<slot_router> router;
   std::unique_ptr<slot_router> source_router;
   std::unique_ptr<inline_verify_context> verify_context;
   std::vector<std::unique_ptr<inline_verifier>> verifiers;
   std::vector<std::unique_ptr<shard_context>> shards;
 };
+
+/// Struct mode's sizes on a thread whose struct budget is `budget`: no element larger than the
+/// budget is held, and chunks stay well under it.
+rebuild_sizes struct_sizes(const byte_budget* budget) {
+  rebuild_sizes sizes;
+  if (budget == nullptr) return sizes;
+  sizes.max_element_bytes = budget->capacity();
+  sizes.chunk_bytes = std::clamp<std::size_t>(budget->capacity() / 8, 4096, sizes.chunk_bytes);
+  sizes.whole_bytes = std::min(sizes.whole_bytes, sizes.chunk_bytes);
+  return sizes;
+}
 
 }  // namespace
 
@@ -43,15 +55,20 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
   for (unsigned t = 0; t < threads; ++t) {
     worker& w = workers[t];
     const auto executor = pool.io(t).get_executor();
-    w.budget = std::make_unique<byte_budget>(
-        executor, std::max<std::size_t>(config.tune.max_inflight_bytes / threads, 1));
+    // Half of each thread's share goes to struct mode, so that neither waits for memory the
+    // other holds (a writer hands keys to struct mode; struct mode never waits on a reader).
+    const std::size_t share = std::max<std::size_t>(config.tune.max_inflight_bytes / threads, 2);
+    const bool structs = services.mode != nullptr && services.mode->can_rebuild;
+    w.budget = std::make_unique<byte_budget>(executor, structs ? share - share / 2 : share);
+    if (structs) w.struct_budget = std::make_unique<byte_budget>(executor, share / 2);
     w.budget->share_with(services.inflight);
+    if (w.struct_budget) w.struct_budget->share_with(services.inflight);
     w.router = std::make_unique<slot_router>(executor, services.target, services.target_map,
                                              config.tune, services.control);
+    const verify_services& v = services.verify;
+    w.source_router = std::make_unique<slot_router>(executor, v.source, v.source_map, config.tune,
+                                                    services.control);
     if (config.verify.enabled) {
-      const verify_services& v = services.verify;
-      w.source_router = std::make_unique<slot_router>(executor, v.source, v.source_map, config.tune,
-                                                      services.control);
       w.verify_context = std::make_unique<inline_verify_context>(
           inline_verify_context{config.verify, v.compare, config.tune, services.control, v.diffs,
                                 v.warnings, *w.source_router, *w.router});
@@ -91,7 +108,10 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
                                .budget = *w.budget,
                                .router = *w.router,
                                .verify_sample = config.verify.enabled ? config.verify.sample : 0,
-                               .meters = run.meters},
+                               .meters = run.meters,
+                               .mode = services.mode,
+                               .rebuild = nullptr,
+                               .warnings = &services.warnings},
         .ledger = scan_ledger{run.start_cursor, run.start_done, run.scanned},
         .position = *run.position,
         .sizing = batch_sizer{config.tune.batch_keys, config.tune.batch_bytes,
@@ -99,6 +119,12 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
         .pace = {},
         .finished = false,
         .meters = run.meters,
+        .big_key_bytes = config.big_key_bytes,
+        .caps = services.caps,
+        .sizes = struct_sizes(w.struct_budget.get()),
+        .job_id = services.job_id,
+        .struct_budget = w.struct_budget.get(),
+        .source_map = w.source_router.get(),
     }));
     if (config.verify.enabled) {
       // As many comparers as writers, so that a full --verify keeps up with the copy.
@@ -125,7 +151,10 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
         run_flows_with_reauth(io, std::move(flows), on_error);
       },
       on_error, tick_every, tick);
-  for (auto& w : workers) result.peak_inflight_bytes += w.budget->peak();
+  for (auto& w : workers) {
+    result.peak_inflight_bytes +=
+        w.budget->peak() + (w.struct_budget ? w.struct_budget->peak() : 0);
+  }
   return result;
 }
 

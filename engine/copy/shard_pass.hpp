@@ -20,9 +20,11 @@
 #include "engine/copy/failed_keys.hpp"
 #include "engine/copy/shard_meters.hpp"
 #include "engine/copy/source_commands.hpp"
+#include "engine/copy/write_stage.hpp"
 #include "engine/runtime/job_control.hpp"
 #include "engine/runtime/rate_limiter.hpp"
 #include "engine/topology/slot_watch.hpp"
+#include "engine/transfer/key_rebuild.hpp"
 #include "engine/verify/diff_file.hpp"
 #include "engine/verify/key_compare.hpp"
 #include "engine/verify/verifier.hpp"
@@ -94,13 +96,20 @@ struct pass_services {
   /// Payload bytes held now, summed over every worker thread's budget (the job's, for the
   /// metrics endpoint); null for none.
   std::atomic<std::size_t>* inflight = nullptr;
+  /// How keys are written (RESTORE, struct mode); null: RESTORE only.
+  write_mode* mode = nullptr;
+  /// What the two servers can do, for struct mode.
+  rebuild_caps caps;
+  /// The job's id (struct mode's temporary keys carry it).
+  std::string job_id;
 };
 
 /// What a pass used.
 struct pass_result {
   /// Worker threads.
   unsigned threads = 0;
-  /// Highest payload bytes held at once, summed over threads.
+  /// Highest payload bytes held at once, summed over threads (the pipeline's and struct mode's
+  /// shares of each thread's budget).
   std::size_t peak_inflight_bytes = 0;
 };
 

@@ -90,6 +90,11 @@ class connection {
   /// connection's messages, one at a time). A failure closes the connection. One receive at a
   /// time; it may run while a `send()` writes.
   boost::asio::awaitable<boost::system::error_code> receive(reply& out);
+  /// Which bulk strings the replies of later batches keep (see resp_reader): a reader that must
+  /// not hold a huge value learns its length instead. Each batch counts its kept bytes afresh.
+  void keep_bulks(bulk_keeping keeping) noexcept;
+  /// Bytes of bulk strings the last batch kept.
+  std::size_t kept_bytes() const noexcept;
 
   /// True when the login source has moved on (a renewed token) since this connection
   /// authenticated: `reauth()` should run before the next batch.
@@ -132,6 +137,7 @@ class connection {
   std::optional<boost::beast::tcp_stream> plain_;
   std::optional<tls_stream> tls_;
   std::unique_ptr<resp_reader> reader_;
+  bulk_keeping keeping_;
   std::vector<char> read_buffer_;
   std::vector<boost::asio::const_buffer> gather_;
   std::vector<reply> received_;  // receive()'s one reply

@@ -45,6 +45,25 @@ std::uint64_t count_field(const nlohmann::json& j, const char* name, bool requir
   return it->get<std::uint64_t>();
 }
 
+// A whole number in [low, high] (a version, a slot): nlohmann's get<int> of 1e20 or of 2.5 is
+// undefined behaviour or a silent cut (found by the checkpoint fuzzer).
+std::int64_t bounded_field(const nlohmann::json& j, const char* name, std::int64_t low,
+                           std::int64_t high) {
+  const auto& value = j.at(name);
+  if (!value.is_number_integer() ||
+      (value.is_number_unsigned() &&
+       value.get<std::uint64_t>() > static_cast<std::uint64_t>(high))) {
+    throw std::invalid_argument(
+        fmt::format("\"{}\" is not a whole number from {} to {}", name, low, high));
+  }
+  const auto number = value.get<std::int64_t>();
+  if (number < low || number > high) {
+    throw std::invalid_argument(
+        fmt::format("\"{}\" is not a whole number from {} to {}", name, low, high));
+  }
+  return number;
+}
+
 // A SCAN cursor as written by to_json: decimal digits only. std::stoull would read "-1" as
 // 2^64 - 1 and "12abc" as 12, and the job would resume from a cursor it never committed.
 std::uint64_t cursor_field(const std::string& text) {
@@ -128,7 +147,7 @@ nlohmann::json to_json(const checkpoint& state) {
 boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohmann::json& json) {
   try {
     checkpoint state;
-    state.version = json.at("version").get<int>();
+    state.version = static_cast<int>(bounded_field(json, "version", 0, 1'000'000));
     if (state.version != 1 && state.version != 2) {
       return fmt::format("unknown state format version {} (this ferry reads versions 1 and 2)",
                          state.version);
@@ -142,13 +161,13 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
                  job.at("slots").get<std::string>(),
                  job.value("part", std::string{})};
     state.job_id = job.value("id", std::string{});
-    state.generation = json.value("generation", std::uint64_t{0});
+    state.generation = count_field(json, "generation", false);
     for (const auto& entry : json.value("target_marks", nlohmann::json::array())) {
       target_mark mark;
       if (!decode_base64(entry.at("key_base64").get<std::string>(), mark.key)) {
         return std::string("target_marks: key_base64 is not base64");
       }
-      mark.slot = entry.at("slot").get<std::uint16_t>();
+      mark.slot = static_cast<std::uint16_t>(bounded_field(entry, "slot", 0, 16383));
       mark.node = entry.at("node").get<std::string>();
       mark.run_id = entry.at("run_id").get<std::string>();
       state.marks.push_back(std::move(mark));

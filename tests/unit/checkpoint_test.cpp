@@ -124,6 +124,29 @@ TEST(checkpoint, malformed_states_are_refused_with_a_reason) {
   EXPECT_FALSE(checkpoint_from_json(json).has_value());
 }
 
+TEST(checkpoint, versions_generations_and_mark_slots_must_be_whole_numbers_in_range) {
+  // Found by the checkpoint fuzzer's long run: "version": 118446744073709551616 (a float to
+  // nlohmann) went through get<int>, which is undefined behaviour.
+  for (const nlohmann::json& bad :
+       {nlohmann::json(1.18446744073709551616e20), nlohmann::json(2.5), nlohmann::json(-1),
+        nlohmann::json(std::uint64_t{1} << 63), nlohmann::json("2")}) {
+    auto json = to_json(sample());
+    json["version"] = bad;
+    EXPECT_FALSE(checkpoint_from_json(json).has_value()) << bad.dump();
+    json = to_json(sample());
+    json["generation"] = bad;
+    if (!bad.is_number_unsigned()) {
+      EXPECT_FALSE(checkpoint_from_json(json).has_value()) << "generation " << bad.dump();
+    }
+  }
+  auto json = to_json(sample());
+  json["target_marks"] = nlohmann::json::array(
+      {{{"key_base64", "YQ=="}, {"slot", 70000}, {"node", "n"}, {"run_id", "r"}}});
+  auto result = checkpoint_from_json(json);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_THAT(result.error(), ::testing::HasSubstr("slot"));
+}
+
 TEST(checkpoint, only_whole_unsigned_cursors_and_counts_are_read) {
   // std::stoull and nlohmann's get<uint64_t> used to take "-1" for 2^64 - 1, "12abc" for 12 and
   // -1 or 2.5 for counts: a damaged state file resumed from a cursor never committed.

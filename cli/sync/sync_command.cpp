@@ -159,8 +159,8 @@ void add_sync_command(CLI::App& app, int& exit_code) {
   engine::sync_config& c = flags->config;
   const char* group = "Live sync";
   sync->add_flag("--until-converged", c.until_converged,
-                 "End (exit code 0) the first time the target has caught up — snapshot done, no "
-                 "reconcile pending, no key left to re-copy — and stayed so for --settle")
+                 "End (exit code 0) the first time the target has caught up (snapshot done, no "
+                 "reconcile pending, no key left to re-copy) and stayed so for --settle")
       ->group(group);
   sync->add_option("--settle", flags->settle_ms,
                    "Milliseconds the job must stay converged before --until-converged ends it or "

@@ -64,6 +64,8 @@ void sync_shard::drain_inbox() {
   std::vector<std::function<void(sync_shard&)>> commands;
   {
     std::lock_guard lock(inbox_mutex_);
+    // After run() has ended (its timers are gone) nothing is left to act on the commands.
+    if (!executor_) return;
     commands.swap(inbox_);
   }
   for (auto& command : commands) command(*this);
@@ -382,6 +384,21 @@ asio::awaitable<void> sync_shard::run(shard_context& shard) {
   co_await flows.wait();
   co_await extra_->wait();
   stats_.subscribed = false;
+  // The worker's io_context is destroyed before this shard is (the job owns the shards): what
+  // was made on it goes now, and later posts find no executor (ASan: a timer destroyed after its
+  // service, in ~sync_shard).
+  {
+    std::lock_guard lock(inbox_mutex_);
+    executor_.reset();
+  }
+  extra_.reset();
+  handover_.reset();
+  stats_connection_.reset();
+  source_router_.reset();
+  subscribed_.reset();
+  reconciler_.reset();
+  room_.reset();
+  work_.reset();
 }
 
 }  // namespace ferry::engine

@@ -29,10 +29,11 @@ fuzz_seconds=${FERRY_FUZZ_SECONDS:-30}
 # that assert on ferry's peak RSS (meaningless under ASan, whose allocator keeps freed memory),
 # its rate or its wall-clock time. Both sets run against the Release build.
 # The sync tests run in Release too: under ASan they found a use-after-free at shutdown (a
-# shard's timers and connections outliving their io_context), fixed in sync_shard::run at the
-# end of the session that landed sync, whose instrumented rerun did not fit in it; their
-# cut-over test also waits on the source's pause, which the instrumented build stretches past
-# its limits. To move back under the sanitizers once an instrumented run passes.
+# shard's timers and connections outliving their io_context), fixed in sync_shard::run; after
+# the fix the instrumented live and gap tests passed but one: the failover test once found a
+# stream group's entries-read differing after a 7.0 failover (open), and the cut-over test,
+# which waits on the source's pause, was not rerun instrumented. To move back under the
+# sanitizers once those pass there.
 release_only='^(long_job_test\.(sigkill_at_several_points|sigterm_drains)|reshard_test\.slots_moved_both_ways|sync_(live|gap|cutover)_test\.)'
 measures='^(verify_scale\.|copy_limits_test\.|long_job_test\.max_keys_per_sec)'
 

@@ -123,7 +123,7 @@ class key_reader {
   protocol::command_buffer commands_;
   std::vector<protocol::reply> replies_;
   std::vector<std::uint32_t> dump_next_;
-  std::vector<std::uint32_t> unused_;
+  std::vector<std::uint32_t> dump_pass_;  // the keys of a GET-first group's DUMP pass
   std::size_t reservation_ = SIZE_MAX;
   std::vector<std::pair<std::uint32_t, std::size_t>> again_;
   struct {

@@ -99,12 +99,14 @@ asio::awaitable<bool> key_reader::read_group(const round_group& group,
   if (context_.paths != nullptr && context_.paths->next() == read_path::get_first) {
     read = co_await read_keys(group, group.keys, true, keys, out, gone, dump_next_);
     if (read && !dump_next_.empty()) {
-      const std::vector<std::uint32_t> again = std::move(dump_next_);
+      // Swapped, not moved: both buffers keep their capacity from group to group. A DUMP pass
+      // sends nothing on (only GET's answers do).
+      dump_pass_.swap(dump_next_);
       dump_next_.clear();
-      read = co_await read_keys(group, again, false, keys, out, gone, unused_);
+      read = co_await read_keys(group, dump_pass_, false, keys, out, gone, dump_next_);
     }
   } else {
-    read = co_await read_keys(group, group.keys, false, keys, out, gone, unused_);
+    read = co_await read_keys(group, group.keys, false, keys, out, gone, dump_next_);
   }
   // Once per group, both passes together: the DUMP pass of a GET-first group holds only the
   // keys GET could not read, and alone it would weigh as a whole batch of other types.
@@ -265,8 +267,8 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
       out.charged_bytes += key.size();
       const std::uint16_t slot = protocol::key_slot(key.view());
       const auto rdb_type = by_get              ? std::uint8_t{0}
-                        : value.str.empty() ? unknown_rdb_type
-                                            : static_cast<std::uint8_t>(value.str.data()[0]);
+                            : value.str.empty() ? unknown_rdb_type
+                                                : static_cast<std::uint8_t>(value.str.data()[0]);
       ++(rdb_type == 0 ? types_.strings : types_.others);
       out.records.push_back({std::move(key),
                              {},

@@ -34,7 +34,7 @@ struct verify_flags {
 };
 
 /// The metrics phase of a verify that ended with `status`.
-engine::metrics::job_phase phase_of(engine::verify_status status) {
+engine::metrics::job_phase verify_phase_of(engine::verify_status status) {
   using engine::metrics::job_phase;
   switch (status) {
     case engine::verify_status::equal:
@@ -118,7 +118,7 @@ int run_verify(verify_flags& flags) {
     report = job.run();
   }
   if (metrics != nullptr) {
-    metrics->ended(phase_of(report.status), report.failure ? report.failure->message : "");
+    metrics->ended(verify_phase_of(report.status), report.failure ? report.failure->message : "");
   }
   fmt::print("{}", verify_summary_text(report, flags.mode, config.repair));
   for (const auto& warning : report.warnings) fmt::print(stderr, "warning: {}\n", warning);

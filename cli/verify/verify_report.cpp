@@ -9,7 +9,7 @@ namespace {
 
 using engine::verify_counter;
 
-const char* status_name(engine::verify_status status) {
+const char* verify_status_name(engine::verify_status status) {
   switch (status) {
     case engine::verify_status::equal:
       return "equal";
@@ -50,7 +50,7 @@ nlohmann::json verify_report_json(const engine::verify_report& report, const std
   for (const auto& [counter, name] : counter_names) totals[name] = report.totals[counter];
   totals["differences"] = report.totals.differences();
   totals["duration_s"] = report.duration_s;
-  nlohmann::json json{{"status", status_name(report.status)},
+  nlohmann::json json{{"status", verify_status_name(report.status)},
                       {"source", report.source},
                       {"target", report.target},
                       {"mode", mode},

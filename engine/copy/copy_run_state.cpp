@@ -10,7 +10,7 @@ namespace ferry::engine::detail {
 namespace {
 
 /// Checkpoints kept in memory to go back to when a target node loses keys.
-constexpr std::size_t max_history = 64;
+constexpr std::size_t max_checkpoints_kept = 64;
 
 }  // namespace
 
@@ -74,7 +74,8 @@ void copy_run::save(const char* status) {
   state.marks = guard_.marks();
   write_state(state);
   history_.push_back(std::move(state));
-  if (history_.size() > max_history) history_.erase(history_.begin() + 1);  // keep the start
+  if (history_.size() > max_checkpoints_kept)
+    history_.erase(history_.begin() + 1);  // keep the start
 }
 
 void copy_run::write_state(const checkpoint& state) {

@@ -10,6 +10,7 @@
 #include "engine/cluster/routed_side.hpp"
 #include "engine/cluster/slot_router.hpp"
 #include "engine/runtime/job_control.hpp"
+#include "engine/runtime/wall_clock.hpp"
 #include "engine/verify/deep_compare.hpp"
 #include "engine/verify/verdict.hpp"
 #include "protocol/wire/errors.hpp"
@@ -18,15 +19,6 @@
 namespace ferry::engine {
 
 namespace asio = boost::asio;
-
-namespace {
-
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 cutover_io::cutover_io(std::vector<cutover_node> nodes, protocol::connection_options source_seed,
                        protocol::topology source_map, protocol::connection_options target_seed,

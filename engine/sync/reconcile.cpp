@@ -17,6 +17,7 @@
 #include "engine/cluster/slot_router.hpp"
 #include "engine/copy/shard.hpp"
 #include "engine/runtime/reserved_keys.hpp"
+#include "engine/runtime/wall_clock.hpp"
 #include "engine/sync/sync_shard.hpp"
 #include "protocol/wire/errors.hpp"
 #include "protocol/wire/key_slot.hpp"
@@ -30,11 +31,6 @@ namespace {
 
 /// Keys compared per round trip: digests make the servers DUMP each key, so not too many.
 constexpr std::size_t compare_batch = 256;
-
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// One SCAN call on `node`: the keys into `keys` (appended), the next cursor returned; a failure
 /// stops the job and returns nothing.

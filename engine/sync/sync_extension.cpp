@@ -7,6 +7,7 @@
 #include "engine/copy/shard.hpp"
 #include "engine/runtime/key_text.hpp"
 #include "engine/runtime/reserved_keys.hpp"
+#include "engine/runtime/wall_clock.hpp"
 #include "engine/sync/key_match.hpp"
 #include "engine/topology/target_guard.hpp"
 #include "protocol/wire/key_slot.hpp"
@@ -26,11 +27,6 @@ constexpr std::uint64_t cutover_dirty_keys = 2'000;
 constexpr std::chrono::milliseconds look_interval{500};
 /// How long --until-converged waits for its fence before it sends another.
 constexpr std::chrono::milliseconds fence_retry{2'000};
-
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// The settings changed by an earlier run that died before it could put them back.
 std::vector<notification_state> inherited_notifications(const checkpoint* previous) {

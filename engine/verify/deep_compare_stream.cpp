@@ -20,7 +20,7 @@ using protocol::reply;
 
 namespace {
 
-deep_result differs(std::string detail) { return {false, std::move(detail)}; }
+deep_result stream_differs(std::string detail) { return {false, std::move(detail)}; }
 
 /// XINFO's flat [name, value, ...] arrays as a map (values point into the reply).
 std::map<std::string_view, const reply*> fields_of(const reply& flat) {
@@ -104,17 +104,18 @@ asio::awaitable<maybe<deep_result>> compare_ranges(deep_session& s, std::string_
       if (a[i].elements.empty() || b[i].elements.empty()) co_return changed_while_compared();
       if (a[i].elements[0].str != b[i].elements[0].str) {
         const bool earlier_on_target = b[i].elements[0].text() < a[i].elements[0].text();
-        co_return differs(fmt::format(
+        co_return stream_differs(fmt::format(
             "{} {} {}", what, short_text((earlier_on_target ? b : a)[i].elements[0].text()),
             earlier_on_target ? "only on the target" : "missing on the target"));
       }
       if (!same(a[i], b[i])) {
-        co_return differs(fmt::format("{} {} differs", what, short_text(a[i].elements[0].text())));
+        co_return stream_differs(
+            fmt::format("{} {} differs", what, short_text(a[i].elements[0].text())));
       }
     }
     if (a.size() != b.size()) {
       const auto& longer = a.size() > b.size() ? a : b;
-      co_return differs(fmt::format(
+      co_return stream_differs(fmt::format(
           "{} {} {}", what, short_text(longer[std::min(a.size(), b.size())].elements[0].text()),
           a.size() > b.size() ? "missing on the target" : "only on the target"));
     }
@@ -138,7 +139,7 @@ asio::awaitable<maybe<deep_result>> compare_stream(deep_session& s) {
   if (auto d = first_difference(fields_of(s.from_source[0]), fields_of(s.from_target[0]),
                                 {"length", "last-generated-id", "max-deleted-entry-id",
                                  "entries-added", "recorded-first-entry-id", "groups"})) {
-    co_return differs("stream " + *d);
+    co_return stream_differs("stream " + *d);
   }
 
   auto entries = co_await compare_ranges(s, "XRANGE", nullptr, "entry",
@@ -158,17 +159,17 @@ asio::awaitable<maybe<deep_result>> compare_stream(deep_session& s) {
     const auto& a = s.from_source[0].elements;
     const auto& b = s.from_target[0].elements;
     if (a.size() != b.size())
-      co_return differs(fmt::format("{} vs {} consumer groups", a.size(), b.size()));
+      co_return stream_differs(fmt::format("{} vs {} consumer groups", a.size(), b.size()));
     for (std::size_t i = 0; i < a.size(); ++i) {
       const auto x = fields_of(a[i]), y = fields_of(b[i]);
       const std::string name = x.count("name") ? x.at("name")->str.str() : std::string{};
       if (!y.count("name") || y.at("name")->str != name) {
-        co_return differs(
+        co_return stream_differs(
             fmt::format("consumer group \"{}\" missing on the target", short_text(name)));
       }
       if (auto d = first_difference(
               x, y, {"consumers", "pending", "last-delivered-id", "entries-read"})) {
-        co_return differs(fmt::format("consumer group \"{}\": {}", short_text(name), *d));
+        co_return stream_differs(fmt::format("consumer group \"{}\": {}", short_text(name), *d));
       }
       names.push_back(name);
     }
@@ -187,12 +188,13 @@ asio::awaitable<maybe<deep_result>> compare_stream(deep_session& s) {
     const auto& a = s.from_source[0].elements;
     const auto& b = s.from_target[0].elements;
     if (a.size() != b.size()) {
-      co_return differs(fmt::format("consumer group \"{}\": {} vs {} consumers", short_text(group),
-                                    a.size(), b.size()));
+      co_return stream_differs(fmt::format("consumer group \"{}\": {} vs {} consumers",
+                                           short_text(group), a.size(), b.size()));
     }
     for (std::size_t i = 0; i < a.size(); ++i) {
       if (auto d = first_difference(fields_of(a[i]), fields_of(b[i]), {"name", "pending"})) {
-        co_return differs(fmt::format("consumer group \"{}\": consumer {}", short_text(group), *d));
+        co_return stream_differs(
+            fmt::format("consumer group \"{}\": consumer {}", short_text(group), *d));
       }
     }
     auto pending = co_await compare_ranges(

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "engine/runtime/wall_clock.hpp"
 #include "engine/verify/key_compare.hpp"
 #include "protocol/wire/errors.hpp"
 
@@ -57,11 +58,6 @@ digest_answer take_digest(const reply& r, bool from_script, key_state& state) {
   }
   state.digest = from_script ? r.str.str() : dump_digest(r.text());
   return digest_answer::digest;
-}
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 /// The command giving a type's length, or empty for types without one (modules).
@@ -131,7 +127,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   if (auto done = co_await reader.side.run(keys, per_key, encode, reader.replies); !done) {
     co_return done.error();
   }
-  const std::int64_t read_at = now_ms();
+  const std::int64_t read_at = unix_ms();
   std::vector<key_state> states(keys.size());
   std::vector<std::size_t> noscript, dump;
   std::string refusal;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/runtime/wall_clock.hpp"
+
 namespace ferry::engine {
 
 namespace asio = boost::asio;
@@ -16,11 +18,6 @@ namespace {
 
 /// Keys re-copied per round trip: few, because each may carry a large payload.
 constexpr std::size_t keys_per_group = 16;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -40,7 +37,7 @@ asio::awaitable<maybe<repair_results>> repair_keys(routed_side& source, routed_s
       c.arg_ref(group[i]);
     };
     if (auto done = co_await source.run(group, 2, read, dumps); !done) co_return done.error();
-    const std::int64_t read_at = now_ms();
+    const std::int64_t read_at = unix_ms();
     const key_encoder write = [&](std::size_t i, command_buffer& c) {
       const reply& dump = dumps[2 * i];
       const reply& ttl = dumps[2 * i + 1];

@@ -11,14 +11,14 @@
 #   4. a short run of every libFuzzer target (clang 16, build/fuzz), failing on any finding.
 # It prints ctest's summaries and the time of each step. Exit code 0 only when everything passed.
 #
-# FERRY_FUZZ_SECONDS (default 30) is each fuzz target's run; 0 skips fuzzing. FERRY_TEST_SERVERS
+# FERRY_FUZZ_SECONDS (default 15) is each fuzz target's run; 0 skips fuzzing. FERRY_TEST_SERVERS
 # points the cross-version tests at builds of other Redis/Valkey versions (README, "Tests").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cmake/install-deps.sh fuzz
 jobs=$(nproc)
-fuzz_seconds=${FERRY_FUZZ_SECONDS:-30}
+fuzz_seconds=${FERRY_FUZZ_SECONDS:-15}
 
 # Every integration test runs under the sanitizers except `release_only`, races that the
 # instrumented Debug build (ferry and the test process) loses on a loaded 2-core machine: two

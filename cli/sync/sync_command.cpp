@@ -134,7 +134,12 @@ int run_sync(sync_flags& all) {
     report = job.run();
   }
   if (metrics != nullptr) {
-    metrics->ended(phase_of(report.status), report.failure ? report.failure->message : "");
+    // Keys left behind in other databases make the exit code 1 (see below), so the phase too.
+    const bool other_dbs = !report.snapshot.left_behind.empty() && !config.copy.ignore_other_dbs;
+    const auto phase = phase_of(report.status) == engine::metrics::job_phase::complete && other_dbs
+                           ? engine::metrics::job_phase::incomplete
+                           : phase_of(report.status);
+    metrics->ended(phase, report.failure ? report.failure->message : "");
   }
   fmt::print("{}", sync_summary_text(report));
   for (const auto& warning : report.snapshot.warnings) {

@@ -9,10 +9,13 @@
 #include "cli/common/copy_options.hpp"
 #include "cli/common/exit_codes.hpp"
 #include "cli/common/json_file.hpp"
+#include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"
+#include "cli/common/service_options.hpp"
 #include "cli/common/signals.hpp"
 #include "cli/sync/sync_report.hpp"
 #include "engine/sync/sync_job.hpp"
+#include "engine/sync/sync_metrics.hpp"
 #include "protocol/wire/errors.hpp"
 
 namespace ferry::cli {
@@ -25,10 +28,34 @@ struct sync_flags {
   unsigned settle_ms = 2'000;
   unsigned pause_timeout_ms = 10'000;
   unsigned hold_ms = 50;
+  metrics_flags metrics;
+  service_flags service;
 };
+
+/// The metrics phase of a sync that ended with `status`.
+engine::metrics::job_phase phase_of(engine::sync_status status) {
+  using engine::metrics::job_phase;
+  switch (status) {
+    case engine::sync_status::converged:
+    case engine::sync_status::cut_over:
+      return job_phase::complete;
+    case engine::sync_status::keys_failed:
+    case engine::sync_status::cutover_failed:
+      return job_phase::incomplete;
+    case engine::sync_status::interrupted:
+      return job_phase::interrupted;
+    case engine::sync_status::fatal:
+      break;
+  }
+  return job_phase::failed;
+}
 
 int run_sync(sync_flags& all) {
   copy_flags& flags = all.common;
+  if (auto wrong = apply_resume_if_exists(all.service, flags.config.state)) {
+    fmt::print(stderr, "ferry sync: {}\n", *wrong);
+    return exit_usage;
+  }
   if (auto wrong = apply_copy_flags(flags, "sync")) {
     fmt::print(stderr, "{}\n", *wrong);
     return exit_usage;
@@ -47,9 +74,34 @@ int run_sync(sync_flags& all) {
     return exit_failed;
   }
 
+  // The job first: the metrics endpoint's collector and health probe read it until the
+  // endpoint is gone.
   engine::sync_job job(config);
+  auto endpoint = job_endpoint::start(all.metrics, "sync", config.copy.source, config.copy.target);
+  if (!endpoint) {
+    fmt::print(stderr, "ferry sync: {}\n", endpoint.error());
+    return exit_failed;
+  }
+  job_endpoint* metrics = endpoint->get();
+  if (metrics != nullptr) {
+    metrics->keep(engine::expose_sync(metrics->registry(), metrics->families(), job));
+    metrics->health().watch([&job]() -> std::optional<std::string> {
+      auto failure = job.failure();
+      // With --on-target-loss recopy a target that lost data is copied again, not a failure.
+      if (!failure ||
+          (failure->code == engine::job_error::target_lost &&
+           job.snapshot().config().on_target_loss == engine::target_loss_policy::recopy)) {
+        return std::nullopt;
+      }
+      return failure->message;
+    });
+  }
   signal_watch signals(
-      [&job] { job.drain(); }, exit_interrupted,
+      [&job, metrics] {
+        job.drain();
+        if (metrics != nullptr) metrics->draining();
+      },
+      exit_interrupted,
       config.copy.state.path.empty()
           ? "this run kept no state file, so a new run starts over"
           : fmt::format("the last state file written stays valid: run the same command with "
@@ -59,6 +111,8 @@ int run_sync(sync_flags& all) {
         fmt::print(stderr, "\nferry: SIGUSR1 received: cutting over at the next convergence\n");
         job.cut_over();
       });
+  // After the signal watch, so that it still listens while the endpoint lingers.
+  const linger_at_exit linger(metrics);
   engine::sync_report report;
   {
     std::unique_ptr<progress_printer> progress;
@@ -76,7 +130,16 @@ int run_sync(sync_flags& all) {
           },
           live_progress(flags));
     }
+    if (metrics != nullptr) metrics->set_phase(engine::metrics::job_phase::running);
     report = job.run();
+  }
+  if (metrics != nullptr) {
+    // Keys left behind in other databases make the exit code 1 (see below), so the phase too.
+    const bool other_dbs = !report.snapshot.left_behind.empty() && !config.copy.ignore_other_dbs;
+    const auto phase = phase_of(report.status) == engine::metrics::job_phase::complete && other_dbs
+                           ? engine::metrics::job_phase::incomplete
+                           : phase_of(report.status);
+    metrics->ended(phase, report.failure ? report.failure->message : "");
   }
   fmt::print("{}", sync_summary_text(report));
   for (const auto& warning : report.snapshot.warnings) {
@@ -156,6 +219,8 @@ void add_sync_command(CLI::App& app, int& exit_code) {
       "a fatal error; 3 stopped by SIGINT/SIGTERM (the state file is written: --resume "
       "continues); 64 bad command line.");
   add_copy_options(*sync, flags->common);
+  add_resume_if_exists(*sync, flags->service, sync->get_option("--resume"));
+  add_metrics_options(*sync, flags->metrics);
   engine::sync_config& c = flags->config;
   const char* group = "Live sync";
   sync->add_flag("--until-converged", c.until_converged,

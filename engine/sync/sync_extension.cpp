@@ -522,6 +522,7 @@ std::vector<sync_shard_report> sync_extension::shard_reports() const {
     r.reconcile_marked = s.reconcile_marked;
     r.stream_sweeps = s.stream_sweeps;
     r.dirty_keys = s.dirty_keys;
+    r.dirty_bytes = s.dirty_bytes;
     r.lag = s.lag.snapshot();
     r.gaps = s.gaps();
     reports.push_back(std::move(r));

@@ -50,6 +50,8 @@ class sync_extension final : public copy_extension {
   sync_progress progress() const;
   /// Cut over at the next convergence (any thread; SIGUSR1).
   void request_cutover() noexcept { cutover_requested_ = true; }
+  /// Each shard's counters now, read under the stats mutex (any thread; the metrics scrape).
+  std::vector<sync_shard_report> shard_reports() const;
 
  private:
   enum class outcome { running, converged, cut_over, cutover_failed };
@@ -63,7 +65,6 @@ class sync_extension final : public copy_extension {
   void follow_topology();
   void advance_cutover(bool settled);
   void fail_cutover(std::string why);
-  std::vector<sync_shard_report> shard_reports() const;
 
   const sync_config& config_;
   job_control* control_ = nullptr;

@@ -21,6 +21,8 @@ sync_progress sync_job::progress() const {
   return p;
 }
 
+std::vector<sync_shard_report> sync_job::shards() const { return extension_->shard_reports(); }
+
 void sync_job::drain() noexcept { copy_->drain(); }
 
 void sync_job::cut_over() noexcept { extension_->request_cutover(); }

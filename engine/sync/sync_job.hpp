@@ -71,8 +71,8 @@ struct sync_shard_report {
   std::uint64_t recopied = 0, erased = 0, failed = 0;
   /// Keys reconciles marked dirty; consumer-group sweeps.
   std::uint64_t reconcile_marked = 0, stream_sweeps = 0;
-  /// Keys dirty or in flight at the end.
-  std::uint64_t dirty_keys = 0;
+  /// Keys dirty or in flight at the end, and the bytes the dirty set holds.
+  std::uint64_t dirty_keys = 0, dirty_bytes = 0;
   /// Lag (event to applied).
   lag_snapshot lag;
   /// Its gaps and their reconciles.
@@ -149,6 +149,13 @@ class sync_job {
   sync_report run();
   /// Counters so far. Safe from any thread.
   sync_progress progress() const;
+  /// Each shard's counters now (empty before the job planned its shards). Safe from any thread.
+  std::vector<sync_shard_report> shards() const;
+  /// The snapshot copy (its shards' counters, in-flight bytes, checkpoint time). Safe from any
+  /// thread as copy_job's accessors are.
+  const copy_job& snapshot() const noexcept { return *copy_; }
+  /// The fatal failure so far, if any. Safe from any thread.
+  std::optional<protocol::failure> failure() const { return copy_->failure(); }
   /// Stops the job (SIGINT/SIGTERM): in-flight batches are finished, the state file written.
   void drain() noexcept;
   /// Asks a running job to cut over at its next convergence, as --cutover does (SIGUSR1).

@@ -2,13 +2,14 @@
 // Compares a batch of keys between the source and the target: existence, type, value, expiry.
 //
 // Values are not moved twice where it can be avoided: each side computes a digest of each key
-// itself (a Lua script returning SHA-1 of DUMP without its version/CRC trailer, loaded once per
-// server and called with EVALSHA), and only keys whose digests differ, or that are too large to
-// DUMP on the server (`digest_max_bytes`), are compared type-aware, in chunks (deep_compare.hpp).
-// A side that refuses scripts (NOPERM, EVAL disabled) is read with DUMP instead and the digest
-// computed here: correct, but every value crosses the network; a warning says so once. Per key the
-// batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made absolute) and the digest on both
-// sides at once, each side routed by slot (routed_side.hpp).
+// itself (a Lua script loaded once per server and called with EVALSHA: SHA-1 of DUMP without its
+// version/CRC trailer between servers of one version, an encoding-independent canonical form
+// across versions; digest_scripts.hpp), and only keys whose digests differ, or that are too large
+// to DUMP on the server (`digest_max_bytes`), are compared type-aware, in chunks
+// (deep_compare.hpp). A side that refuses scripts (NOPERM, EVAL disabled) is read with DUMP instead
+// and the digest computed here: correct, but every value crosses the network; a warning says so
+// once. Per key the batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made absolute) and the
+// digest on both sides at once, each side routed by slot (routed_side.hpp).
 //
 // A key that differs is read again on both sides after a pause (a live source may be ahead of
 // a target that a sync is about to update): when either side has moved on, the key is compared
@@ -58,6 +59,17 @@ struct compare_options {
   /// CLIENT PAUSE WRITE lets through (ferry sync compares while its cut-over pauses the source;
   /// the ACL needs +eval_ro +evalsha_ro).
   bool read_only_scripts = false;
+  /// Digest with the encoding-independent script (digest_scripts.hpp): for servers of
+  /// different versions, whose DUMP payloads of equal values often differ.
+  bool canonical_digest = false;
+  /// The source holds hash-field expiries (Redis >= 7.4): its digests and deep comparisons
+  /// include them. A side without them compares as having none.
+  bool source_field_ttls = false;
+  /// The same for the target.
+  bool target_field_ttls = false;
+  /// Both sides report Redis 7's stream metadata (entries-added, ...): the canonical digest
+  /// includes it.
+  bool stream_v7 = false;
   /// Keys estimated larger than this (estimated_bytes: a string's length, 64 bytes per element
   /// of a collection) get no server-side digest, which would make the server hold a DUMP of
   /// that size three times over and block it meanwhile; they are compared element by element.
@@ -96,7 +108,8 @@ class key_comparer {
   struct side_reader {
     routed_side& side;
     bool pexpiretime = true;
-    bool scripts = true;  // false once the side refused the digest script: DUMP instead
+    bool field_ttls = false;  // ARGV[2] of the canonical script
+    bool scripts = true;      // false once the side refused the digest script: DUMP instead
     std::vector<protocol::reply> replies;
   };
 
@@ -125,6 +138,7 @@ class key_comparer {
   side_reader source_;
   side_reader target_;
   compare_options options_;
+  std::string_view script_;
   std::string script_sha_;
   std::vector<std::string> warnings_;
   std::uint64_t deep_compared_ = 0;

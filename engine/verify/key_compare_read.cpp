@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "engine/verify/digest_scripts.hpp"
 #include "engine/verify/key_compare.hpp"
 #include "protocol/wire/errors.hpp"
 
@@ -16,25 +17,6 @@ using protocol::command_buffer;
 using protocol::reply;
 
 namespace {
-
-/// SHA-1 of the DUMP payload without its 10-byte trailer (2-byte RDB version + CRC64), so that
-/// servers of different versions holding the same encoding agree. A key estimated over ARGV[1]
-/// bytes (see estimated_bytes) is not DUMPed ('big'): the server would hold its DUMP three times
-/// over and be blocked meanwhile; it is compared element by element instead. Uses only commands
-/// `verify` needs anyway (TYPE, the length commands, DUMP), so ACL rules need nothing more.
-/// Read-only; no shebang, so Redis 5 and 6 run it too.
-constexpr std::string_view digest_script =
-    "local k = KEYS[1] local t = redis.call('TYPE', k)['ok'] local n = 0 "
-    "if t == 'none' then return false "
-    "elseif t == 'string' then n = redis.call('STRLEN', k) "
-    "elseif t == 'list' then n = 64 * redis.call('LLEN', k) "
-    "elseif t == 'hash' then n = 64 * redis.call('HLEN', k) "
-    "elseif t == 'set' then n = 64 * redis.call('SCARD', k) "
-    "elseif t == 'zset' then n = 64 * redis.call('ZCARD', k) "
-    "elseif t == 'stream' then n = 64 * redis.call('XLEN', k) end "
-    "if n > tonumber(ARGV[1]) then return 'big' end "
-    "local d = redis.call('DUMP', k) if not d then return false end "
-    "return redis.sha1hex(string.sub(d, 1, -11))";
 
 /// Keys DUMPed here when a side refuses scripts are held in memory whole: a lower bound.
 constexpr std::size_t dump_digest_max_bytes = std::size_t{4} << 20;
@@ -84,10 +66,11 @@ protocol::failure refused(const routed_side& side, std::string_view command, con
 }  // namespace
 
 key_comparer::key_comparer(routed_side& source, routed_side& target, compare_options options)
-    : source_{source, options.source_pexpiretime, true, {}},
-      target_{target, options.target_pexpiretime, true, {}},
+    : source_{source, options.source_pexpiretime, options.source_field_ttls, true, {}},
+      target_{target, options.target_pexpiretime, options.target_field_ttls, true, {}},
       options_(options),
-      script_sha_(sha1_hex(digest_script)) {
+      script_(options.canonical_digest ? canonical_digest_script : dump_digest_script),
+      script_sha_(sha1_hex(script_)) {
   if (options_.rounds == 0) options_.rounds = 1;
 }
 
@@ -121,12 +104,14 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
     c.arg_ref(keys[i]);
     if (!scripts) return;
-    c.begin(5);
+    c.begin(7);
     c.arg(options_.read_only_scripts && reader.pexpiretime ? "EVALSHA_RO" : "EVALSHA");
     c.arg(script_sha_);
     c.arg("1");
     c.arg_ref(keys[i]);
     c.arg(limit);
+    c.arg(reader.field_ttls ? "1" : "0");
+    c.arg(options_.stream_v7 ? "1" : "0");
   };
   if (auto done = co_await reader.side.run(keys, per_key, encode, reader.replies); !done) {
     co_return done.error();
@@ -192,13 +177,15 @@ asio::awaitable<outcome> key_comparer::read_script_digests(
   const std::vector<bytes> some = pick(keys, which);
   const std::string limit = std::to_string(options_.digest_max_bytes);
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
-    c.begin(5);
+    c.begin(7);
     // Also loads the script on that server for later EVALSHAs.
     c.arg(options_.read_only_scripts && reader.pexpiretime ? "EVAL_RO" : "EVAL");
-    c.arg(digest_script);
+    c.arg(script_);
     c.arg("1");
     c.arg_ref(some[i]);
     c.arg(limit);
+    c.arg(reader.field_ttls ? "1" : "0");
+    c.arg(options_.stream_v7 ? "1" : "0");
   };
   std::vector<reply> replies;
   if (auto done = co_await reader.side.run(some, 1, encode, replies); !done) co_return done;

@@ -1,0 +1,76 @@
+#include "engine/verify/digest_scripts.hpp"
+
+namespace ferry::engine {
+
+// The estimate of a key's size comes first in both scripts, the same as estimated_bytes():
+// a string's length, 64 bytes per element of a collection.
+#define FERRY_DIGEST_ESTIMATE                                            \
+  "local k = KEYS[1] local t = redis.call('TYPE', k)['ok'] local n = 0 " \
+  "if t == 'none' then return false "                                    \
+  "elseif t == 'string' then n = redis.call('STRLEN', k) "               \
+  "elseif t == 'list' then n = 64 * redis.call('LLEN', k) "              \
+  "elseif t == 'hash' then n = 64 * redis.call('HLEN', k) "              \
+  "elseif t == 'set' then n = 64 * redis.call('SCARD', k) "              \
+  "elseif t == 'zset' then n = 64 * redis.call('ZCARD', k) "             \
+  "elseif t == 'stream' then n = 64 * redis.call('XLEN', k) end "        \
+  "if n > tonumber(ARGV[1]) then return 'big' end "
+
+const std::string_view dump_digest_script = FERRY_DIGEST_ESTIMATE
+    "local d = redis.call('DUMP', k) if not d then return false end "
+    "return redis.sha1hex(string.sub(d, 1, -11))";
+
+// Every piece is written length-prefixed ("5:hello"), so no two values give the same text; a
+// field's expiry is "!<ms>", which no length prefix starts with. Lua's unpack is limited to a
+// few thousand values: HPEXPIRETIME is asked 1000 fields at a time.
+const std::string_view canonical_digest_script = FERRY_DIGEST_ESTIMATE
+    "local o = {t} "
+    "local function put(s) s = tostring(s) o[#o + 1] = #s .. ':' .. s end "
+    "local function map(a) local m = {} for i = 1, #a, 2 do m[a[i]] = a[i + 1] end return m end "
+    "if t == 'string' then put(redis.call('GET', k)) "
+    "elseif t == 'list' then for _, v in ipairs(redis.call('LRANGE', k, 0, -1)) do put(v) end "
+    "elseif t == 'set' then local m = redis.call('SMEMBERS', k) table.sort(m) "
+    "  for _, v in ipairs(m) do put(v) end "
+    "elseif t == 'zset' then local m = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES') "
+    "  for i = 1, #m, 2 do put(m[i]) local x = tonumber(m[i + 1]) "
+    "    if x then put(string.format('%.17g', x)) else put(m[i + 1]) end end "
+    "elseif t == 'hash' then local m = map(redis.call('HGETALL', k)) local f = {} "
+    "  for name in pairs(m) do f[#f + 1] = name end table.sort(f) local e = {} "
+    "  if ARGV[2] == '1' then for i = 1, #f, 1000 do local j = math.min(i + 999, #f) "
+    "    local r = redis.call('HPEXPIRETIME', k, 'FIELDS', j - i + 1, unpack(f, i, j)) "
+    "    for x = 1, #r do e[i + x - 1] = r[x] end end end "
+    "  for i, name in ipairs(f) do put(name) put(m[name]) "
+    "    if e[i] and e[i] >= 0 then o[#o + 1] = '!' .. string.format('%d', e[i]) end end "
+    "elseif t == 'stream' then "
+    "  for _, x in ipairs(redis.call('XRANGE', k, '-', '+')) do put(x[1]) "
+    "    for _, v in ipairs(x[2]) do put(v) end end "
+    "  local s = map(redis.call('XINFO', 'STREAM', k)) put(s['length']) "
+    "  put(s['last-generated-id']) "
+    "  if ARGV[3] == '1' then put(s['max-deleted-entry-id']) put(s['entries-added']) end "
+    "  for _, g in ipairs(redis.call('XINFO', 'GROUPS', k)) do local h = map(g) "
+    "    put(h['name']) put(h['last-delivered-id']) put(h['pending']) put(h['consumers']) "
+    "    if ARGV[3] == '1' then put(h['entries-read']) end "
+    "    for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', k, h['name'])) do local u = map(c) "
+    "      put(u['name']) put(u['pending']) end "
+    "    if h['pending'] > 0 then "
+    "      for _, p in ipairs(redis.call('XPENDING', k, h['name'], '-', '+', h['pending'])) do "
+    "        put(p[1]) put(p[2]) put(p[4]) end end end "
+    "else local d = redis.call('DUMP', k) if not d then return false end "
+    "  return redis.sha1hex(string.sub(d, 1, -11)) end "
+    "return redis.sha1hex(table.concat(o, ','))";
+
+#undef FERRY_DIGEST_ESTIMATE
+
+bool holds_field_ttls(server_version v) noexcept {
+  return v.major > 7 || (v.major == 7 && v.minor >= 4);
+}
+
+digest_plan plan_digest(server_version source, server_version target) noexcept {
+  digest_plan plan;
+  plan.canonical = source.major == 0 || !(source == target);
+  plan.source_field_ttls = holds_field_ttls(source);
+  plan.target_field_ttls = holds_field_ttls(target);
+  plan.stream_v7 = source.major >= 7 && target.major >= 7;
+  return plan;
+}
+
+}  // namespace ferry::engine

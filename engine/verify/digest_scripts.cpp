@@ -1,5 +1,7 @@
 #include "engine/verify/digest_scripts.hpp"
 
+#include "engine/verify/verdict.hpp"
+
 namespace ferry::engine {
 
 // The estimate of a key's size comes first in both scripts, the same as estimated_bytes():
@@ -16,6 +18,8 @@ namespace ferry::engine {
   "if n > tonumber(ARGV[1]) then return 'big' end "
 
 const std::string_view dump_digest_script = FERRY_DIGEST_ESTIMATE
+    "if t == 'string' and ARGV[4] == '1' then local v = redis.call('GET', k) "
+    "  return redis.sha1hex('string,' .. #v .. ':' .. v) end "
     "local d = redis.call('DUMP', k) if not d then return false end "
     "return redis.sha1hex(string.sub(d, 1, -11))";
 
@@ -59,6 +63,12 @@ const std::string_view canonical_digest_script = FERRY_DIGEST_ESTIMATE
     "return redis.sha1hex(table.concat(o, ','))";
 
 #undef FERRY_DIGEST_ESTIMATE
+
+std::string string_digest(std::string_view value) {
+  std::string text = "string," + std::to_string(value.size()) + ":";
+  text.append(value);
+  return sha1_hex(text);
+}
 
 bool holds_field_ttls(server_version v) noexcept {
   return v.major > 7 || (v.major == 7 && v.minor >= 4);

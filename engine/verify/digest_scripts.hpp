@@ -16,10 +16,14 @@
 //    stream's entries-added, max-deleted and first ids and the groups' entries-read; with
 //    ARGV[2] = '1' (the server holds hash-field expiries, Redis >= 7.4) each field's absolute
 //    expiry when it has one. Expiry of the key itself is read separately (PEXPIRETIME/PTTL).
-// Both run on Redis 5 (Lua 5.1, no shebang, no functions newer than 5.0) and are read-only, and
-// use only commands verify needs anyway (TYPE, the length and read commands, DUMP, XINFO,
-// XPENDING, HPEXPIRETIME), so the ACL rules need nothing more than EVAL/EVALSHA.
+// With ARGV[4] = '1' both digest a string as the canonical one does,
+// sha1("string,<length>:<bytes>"), which is what verify computes itself for strings it reads whole
+// (string_digest): a string's digest is then the same whichever way it was read. Both run on Redis
+// 5 (Lua 5.1, no shebang, no functions newer than 5.0) and are read-only, and use only commands
+// verify needs anyway (TYPE, the length and read commands, DUMP, XINFO, XPENDING, HPEXPIRETIME), so
+// the ACL rules need nothing more than EVAL/EVALSHA.
 
+#include <string>
 #include <string_view>
 
 namespace ferry::engine {
@@ -30,6 +34,9 @@ extern const std::string_view dump_digest_script;
 /// The encoding-independent digest. ARGV[1]: the size limit; ARGV[2]: '1' to include hash-field
 /// expiries; ARGV[3]: '1' to include the stream fields of Redis 7.
 extern const std::string_view canonical_digest_script;
+
+/// The digest of a string value both scripts give with ARGV[4] = '1'.
+std::string string_digest(std::string_view value);
 
 /// A server's version as INFO reports it (Valkey reports redis_version 7.2.x); 0.0 when hidden.
 struct server_version {

@@ -70,6 +70,14 @@ struct compare_options {
   /// Both sides report Redis 7's stream metadata (entries-added, ...): the canonical digest
   /// includes it.
   bool stream_v7 = false;
+  /// Read strings directly (PEXPIRETIME + GETRANGE of the first `direct_max_bytes`) while they
+  /// are most of the keys, as the copy reads them (GET): a string shorter than that is compared
+  /// by its bytes' digest computed here (string_digest), with no script run on the server; other
+  /// keys (WRONGTYPE) and longer strings then take the usual path. Off for callers that compare
+  /// digests with DUMP digests of their own (copy --verify, sync).
+  bool direct_strings = false;
+  /// See direct_strings.
+  std::size_t direct_max_bytes = 4096;
   /// Keys estimated larger than this (estimated_bytes: a string's length, 64 bytes per element
   /// of a collection) get no server-side digest, which would make the server hold a DUMP of
   /// that size three times over and block it meanwhile; they are compared element by element.
@@ -90,6 +98,13 @@ class key_comparer {
   boost::asio::awaitable<maybe<std::vector<verdict>>> compare(
       std::span<const protocol::bytes> keys);
 
+  /// The re-checks of compare(), for verdicts of compare_once() (first looked at at
+  /// `first_look`, from which the first pause counts): each differing verdict is replaced by
+  /// what later looks find, and differing ones get both sides' lengths. Lets a caller go on
+  /// comparing other keys meanwhile, on another comparer (one call at a time each).
+  boost::asio::awaitable<outcome> recheck(std::vector<verdict>& verdicts,
+                                          std::chrono::steady_clock::time_point first_look);
+
   /// One comparison per key, no re-check and no lengths (e.g. to confirm a repair).
   boost::asio::awaitable<maybe<std::vector<verdict>>> compare_once(
       std::span<const protocol::bytes> keys);
@@ -108,12 +123,15 @@ class key_comparer {
   struct side_reader {
     routed_side& side;
     bool pexpiretime = true;
-    bool field_ttls = false;  // ARGV[2] of the canonical script
-    bool scripts = true;      // false once the side refused the digest script: DUMP instead
+    bool field_ttls = false;    // ARGV[2] of the canonical script
+    bool scripts = true;        // false once the side refused the digest script: DUMP instead
+    double string_share = 1.0;  // running share of strings among the keys read
     std::vector<protocol::reply> replies;
   };
 
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_states(
+      side_reader& reader, std::span<const protocol::bytes> keys);
+  boost::asio::awaitable<maybe<std::vector<key_state>>> read_typed_states(
       side_reader& reader, std::span<const protocol::bytes> keys);
   boost::asio::awaitable<outcome> read_script_digests(side_reader& reader,
                                                       std::span<const protocol::bytes> keys,
@@ -131,6 +149,8 @@ class key_comparer {
   void note_refusal(side_reader& reader, std::string_view refusal);
   static std::vector<protocol::bytes> pick(std::span<const protocol::bytes> keys,
                                            const std::vector<std::size_t>& which);
+  static std::vector<protocol::bytes> pick_keys(const std::vector<verdict>& verdicts,
+                                                const std::vector<std::size_t>& which);
   boost::asio::awaitable<outcome> add_lengths(std::vector<verdict>& verdicts);
   boost::asio::awaitable<maybe<verdict>> judge(const protocol::bytes& key, key_state source,
                                                key_state target);

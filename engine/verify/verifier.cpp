@@ -186,6 +186,8 @@ verify_report verifier::run() {
   compare.target_field_ttls = compare.deep.target_field_ttls = digests.target_field_ttls;
   compare.stream_v7 = digests.stream_v7;
   compare.deep.ttl_tolerance_ms = compare.ttl_tolerance_ms;
+  // Small strings are compared by value, read as the copy reads them, with no script.
+  compare.direct_strings = true;
 
   std::vector<task> tasks;
   for (const auto& master : sides.source_facts.map.masters()) {

@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <chrono>
+#include <iterator>
 
 #include "engine/runtime/channels.hpp"
 #include "engine/runtime/reserved_keys.hpp"
@@ -118,7 +122,46 @@ asio::awaitable<bool> repair(verify_context& ctx, routed_side& source, routed_si
   co_return true;
 }
 
-asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in) {
+/// Verdicts of a first comparison with differences among them, waiting for their re-check.
+struct pending_recheck {
+  std::vector<verdict> verdicts;
+  std::chrono::steady_clock::time_point first_look;
+};
+using recheck_channel =
+    asio::experimental::channel<void(boost::system::error_code, pending_recheck)>;
+
+/// Counts and records the final verdicts of a batch (repairing first, if asked). Each key is
+/// reported once per job (diff_file::claim): one seen again by the other scan is not repeated.
+asio::awaitable<void> settle(verify_context& ctx, routed_side& source, routed_side& target,
+                             key_comparer& comparer, std::vector<verdict>& verdicts,
+                             std::uint64_t deep) {
+  verify_counts counts;
+  std::vector<std::size_t> broken;
+  for (std::size_t i = 0; i < verdicts.size(); ++i) {
+    const verdict& v = verdicts[i];
+    if (v.vanished) {
+      ++counts[verify_counter::vanished];
+      continue;
+    }
+    if (v.kind != difference::none && !ctx.diffs.claim(v.key)) continue;
+    ++counts[verify_counter::checked];
+    ++counts[counter_of(v.kind)];
+    if (v.rounds > 1) ++counts[verify_counter::rechecked];
+    if (v.kind == difference::none) continue;
+    if (ctx.config.repair && v.kind != difference::changed) {
+      broken.push_back(i);
+    } else {
+      ctx.diffs.record(v);
+    }
+  }
+  if (!broken.empty()) co_await repair(ctx, source, target, comparer, verdicts, broken, counts);
+  counts[verify_counter::deep] = deep;
+  ctx.counters.add(counts);
+}
+
+/// Compares batches once and hands those with differences to the re-checker, so that the
+/// pauses before re-checks do not hold up the batches behind them.
+asio::awaitable<void> first_looks(verify_context& ctx, key_list_channel& in, recheck_channel& out) {
   auto executor = co_await asio::this_coro::executor;
   routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
   routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
@@ -128,36 +171,76 @@ asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in)
     auto [ec, keys] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     if (ctx.control.stopping()) continue;  // keep receiving so the scanner is never stuck
-    auto verdicts = co_await comparer.compare(keys);
+    const auto first_look = std::chrono::steady_clock::now();
+    auto verdicts = co_await comparer.compare_once(keys);
     for (const auto& warning : comparer.take_warnings()) ctx.warnings.add(warning);
     if (!verdicts) {
-      // A drain cuts re-checks short; the batch's keys are then simply not compared.
       if (!ctx.control.draining()) ctx.control.fail(verdicts.error());
       continue;
     }
-    verify_counts counts;
-    std::vector<std::size_t> broken;
-    for (std::size_t i = 0; i < verdicts->size(); ++i) {
-      const verdict& v = (*verdicts)[i];
-      if (v.vanished) {
-        ++counts[verify_counter::vanished];
-        continue;
-      }
-      ++counts[verify_counter::checked];
-      ++counts[counter_of(v.kind)];
-      if (v.rounds > 1) ++counts[verify_counter::rechecked];
-      if (v.kind == difference::none) continue;
-      if (ctx.config.repair && v.kind != difference::changed) {
-        broken.push_back(i);
-      } else {
-        ctx.diffs.record(v);
-      }
-    }
-    if (!broken.empty()) co_await repair(ctx, source, target, comparer, *verdicts, broken, counts);
-    counts[verify_counter::deep] = comparer.deep_compared() - deep_seen;
+    const std::uint64_t deep = comparer.deep_compared() - deep_seen;
     deep_seen = comparer.deep_compared();
-    ctx.counters.add(counts);
+    const bool differs = std::any_of(verdicts->begin(), verdicts->end(),
+                                     [](const verdict& v) { return v.kind != difference::none; });
+    if (!differs) {
+      co_await settle(ctx, source, target, comparer, *verdicts, deep);
+      continue;
+    }
+    if (deep != 0) {
+      verify_counts counts;
+      counts[verify_counter::deep] = deep;
+      ctx.counters.add(counts);
+    }
+    auto [sent] = co_await out.async_send(boost::system::error_code{},
+                                          pending_recheck{std::move(*verdicts), first_look},
+                                          asio::as_tuple(asio::use_awaitable));
+    if (sent) co_return;
   }
+  co_await end_stream(out, 1);  // after what is buffered (close() would drop it)
+}
+
+/// Re-checks what first_looks found, everything that has arrived meanwhile at once (one pause
+/// for all of it), and settles it.
+asio::awaitable<void> rechecks(verify_context& ctx, recheck_channel& in) {
+  auto executor = co_await asio::this_coro::executor;
+  routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
+  routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
+  key_comparer comparer(source, target, ctx.compare);
+  std::uint64_t deep_seen = 0;
+  for (;;) {
+    auto [ec, first] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    if (ctx.control.stopping()) continue;  // keep receiving so first_looks is never stuck
+    pending_recheck all = std::move(first);
+    bool ended = false;
+    while (!ended && in.try_receive([&](boost::system::error_code e, pending_recheck more) {
+      if (e) {
+        ended = true;  // the end of the stream, taken here: stop after this round
+        return;
+      }
+      all.first_look = std::min(all.first_look, more.first_look);
+      std::move(more.verdicts.begin(), more.verdicts.end(), std::back_inserter(all.verdicts));
+    })) {
+    }
+    auto done = co_await comparer.recheck(all.verdicts, all.first_look);
+    for (const auto& warning : comparer.take_warnings()) ctx.warnings.add(warning);
+    if (!done) {
+      // A drain cuts re-checks short; those keys are then simply not compared.
+      if (!ctx.control.draining()) ctx.control.fail(done.error());
+      if (ended) break;
+      continue;
+    }
+    const std::uint64_t deep = comparer.deep_compared() - deep_seen;
+    deep_seen = comparer.deep_compared();
+    co_await settle(ctx, source, target, comparer, all.verdicts, deep);
+    if (ended) break;
+  }
+}
+
+asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in) {
+  using namespace asio::experimental::awaitable_operators;
+  recheck_channel pending(co_await asio::this_coro::executor, 16);
+  co_await (first_looks(ctx, in, pending) && rechecks(ctx, pending));
 }
 
 asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in) {
@@ -203,6 +286,7 @@ asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in
     std::vector<verdict> extras;
     for (verdict& v : *seen) {
       if (v.source.exists() || !v.target.exists()) continue;
+      if (!ctx.diffs.claim(v.key)) continue;  // already reported by the source's comparison
       v.kind = difference::extra;
       v.vanished = false;
       extras.push_back(std::move(v));

@@ -66,8 +66,8 @@ protocol::failure refused(const routed_side& side, std::string_view command, con
 }  // namespace
 
 key_comparer::key_comparer(routed_side& source, routed_side& target, compare_options options)
-    : source_{source, options.source_pexpiretime, options.source_field_ttls, true, {}},
-      target_{target, options.target_pexpiretime, options.target_field_ttls, true, {}},
+    : source_{source, options.source_pexpiretime, options.source_field_ttls, true, 1.0, {}},
+      target_{target, options.target_pexpiretime, options.target_field_ttls, true, 1.0, {}},
       options_(options),
       script_(options.canonical_digest ? canonical_digest_script : dump_digest_script),
       script_sha_(sha1_hex(script_)) {

@@ -191,8 +191,9 @@ asio::awaitable<void> first_looks(verify_context& ctx, key_list_channel& in, rec
       counts[verify_counter::deep] = deep;
       ctx.counters.add(counts);
     }
-    auto [sent] = co_await out.async_send(boost::system::error_code{},
-                                          pending_recheck{std::move(*verdicts), first_look},
+    // A named value, moved in: GCC 12 mishandles a braced temporary inside co_await.
+    pending_recheck item{std::move(*verdicts), first_look};
+    auto [sent] = co_await out.async_send(boost::system::error_code{}, std::move(item),
                                           asio::as_tuple(asio::use_awaitable));
     if (sent) co_return;
   }

@@ -70,7 +70,9 @@ TEST_P(cross_version_verify, an_exact_copy_verifies_and_every_planted_difference
   EXPECT_EQ(totals["differences"], 0);
   // Across versions the canonical digest agrees on equal values whatever their encodings.
   // (Between equal versions DUMP digests of hash tables differ with each server's hash seed.)
-  if (from != to) EXPECT_EQ(totals["deep"], 0) << exact.result.output();
+  if (from != to) {
+    EXPECT_EQ(totals["deep"], 0) << exact.result.output();
+  }
   EXPECT_TRUE(exact.diffs().empty());
 
   const keyspace reference = dump_keyspace(source_client);
@@ -109,7 +111,7 @@ INSTANTIATE_TEST_SUITE_P(versions, cross_version_verify,
                                            std::pair<std::string, std::string>{"7.4", "7.0"},
                                            std::pair<std::string, std::string>{"7.4", "valkey-8.0"},
                                            std::pair<std::string, std::string>{"valkey-8.0", "7.0"},
-                                           std::pair<std::string, std::string>{"5.0", "7.4"},
+                                           std::pair<std::string, std::string>{"7.4", "6.2"},
                                            std::pair<std::string, std::string>{"7.4", "7.4"}),
                          [](const auto& param_info) {
                            std::string name =

@@ -58,10 +58,16 @@ failed=0
 start() {
   local folder=$1 port
   port=$(lab_free_port)
-  if [[ -n $folder ]]; then
-    PATH=$servers/$folder/bin:$PATH lab_start_plain "$work/s$port" "$port" >&2
-  else
+  if [[ -z $folder ]]; then
     lab_start_plain "$work/s$port" "$port" >&2
+  else
+    # As lab_start_plain, without enable-debug-command, which 6.2 does not know.
+    mkdir -p "$work/s$port"
+    "$servers/$folder/bin/redis-server" --port "$port" --bind 127.0.0.1 --save '' \
+      --appendonly no --daemonize no --dir "$work/s$port" --logfile "$work/s$port/redis.log" &
+    LAB_PIDS+=("$!")
+    LAB_PID_OF_PORT[$port]=$!
+    lab_wait_ready "$!" lab_cli "$port" || { echo "$folder on $port did not start" >&2; exit 1; }
   fi
   printf -v "$2" '%s' "$port"
 }
@@ -100,7 +106,7 @@ for pair in "redis-6.2.16 redis-7.4.1" "redis-7.4.1 redis-7.4.1"; do
   same_data "$s" "$t" "$([[ $from == "$to" ]] && echo digest || echo size)"
   times=()
   for ((r = 1; r <= repeats; r++)); do
-    lab_wait_quiet 30 >/dev/null || true
+    lab_wait_quiet 5 >/dev/null || true
     read -r seconds deep differences < <(verify "$s" "$t")
     [[ $differences == 0 ]] || { echo "   CHECK FAILED: $differences differences" >&2; failed=1; }
     times+=("$seconds")
@@ -121,7 +127,7 @@ start "" t
 "$lab_fill" --port "$s" --dataset small-strings --count "$small_keys" >/dev/null
 "$lab_load" --port "$s" --rate 50000 --seconds 1 --keys 100000 >/dev/null  # load:* keys
 lab_cli "$s" CONFIG RESETSTAT >/dev/null
-lab_wait_quiet 30 >/dev/null || true
+lab_wait_quiet 5 >/dev/null || true
 cpu0=$(lab_cpu_seconds "$s")
 "$ferry" copy --source "$(url "$s")" --target "$(url "$t")" --progress never \
   --report "$work/copy.json" >/dev/null
@@ -137,7 +143,7 @@ verify_cpu=()
 verify_commands=0
 for ((r = 1; r <= repeats; r++)); do
   lab_cli "$s" CONFIG RESETSTAT >/dev/null
-  lab_wait_quiet 30 >/dev/null || true
+  lab_wait_quiet 5 >/dev/null || true
   cpu0=$(lab_cpu_seconds "$s")
   read -r seconds deep differences < <(verify "$s" "$t")
   cpu1=$(lab_cpu_seconds "$s")
@@ -155,7 +161,7 @@ echo "   verify: ${quiet[*]} s (median $quiet_s), source CPU ${verify_cpu[*]} s,
 echo "== live: the same servers verified while the source takes $load_rate writes/s"
 live=()
 for ((r = 1; r <= repeats; r++)); do
-  lab_wait_quiet 30 >/dev/null || true
+  lab_wait_quiet 5 >/dev/null || true
   seconds_budget=$(awk -v q="$quiet_s" 'BEGIN {printf "%d", q * 3 + 5}')
   "$lab_load" --port "$s" --rate "$load_rate" --seconds "$seconds_budget" --keys 100000 \
     >"$work/load.json" &

@@ -19,34 +19,37 @@ namespace ferry::engine {
 
 const std::string_view dump_digest_script = FERRY_DIGEST_ESTIMATE
     "if t == 'string' and ARGV[4] == '1' then local v = redis.call('GET', k) "
-    "  return redis.sha1hex('string,' .. #v .. ':' .. v) end "
+    "  return redis.sha1hex('string|' .. #v .. '||' .. v) end "
     "local d = redis.call('DUMP', k) if not d then return false end "
     "return redis.sha1hex(string.sub(d, 1, -11))";
 
-// Every piece is written length-prefixed ("5:hello"), so no two values give the same text; a
-// field's expiry is "!<ms>", which no length prefix starts with. Lua's unpack is limited to a
-// few thousand values: HPEXPIRETIME is asked 1000 fields at a time.
+// The hashed text is "<type>|<lengths of the parts>|<field expiries>|<the parts>": the lengths
+// split the parts unambiguously, and the bulk types hand their reply tables over whole (no
+// string is built per element: this runs for every key of a cross-version verify). A field's
+// expiry is "<its position among the sorted fields>=<ms>". Lua's unpack is limited to a few
+// thousand values: HPEXPIRETIME is asked 1000 fields at a time.
 const std::string_view canonical_digest_script = FERRY_DIGEST_ESTIMATE
-    "local o = {t} "
-    "local function put(s) s = tostring(s) o[#o + 1] = #s .. ':' .. s end "
+    "local o, l, x = {}, {}, {} "
+    "local function put(s) s = tostring(s) o[#o + 1] = s l[#l + 1] = #s end "
     "local function map(a) local m = {} for i = 1, #a, 2 do m[a[i]] = a[i + 1] end return m end "
+    "local function whole(r) for i = 1, #r do l[i] = #r[i] end o = r end "
     "if t == 'string' then put(redis.call('GET', k)) "
-    "elseif t == 'list' then for _, v in ipairs(redis.call('LRANGE', k, 0, -1)) do put(v) end "
-    "elseif t == 'set' then local m = redis.call('SMEMBERS', k) table.sort(m) "
-    "  for _, v in ipairs(m) do put(v) end "
-    "elseif t == 'zset' then local m = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES') "
-    "  for i = 1, #m, 2 do put(m[i]) local x = tonumber(m[i + 1]) "
-    "    if x then put(string.format('%.17g', x)) else put(m[i + 1]) end end "
-    "elseif t == 'hash' then local m = map(redis.call('HGETALL', k)) local f = {} "
-    "  for name in pairs(m) do f[#f + 1] = name end table.sort(f) local e = {} "
+    "elseif t == 'list' then whole(redis.call('LRANGE', k, 0, -1)) "
+    "elseif t == 'set' then local r = redis.call('SMEMBERS', k) table.sort(r) whole(r) "
+    "elseif t == 'zset' then local r = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES') "
+    "  for i = 2, #r, 2 do local n = tonumber(r[i]) "
+    "    if n then r[i] = string.format('%.17g', n) end end whole(r) "
+    "elseif t == 'hash' then local r = redis.call('HGETALL', k) local f, m = {}, {} "
+    "  for i = 1, #r, 2 do f[#f + 1] = r[i] m[r[i]] = r[i + 1] end table.sort(f) "
+    "  for i, name in ipairs(f) do local v = m[name] "
+    "    o[2 * i - 1] = name o[2 * i] = v l[2 * i - 1] = #name l[2 * i] = #v end "
     "  if ARGV[2] == '1' then for i = 1, #f, 1000 do local j = math.min(i + 999, #f) "
-    "    local r = redis.call('HPEXPIRETIME', k, 'FIELDS', j - i + 1, unpack(f, i, j)) "
-    "    for x = 1, #r do e[i + x - 1] = r[x] end end end "
-    "  for i, name in ipairs(f) do put(name) put(m[name]) "
-    "    if e[i] and e[i] >= 0 then o[#o + 1] = '!' .. string.format('%d', e[i]) end end "
+    "    local e = redis.call('HPEXPIRETIME', k, 'FIELDS', j - i + 1, unpack(f, i, j)) "
+    "    for y = 1, #e do if e[y] >= 0 then "
+    "      x[#x + 1] = (i + y - 1) .. '=' .. string.format('%d', e[y]) end end end end "
     "elseif t == 'stream' then "
-    "  for _, x in ipairs(redis.call('XRANGE', k, '-', '+')) do put(x[1]) "
-    "    for _, v in ipairs(x[2]) do put(v) end end "
+    "  for _, e in ipairs(redis.call('XRANGE', k, '-', '+')) do put(e[1]) "
+    "    for _, v in ipairs(e[2]) do put(v) end end "
     "  local s = map(redis.call('XINFO', 'STREAM', k)) put(s['length']) "
     "  put(s['last-generated-id']) "
     "  if ARGV[3] == '1' then put(s['max-deleted-entry-id']) put(s['entries-added']) end "
@@ -60,12 +63,13 @@ const std::string_view canonical_digest_script = FERRY_DIGEST_ESTIMATE
     "        put(p[1]) put(p[2]) put(p[4]) end end end "
     "else local d = redis.call('DUMP', k) if not d then return false end "
     "  return redis.sha1hex(string.sub(d, 1, -11)) end "
-    "return redis.sha1hex(table.concat(o, ','))";
+    "return redis.sha1hex(t .. '|' .. table.concat(l, ',') .. '|' .. table.concat(x, ',') .. "
+    "  '|' .. table.concat(o))";
 
 #undef FERRY_DIGEST_ESTIMATE
 
 std::string string_digest(std::string_view value) {
-  std::string text = "string," + std::to_string(value.size()) + ":";
+  std::string text = "string|" + std::to_string(value.size()) + "||";
   text.append(value);
   return sha1_hex(text);
 }

@@ -244,18 +244,45 @@ asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in)
   co_await (first_looks(ctx, in, pending) && rechecks(ctx, pending));
 }
 
-asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in) {
+/// Keys of the target absent from the source at a first look, waiting for the second one.
+struct pending_absent {
+  key_list keys;
+  std::chrono::steady_clock::time_point first_look;
+};
+using absent_channel = asio::experimental::channel<void(boost::system::error_code, pending_absent)>;
+
+/// Looks up each key of the target on the source and hands those absent there to
+/// confirm_extras, so that its pause does not hold up the next batches.
+asio::awaitable<void> extra_first_looks(verify_context& ctx, key_list_channel& in,
+                                        absent_channel& out) {
   auto executor = co_await asio::this_coro::executor;
   routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
-  routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
-  compare_options quick = ctx.compare;
-  quick.mode = compare_mode::quick;
-  key_comparer looker(source, target, quick);
   std::vector<protocol::reply> replies;
   for (;;) {
     auto [ec, keys] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     if (ctx.control.stopping()) continue;
+    // A standalone source answers for the whole batch in one command (what a copy costs the
+    // source matters: verify should cost it no more); only a batch with keys missing there is
+    // looked up key by key.
+    if (!ctx.source_map.map().is_cluster() && keys.size() > 1) {
+      const key_encoder all = [&](std::size_t, protocol::command_buffer& c) {
+        c.begin(1 + keys.size());
+        c.arg("EXISTS");
+        for (const bytes& key : keys) c.arg_ref(key);
+      };
+      if (auto done = co_await source.run_one(keys.front(), 1, all, replies); !done) {
+        ctx.control.fail(done.error());
+        continue;
+      }
+      if (replies.front().is_error()) {
+        ctx.control.fail(
+            fail_with(protocol::classify_error_reply(replies.front().text()),
+                      fmt::format("the source refused EXISTS: {}", replies.front().text())));
+        continue;
+      }
+      if (replies.front().integer == static_cast<std::int64_t>(keys.size())) continue;
+    }
     const key_encoder exists = [&](std::size_t i, protocol::command_buffer& c) {
       c.begin(2);
       c.arg("EXISTS");
@@ -276,9 +303,45 @@ asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in
       if (replies[i].integer == 0) absent.push_back(keys[i]);
     }
     if (absent.empty() || ctx.control.stopping()) continue;
-    // The source may have created the key a moment ago, or the target be about to lose it (a
-    // sync deleting it): look once more, after a pause, at both sides.
-    if (!co_await target.pause(ctx.compare.recheck_pause)) continue;
+    const auto first_look = std::chrono::steady_clock::now();
+    pending_absent item{std::move(absent), first_look};  // named: see first_looks
+    auto [sent] = co_await out.async_send(boost::system::error_code{}, std::move(item),
+                                          asio::as_tuple(asio::use_awaitable));
+    if (sent) co_return;
+  }
+  co_await end_stream(out, 1);
+}
+
+/// The second look at keys absent from the source (it may have created them a moment ago, or
+/// the target be about to lose them: a sync deleting them), after a pause counted from the
+/// first look, for everything waiting at once; reports (or deletes) the extra keys.
+asio::awaitable<void> confirm_extras(verify_context& ctx, absent_channel& in) {
+  auto executor = co_await asio::this_coro::executor;
+  routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
+  routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
+  compare_options quick = ctx.compare;
+  quick.mode = compare_mode::quick;
+  key_comparer looker(source, target, quick);
+  for (bool ended = false; !ended;) {
+    auto [ec, first] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    if (ctx.control.stopping()) continue;
+    key_list absent = std::move(first.keys);
+    auto first_look = first.first_look;
+    while (!ended && in.try_receive([&](boost::system::error_code e, pending_absent more) {
+      if (e) {
+        ended = true;
+        return;
+      }
+      first_look = std::min(first_look, more.first_look);
+      std::move(more.keys.begin(), more.keys.end(), std::back_inserter(absent));
+    })) {
+    }
+    const auto wait =
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                     first_look + ctx.compare.recheck_pause - std::chrono::steady_clock::now()),
+                 std::chrono::milliseconds{0});
+    if (!co_await target.pause(wait)) continue;
     auto seen = co_await looker.compare_once(absent);
     if (!seen) {
       ctx.control.fail(seen.error());
@@ -321,6 +384,12 @@ asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in
     }
     ctx.counters.add(counts);
   }
+}
+
+asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in) {
+  using namespace asio::experimental::awaitable_operators;
+  absent_channel pending(co_await asio::this_coro::executor, 16);
+  co_await (extra_first_looks(ctx, in, pending) && confirm_extras(ctx, pending));
 }
 
 /// Runs a scanner and its consumers; a coroutine that throws stops the job with its message.

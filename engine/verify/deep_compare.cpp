@@ -177,6 +177,60 @@ asio::awaitable<maybe<std::vector<reply>*>> scan_source(deep_session& s, std::st
   co_return &s.from_source[0].elements[1].elements;
 }
 
+/// The absolute expiries (Unix ms, -1 for none) of `fields` fields of a hash, the names at even
+/// positions of `pairs`, on the sides that hold field expiries (a side without them has none).
+/// Copies the names first: the source's HSCAN reply is overwritten by the exchange.
+asio::awaitable<maybe<deep_result>> compare_field_ttls(deep_session& s,
+                                                       const std::vector<reply>& pairs,
+                                                       std::size_t fields) {
+  if (!s.options.source_field_ttls && !s.options.target_field_ttls) co_return deep_result{};
+  std::vector<protocol::bytes> names;
+  names.reserve(fields);
+  for (std::size_t i = 0; i < fields; ++i)
+    names.push_back(protocol::bytes::copy_of(pairs[2 * i].text()));
+  const key_encoder ask = [&](std::size_t, command_buffer& c) {
+    c.begin(4 + fields);
+    c.arg("HPEXPIRETIME");
+    c.arg_ref(s.key);
+    c.arg("FIELDS");
+    c.arg(static_cast<std::int64_t>(fields));
+    for (const auto& name : names) c.arg_ref(name);
+  };
+  const bool on_source = s.options.source_field_ttls, on_target = s.options.target_field_ttls;
+  const outcome done = on_source && on_target
+                           ? co_await s.both(1, ask, 1, ask)
+                           : co_await s.one(on_source ? s.source : s.target, 1, ask,
+                                            on_source ? s.from_source : s.from_target);
+  if (!done) co_return done.error();
+  if (on_source) {
+    if (auto stop = trouble(s.from_source[0], s.source, "HPEXPIRETIME")) co_return *stop;
+  }
+  if (on_target) {
+    if (auto stop = trouble(s.from_target[0], s.target, "HPEXPIRETIME")) co_return *stop;
+  }
+  const auto at = [&](bool holds, const std::vector<reply>& replies, std::size_t i) {
+    if (!holds) return std::int64_t{-1};
+    const auto& e = replies[0].elements;
+    return i < e.size() ? e[i].integer : std::int64_t{-2};
+  };
+  for (std::size_t i = 0; i < fields; ++i) {
+    const std::int64_t a = at(on_source, s.from_source, i), b = at(on_target, s.from_target, i);
+    if (a == -2 || b == -2) co_return detail::changed_while_compared();
+    if (!expiry_differs(a, b, s.options.ttl_tolerance_ms)) continue;
+    const std::string field = short_text(names[i].view());
+    if (b == -1 && !on_target) {
+      co_return differs(fmt::format(
+          "field \"{}\" expires at {} on the source; the target cannot hold field expiries "
+          "(Redis 7.4 or later can)",
+          field, utc_time(a)));
+    }
+    const auto when = [](std::int64_t t) { return t < 0 ? std::string("never") : utc_time(t); };
+    co_return differs(fmt::format("field \"{}\" expires {} on the source, {} on the target", field,
+                                  when(a), when(b)));
+  }
+  co_return deep_result{};
+}
+
 asio::awaitable<maybe<deep_result>> compare_hash(deep_session& s) {
   std::int64_t count = 0;
   if (auto stop = co_await compare_counts(s, "HLEN", "fields", count)) co_return *stop;
@@ -211,6 +265,8 @@ asio::awaitable<maybe<deep_result>> compare_hash(deep_session& s) {
         co_return differs(fmt::format("field \"{}\" differs", field));
     }
     s.adapt(fields, detail::reply_bytes(s.from_source[0]));
+    // Last: it reads both sides again, which replaces the replies `pairs` points into.
+    if (auto d = co_await compare_field_ttls(s, pairs, fields); !d || !d->equal) co_return d;
   } while (cursor != "0");
   co_return deep_result{};
 }

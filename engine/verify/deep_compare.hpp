@@ -7,7 +7,8 @@
 // sized by bytes so that memory stays bounded whatever the key's size:
 //   string  STRLEN, then GETRANGE slices;
 //   list    LLEN, then LRANGE slices by index on both sides;
-//   hash    HLEN, then HSCAN the source and HMGET those fields on the target;
+//   hash    HLEN, then HSCAN the source and HMGET those fields on the target (and HPEXPIRETIME
+//           of them on each side holding field expiries);
 //   set     SCARD, then SSCAN the source and SISMEMBER each member on the target;
 //   zset    ZCARD, then ZSCAN the source and ZSCORE each member on the target (same number);
 //   stream  XINFO STREAM scalars, XRANGE slices on both sides, XINFO GROUPS, XINFO CONSUMERS
@@ -19,6 +20,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,14 @@ struct deep_options {
   std::size_t chunk_bytes = std::size_t{1} << 20;
   /// Most elements asked for in one chunk.
   std::size_t max_chunk_elements = 1000;
+  /// The source holds hash-field expiries (Redis >= 7.4): a hash's fields are compared with
+  /// their expiries (HPEXPIRETIME); a side without them has none, so a field expiry there on
+  /// only one side is a difference.
+  bool source_field_ttls = false;
+  /// The same for the target.
+  bool target_field_ttls = false;
+  /// Field expiries this far apart (ms) still count as equal.
+  std::int64_t ttl_tolerance_ms = 1000;
 };
 
 /// How the values compared.

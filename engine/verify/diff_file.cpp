@@ -15,4 +15,9 @@ bool diff_file::record(const verdict& v, std::optional<bool> repaired,
   return sink_->write(diff_line(v, repaired, repair_error));
 }
 
+bool diff_file::claim(const protocol::bytes& key) {
+  const std::lock_guard lock(claimed_mutex_);
+  return claimed_.emplace(key.view()).second;
+}
+
 }  // namespace ferry::engine

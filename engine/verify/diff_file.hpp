@@ -11,14 +11,17 @@
 // (never a value, never a secret); `repaired` appears only when a repair was attempted, with
 // `repair_error` when it failed.
 //
-// Thread: record() is safe from any thread (a jsonl_sink; differences are the cold path).
+// Thread: record() and claim() are safe from any thread (a jsonl_sink; differences are the cold
+// path).
 
 #include <boost/system/result.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "engine/runtime/jsonl_sink.hpp"
 #include "engine/verify/verdict.hpp"
@@ -36,6 +39,11 @@ class diff_file {
   /// `repair_error` says why it failed. False when the line could not be written.
   bool record(const verdict& v, std::optional<bool> repaired = std::nullopt,
               const std::string& repair_error = {});
+  /// True the first time it is called for `key` in this job, false after: each key is reported
+  /// once even when both scans meet it (a key deleted from a live source between a comparison
+  /// and the target's scan is not listed as different and then as extra). Holds the keys of
+  /// differences only.
+  bool claim(const protocol::bytes& key);
   /// Lines recorded so far (also counted without a file).
   std::uint64_t recorded() const { return sink_->lines(); }
   /// The first failure to write a line, if any.
@@ -48,6 +56,8 @@ class diff_file {
  private:
   explicit diff_file(std::unique_ptr<jsonl_sink> sink) : sink_(std::move(sink)) {}
   std::unique_ptr<jsonl_sink> sink_;
+  std::mutex claimed_mutex_;
+  std::unordered_set<std::string> claimed_;
 };
 
 }  // namespace ferry::engine

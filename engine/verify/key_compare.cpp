@@ -96,37 +96,46 @@ asio::awaitable<maybe<std::vector<verdict>>> key_comparer::compare_once(
 }
 
 asio::awaitable<maybe<std::vector<verdict>>> key_comparer::compare(std::span<const bytes> keys) {
-  std::vector<verdict> result(keys.size());
-  std::vector<std::size_t> todo(keys.size());
-  for (std::size_t i = 0; i < todo.size(); ++i) todo[i] = i;
+  const auto first_look = std::chrono::steady_clock::now();
+  auto found = co_await compare_once(keys);
+  if (!found) co_return found.error();
+  if (auto done = co_await recheck(*found, first_look); !done) co_return done.error();
+  co_return std::move(*found);
+}
+
+asio::awaitable<outcome> key_comparer::recheck(std::vector<verdict>& result,
+                                               std::chrono::steady_clock::time_point first_look) {
+  std::vector<std::size_t> differing;
+  for (std::size_t i = 0; i < result.size(); ++i) {
+    if (result[i].kind != difference::none) differing.push_back(i);
+  }
+  if (differing.empty()) co_return outcome{};
   auto pause = options_.recheck_pause;
   // PTTL-derived expiries jitter by the time between reads; PEXPIRETIME is exact.
   const std::int64_t source_slack = source_.pexpiretime ? 0 : options_.ttl_tolerance_ms;
   const std::int64_t target_slack = target_.pexpiretime ? 0 : options_.ttl_tolerance_ms;
   using namespace asio::experimental::awaitable_operators;
-  for (unsigned round = 1; !todo.empty(); ++round) {
-    const std::vector<bytes> some = pick(keys, todo);
-    auto found = co_await compare_once(some);
-    if (!found) co_return found.error();
-    std::vector<std::size_t> differing;
-    for (std::size_t j = 0; j < todo.size(); ++j) {
-      (*found)[j].rounds = round;
-      if ((*found)[j].kind != difference::none) differing.push_back(todo[j]);
-      result[todo[j]] = std::move((*found)[j]);
-    }
-    todo.clear();
-    if (differing.empty()) break;
+  for (unsigned round = 1; !differing.empty(); ++round) {
     // A live source may be ahead of a target that a sync is about to update: look at both
-    // sides again later. Only a difference that holds still is reported as one.
-    if (!co_await source_.side.pause(pause)) {
+    // sides again later. Only a difference that holds still is reported as one. The first
+    // pause counts from the first look (time spent waiting elsewhere counts too).
+    const auto wait = round == 1
+                          ? std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         first_look + pause - std::chrono::steady_clock::now()),
+                                     std::chrono::milliseconds{0})
+                          : pause;
+    if (!co_await source_.side.pause(wait)) {
       co_return fail_with(job_error::stopped, "stopped while re-checking differences");
     }
     pause *= 2;
-    const std::vector<bytes> again = pick(keys, differing);
+    std::vector<bytes> again;
+    again.reserve(differing.size());
+    for (std::size_t i : differing) again.push_back(result[i].key);
     auto [source_now, target_now] =
         co_await (read_states(source_, again) && read_states(target_, again));
     if (!source_now) co_return source_now.error();
     if (!target_now) co_return target_now.error();
+    std::vector<std::size_t> todo;
     for (std::size_t j = 0; j < differing.size(); ++j) {
       verdict& v = result[differing[j]];
       const bool source_changed = state_moved(v.source, (*source_now)[j], source_slack);
@@ -142,9 +151,26 @@ asio::awaitable<maybe<std::vector<verdict>>> key_comparer::compare(std::span<con
       }
       todo.push_back(differing[j]);
     }
+    differing.clear();
+    if (todo.empty()) break;
+    const std::vector<bytes> some = pick_keys(result, todo);
+    auto found = co_await compare_once(some);
+    if (!found) co_return found.error();
+    for (std::size_t j = 0; j < todo.size(); ++j) {
+      (*found)[j].rounds = round + 1;
+      if ((*found)[j].kind != difference::none) differing.push_back(todo[j]);
+      result[todo[j]] = std::move((*found)[j]);
+    }
   }
-  if (auto done = co_await add_lengths(result); !done) co_return done.error();
-  co_return result;
+  co_return co_await add_lengths(result);
+}
+
+std::vector<bytes> key_comparer::pick_keys(const std::vector<verdict>& verdicts,
+                                           const std::vector<std::size_t>& which) {
+  std::vector<bytes> out;
+  out.reserve(which.size());
+  for (std::size_t i : which) out.push_back(verdicts[i].key);
+  return out;
 }
 
 asio::awaitable<outcome> key_comparer::add_lengths(std::vector<verdict>& verdicts) {

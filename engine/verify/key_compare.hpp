@@ -2,13 +2,14 @@
 // Compares a batch of keys between the source and the target: existence, type, value, expiry.
 //
 // Values are not moved twice where it can be avoided: each side computes a digest of each key
-// itself (a Lua script returning SHA-1 of DUMP without its version/CRC trailer, loaded once per
-// server and called with EVALSHA), and only keys whose digests differ, or that are too large to
-// DUMP on the server (`digest_max_bytes`), are compared type-aware, in chunks (deep_compare.hpp).
-// A side that refuses scripts (NOPERM, EVAL disabled) is read with DUMP instead and the digest
-// computed here: correct, but every value crosses the network; a warning says so once. Per key the
-// batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made absolute) and the digest on both
-// sides at once, each side routed by slot (routed_side.hpp).
+// itself (a Lua script loaded once per server and called with EVALSHA: SHA-1 of DUMP without its
+// version/CRC trailer between servers of one version, an encoding-independent canonical form
+// across versions; digest_scripts.hpp), and only keys whose digests differ, or that are too large
+// to DUMP on the server (`digest_max_bytes`), are compared type-aware, in chunks
+// (deep_compare.hpp). A side that refuses scripts (NOPERM, EVAL disabled) is read with DUMP instead
+// and the digest computed here: correct, but every value crosses the network; a warning says so
+// once. Per key the batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made absolute) and the
+// digest on both sides at once, each side routed by slot (routed_side.hpp).
 //
 // A key that differs is read again on both sides after a pause (a live source may be ahead of
 // a target that a sync is about to update): when either side has moved on, the key is compared
@@ -58,6 +59,25 @@ struct compare_options {
   /// CLIENT PAUSE WRITE lets through (ferry sync compares while its cut-over pauses the source;
   /// the ACL needs +eval_ro +evalsha_ro).
   bool read_only_scripts = false;
+  /// Digest with the encoding-independent script (digest_scripts.hpp): for servers of
+  /// different versions, whose DUMP payloads of equal values often differ.
+  bool canonical_digest = false;
+  /// The source holds hash-field expiries (Redis >= 7.4): its digests and deep comparisons
+  /// include them. A side without them compares as having none.
+  bool source_field_ttls = false;
+  /// The same for the target.
+  bool target_field_ttls = false;
+  /// Both sides report Redis 7's stream metadata (entries-added, ...): the canonical digest
+  /// includes it.
+  bool stream_v7 = false;
+  /// Read strings directly (PEXPIRETIME + GETRANGE of the first `direct_max_bytes`) while they
+  /// are most of the keys, as the copy reads them (GET): a string shorter than that is compared
+  /// by its bytes' digest computed here (string_digest), with no script run on the server; other
+  /// keys (WRONGTYPE) and longer strings then take the usual path. Off for callers that compare
+  /// digests with DUMP digests of their own (copy --verify, sync).
+  bool direct_strings = false;
+  /// See direct_strings.
+  std::size_t direct_max_bytes = 4096;
   /// Keys estimated larger than this (estimated_bytes: a string's length, 64 bytes per element
   /// of a collection) get no server-side digest, which would make the server hold a DUMP of
   /// that size three times over and block it meanwhile; they are compared element by element.
@@ -78,6 +98,13 @@ class key_comparer {
   boost::asio::awaitable<maybe<std::vector<verdict>>> compare(
       std::span<const protocol::bytes> keys);
 
+  /// The re-checks of compare(), for verdicts of compare_once() (first looked at at
+  /// `first_look`, from which the first pause counts): each differing verdict is replaced by
+  /// what later looks find, and differing ones get both sides' lengths. Lets a caller go on
+  /// comparing other keys meanwhile, on another comparer (one call at a time each).
+  boost::asio::awaitable<outcome> recheck(std::vector<verdict>& verdicts,
+                                          std::chrono::steady_clock::time_point first_look);
+
   /// One comparison per key, no re-check and no lengths (e.g. to confirm a repair).
   boost::asio::awaitable<maybe<std::vector<verdict>>> compare_once(
       std::span<const protocol::bytes> keys);
@@ -96,11 +123,15 @@ class key_comparer {
   struct side_reader {
     routed_side& side;
     bool pexpiretime = true;
-    bool scripts = true;  // false once the side refused the digest script: DUMP instead
+    bool field_ttls = false;    // ARGV[2] of the canonical script
+    bool scripts = true;        // false once the side refused the digest script: DUMP instead
+    double string_share = 1.0;  // running share of strings among the keys read
     std::vector<protocol::reply> replies;
   };
 
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_states(
+      side_reader& reader, std::span<const protocol::bytes> keys);
+  boost::asio::awaitable<maybe<std::vector<key_state>>> read_typed_states(
       side_reader& reader, std::span<const protocol::bytes> keys);
   boost::asio::awaitable<outcome> read_script_digests(side_reader& reader,
                                                       std::span<const protocol::bytes> keys,
@@ -118,6 +149,8 @@ class key_comparer {
   void note_refusal(side_reader& reader, std::string_view refusal);
   static std::vector<protocol::bytes> pick(std::span<const protocol::bytes> keys,
                                            const std::vector<std::size_t>& which);
+  static std::vector<protocol::bytes> pick_keys(const std::vector<verdict>& verdicts,
+                                                const std::vector<std::size_t>& which);
   boost::asio::awaitable<outcome> add_lengths(std::vector<verdict>& verdicts);
   boost::asio::awaitable<maybe<verdict>> judge(const protocol::bytes& key, key_state source,
                                                key_state target);
@@ -125,6 +158,7 @@ class key_comparer {
   side_reader source_;
   side_reader target_;
   compare_options options_;
+  std::string_view script_;
   std::string script_sha_;
   std::vector<std::string> warnings_;
   std::uint64_t deep_compared_ = 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "engine/runtime/wall_clock.hpp"
+#include "engine/verify/digest_scripts.hpp"
 #include "engine/verify/key_compare.hpp"
 #include "protocol/wire/errors.hpp"
 
@@ -17,25 +18,6 @@ using protocol::command_buffer;
 using protocol::reply;
 
 namespace {
-
-/// SHA-1 of the DUMP payload without its 10-byte trailer (2-byte RDB version + CRC64), so that
-/// servers of different versions holding the same encoding agree. A key estimated over ARGV[1]
-/// bytes (see estimated_bytes) is not DUMPed ('big'): the server would hold its DUMP three times
-/// over and be blocked meanwhile; it is compared element by element instead. Uses only commands
-/// `verify` needs anyway (TYPE, the length commands, DUMP), so ACL rules need nothing more.
-/// Read-only; no shebang, so Redis 5 and 6 run it too.
-constexpr std::string_view digest_script =
-    "local k = KEYS[1] local t = redis.call('TYPE', k)['ok'] local n = 0 "
-    "if t == 'none' then return false "
-    "elseif t == 'string' then n = redis.call('STRLEN', k) "
-    "elseif t == 'list' then n = 64 * redis.call('LLEN', k) "
-    "elseif t == 'hash' then n = 64 * redis.call('HLEN', k) "
-    "elseif t == 'set' then n = 64 * redis.call('SCARD', k) "
-    "elseif t == 'zset' then n = 64 * redis.call('ZCARD', k) "
-    "elseif t == 'stream' then n = 64 * redis.call('XLEN', k) end "
-    "if n > tonumber(ARGV[1]) then return 'big' end "
-    "local d = redis.call('DUMP', k) if not d then return false end "
-    "return redis.sha1hex(string.sub(d, 1, -11))";
 
 /// Keys DUMPed here when a side refuses scripts are held in memory whole: a lower bound.
 constexpr std::size_t dump_digest_max_bytes = std::size_t{4} << 20;
@@ -80,10 +62,11 @@ protocol::failure refused(const routed_side& side, std::string_view command, con
 }  // namespace
 
 key_comparer::key_comparer(routed_side& source, routed_side& target, compare_options options)
-    : source_{source, options.source_pexpiretime, true, {}},
-      target_{target, options.target_pexpiretime, true, {}},
+    : source_{source, options.source_pexpiretime, options.source_field_ttls, true, 1.0, {}},
+      target_{target, options.target_pexpiretime, options.target_field_ttls, true, 1.0, {}},
       options_(options),
-      script_sha_(sha1_hex(digest_script)) {
+      script_(options.canonical_digest ? canonical_digest_script : dump_digest_script),
+      script_sha_(sha1_hex(script_)) {
   if (options_.rounds == 0) options_.rounds = 1;
 }
 
@@ -105,6 +88,84 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_source(
 
 asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     side_reader& reader, std::span<const bytes> keys) {
+  // Strings first pays while they are most keys: another type costs a refused GETRANGE and a
+  // second round trip (the same trade as the copy's read_path.hpp).
+  constexpr double strings_first_share = 0.6, newest_weight = 0.25;
+  const auto observe = [&](std::size_t strings, std::size_t seen) {
+    if (seen == 0) return;
+    reader.string_share = reader.string_share * (1 - newest_weight) +
+                          newest_weight * static_cast<double>(strings) / static_cast<double>(seen);
+  };
+  // --digest-max-bytes 0 asks for every value to be compared element by element.
+  const std::size_t direct_max = std::min(options_.direct_max_bytes, options_.digest_max_bytes);
+  if (!options_.direct_strings || direct_max == 0 || options_.mode != compare_mode::full ||
+      reader.string_share < strings_first_share) {
+    auto states = co_await read_typed_states(reader, keys);
+    if (states && options_.direct_strings) {
+      std::size_t strings = 0, seen = 0;
+      for (const key_state& state : *states) {
+        seen += state.exists();
+        strings += state.type == "string";
+      }
+      observe(strings, seen);
+    }
+    co_return states;
+  }
+  const auto last = static_cast<std::int64_t>(direct_max) - 1;
+  const key_encoder encode = [&](std::size_t i, command_buffer& c) {
+    c.begin(2);
+    c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
+    c.arg_ref(keys[i]);
+    c.begin(4);
+    c.arg("GETRANGE");
+    c.arg_ref(keys[i]);
+    c.arg(std::int64_t{0});
+    c.arg(last);
+  };
+  if (auto done = co_await reader.side.run(keys, 2, encode, reader.replies); !done) {
+    co_return done.error();
+  }
+  const std::int64_t read_at = unix_ms();
+  std::vector<key_state> states(keys.size());
+  std::vector<std::size_t> others;
+  std::size_t strings = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const reply& ttl = reader.replies[2 * i];
+    const reply& value = reader.replies[2 * i + 1];
+    if (ttl.is_error()) {
+      co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
+    }
+    const std::int64_t expire_at = expiry_from_reply(ttl.integer, reader.pexpiretime, read_at);
+    if (expire_at == -2) continue;  // gone
+    if (value.is_error()) {
+      if (protocol::classify_error_reply(value.text()) != protocol::errc::wrong_type) {
+        co_return refused(reader.side, "GETRANGE", value);
+      }
+      others.push_back(i);  // another type
+      continue;
+    }
+    ++strings;
+    if (value.str.size() >= direct_max) {
+      others.push_back(i);  // perhaps longer: the usual path
+      continue;
+    }
+    key_state& state = states[i];
+    state.type = "string";
+    state.expire_at_ms = expire_at;
+    // No length: the usual path does not read one either, and a re-check may take it.
+    state.digest = string_digest(value.text());
+  }
+  observe(strings, strings + others.size());
+  if (others.empty()) co_return states;
+  const std::vector<bytes> rest = pick(keys, others);
+  auto typed = co_await read_typed_states(reader, rest);
+  if (!typed) co_return typed.error();
+  for (std::size_t j = 0; j < others.size(); ++j) states[others[j]] = std::move((*typed)[j]);
+  co_return states;
+}
+
+asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
+    side_reader& reader, std::span<const bytes> keys) {
   const bool full = options_.mode == compare_mode::full;
   const bool scripts = full && reader.scripts;
   const std::size_t per_key = scripts ? 3 : 2;
@@ -117,12 +178,15 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
     c.arg_ref(keys[i]);
     if (!scripts) return;
-    c.begin(5);
+    c.begin(8);
     c.arg(options_.read_only_scripts && reader.pexpiretime ? "EVALSHA_RO" : "EVALSHA");
     c.arg(script_sha_);
     c.arg("1");
     c.arg_ref(keys[i]);
     c.arg(limit);
+    c.arg(reader.field_ttls ? "1" : "0");
+    c.arg(options_.stream_v7 ? "1" : "0");
+    c.arg(options_.direct_strings ? "1" : "0");
   };
   if (auto done = co_await reader.side.run(keys, per_key, encode, reader.replies); !done) {
     co_return done.error();
@@ -188,13 +252,16 @@ asio::awaitable<outcome> key_comparer::read_script_digests(
   const std::vector<bytes> some = pick(keys, which);
   const std::string limit = std::to_string(options_.digest_max_bytes);
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
-    c.begin(5);
+    c.begin(8);
     // Also loads the script on that server for later EVALSHAs.
     c.arg(options_.read_only_scripts && reader.pexpiretime ? "EVAL_RO" : "EVAL");
-    c.arg(digest_script);
+    c.arg(script_);
     c.arg("1");
     c.arg_ref(some[i]);
     c.arg(limit);
+    c.arg(reader.field_ttls ? "1" : "0");
+    c.arg(options_.stream_v7 ? "1" : "0");
+    c.arg(options_.direct_strings ? "1" : "0");
   };
   std::vector<reply> replies;
   if (auto done = co_await reader.side.run(some, 1, encode, replies); !done) co_return done;

@@ -11,6 +11,7 @@
 #include "engine/cluster/sides.hpp"
 #include "engine/runtime/worker_pool.hpp"
 #include "engine/verify/diff_file.hpp"
+#include "engine/verify/digest_scripts.hpp"
 #include "engine/verify/verify_tasks.hpp"
 
 namespace ferry::engine {
@@ -176,6 +177,17 @@ verify_report verifier::run() {
   // A server that hides its version gets PTTL, which every version answers.
   compare.source_pexpiretime = sides.source_facts.major_version >= 7;
   compare.target_pexpiretime = sides.target_facts.major_version >= 7;
+  // Equal versions encode equal values alike: DUMP digests. Across versions they often do not.
+  const digest_plan digests =
+      plan_digest({sides.source_facts.major_version, sides.source_facts.minor_version},
+                  {sides.target_facts.major_version, sides.target_facts.minor_version});
+  compare.canonical_digest = digests.canonical;
+  compare.source_field_ttls = compare.deep.source_field_ttls = digests.source_field_ttls;
+  compare.target_field_ttls = compare.deep.target_field_ttls = digests.target_field_ttls;
+  compare.stream_v7 = digests.stream_v7;
+  compare.deep.ttl_tolerance_ms = compare.ttl_tolerance_ms;
+  // Small strings are compared by value, read as the copy reads them, with no script.
+  compare.direct_strings = true;
 
   std::vector<task> tasks;
   for (const auto& master : sides.source_facts.map.masters()) {

@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <chrono>
+#include <iterator>
 
 #include "engine/runtime/channels.hpp"
 #include "engine/runtime/reserved_keys.hpp"
@@ -118,7 +122,46 @@ asio::awaitable<bool> repair(verify_context& ctx, routed_side& source, routed_si
   co_return true;
 }
 
-asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in) {
+/// Verdicts of a first comparison with differences among them, waiting for their re-check.
+struct pending_recheck {
+  std::vector<verdict> verdicts;
+  std::chrono::steady_clock::time_point first_look;
+};
+using recheck_channel =
+    asio::experimental::channel<void(boost::system::error_code, pending_recheck)>;
+
+/// Counts and records the final verdicts of a batch (repairing first, if asked). Each key is
+/// reported once per job (diff_file::claim): one seen again by the other scan is not repeated.
+asio::awaitable<void> settle(verify_context& ctx, routed_side& source, routed_side& target,
+                             key_comparer& comparer, std::vector<verdict>& verdicts,
+                             std::uint64_t deep) {
+  verify_counts counts;
+  std::vector<std::size_t> broken;
+  for (std::size_t i = 0; i < verdicts.size(); ++i) {
+    const verdict& v = verdicts[i];
+    if (v.vanished) {
+      ++counts[verify_counter::vanished];
+      continue;
+    }
+    if (v.kind != difference::none && !ctx.diffs.claim(v.key)) continue;
+    ++counts[verify_counter::checked];
+    ++counts[counter_of(v.kind)];
+    if (v.rounds > 1) ++counts[verify_counter::rechecked];
+    if (v.kind == difference::none) continue;
+    if (ctx.config.repair && v.kind != difference::changed) {
+      broken.push_back(i);
+    } else {
+      ctx.diffs.record(v);
+    }
+  }
+  if (!broken.empty()) co_await repair(ctx, source, target, comparer, verdicts, broken, counts);
+  counts[verify_counter::deep] = deep;
+  ctx.counters.add(counts);
+}
+
+/// Compares batches once and hands those with differences to the re-checker, so that the
+/// pauses before re-checks do not hold up the batches behind them.
+asio::awaitable<void> first_looks(verify_context& ctx, key_list_channel& in, recheck_channel& out) {
   auto executor = co_await asio::this_coro::executor;
   routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
   routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
@@ -128,50 +171,118 @@ asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in)
     auto [ec, keys] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     if (ctx.control.stopping()) continue;  // keep receiving so the scanner is never stuck
-    auto verdicts = co_await comparer.compare(keys);
+    const auto first_look = std::chrono::steady_clock::now();
+    auto verdicts = co_await comparer.compare_once(keys);
     for (const auto& warning : comparer.take_warnings()) ctx.warnings.add(warning);
     if (!verdicts) {
-      // A drain cuts re-checks short; the batch's keys are then simply not compared.
       if (!ctx.control.draining()) ctx.control.fail(verdicts.error());
       continue;
     }
-    verify_counts counts;
-    std::vector<std::size_t> broken;
-    for (std::size_t i = 0; i < verdicts->size(); ++i) {
-      const verdict& v = (*verdicts)[i];
-      if (v.vanished) {
-        ++counts[verify_counter::vanished];
-        continue;
-      }
-      ++counts[verify_counter::checked];
-      ++counts[counter_of(v.kind)];
-      if (v.rounds > 1) ++counts[verify_counter::rechecked];
-      if (v.kind == difference::none) continue;
-      if (ctx.config.repair && v.kind != difference::changed) {
-        broken.push_back(i);
-      } else {
-        ctx.diffs.record(v);
-      }
-    }
-    if (!broken.empty()) co_await repair(ctx, source, target, comparer, *verdicts, broken, counts);
-    counts[verify_counter::deep] = comparer.deep_compared() - deep_seen;
+    const std::uint64_t deep = comparer.deep_compared() - deep_seen;
     deep_seen = comparer.deep_compared();
-    ctx.counters.add(counts);
+    const bool differs = std::any_of(verdicts->begin(), verdicts->end(),
+                                     [](const verdict& v) { return v.kind != difference::none; });
+    if (!differs) {
+      co_await settle(ctx, source, target, comparer, *verdicts, deep);
+      continue;
+    }
+    if (deep != 0) {
+      verify_counts counts;
+      counts[verify_counter::deep] = deep;
+      ctx.counters.add(counts);
+    }
+    // A named value, moved in: GCC 12 mishandles a braced temporary inside co_await.
+    pending_recheck item{std::move(*verdicts), first_look};
+    auto [sent] = co_await out.async_send(boost::system::error_code{}, std::move(item),
+                                          asio::as_tuple(asio::use_awaitable));
+    if (sent) co_return;
   }
+  co_await end_stream(out, 1);  // after what is buffered (close() would drop it)
 }
 
-asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in) {
+/// Re-checks what first_looks found, everything that has arrived meanwhile at once (one pause
+/// for all of it), and settles it.
+asio::awaitable<void> rechecks(verify_context& ctx, recheck_channel& in) {
   auto executor = co_await asio::this_coro::executor;
   routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
   routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
-  compare_options quick = ctx.compare;
-  quick.mode = compare_mode::quick;
-  key_comparer looker(source, target, quick);
+  key_comparer comparer(source, target, ctx.compare);
+  std::uint64_t deep_seen = 0;
+  for (;;) {
+    auto [ec, first] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    if (ctx.control.stopping()) continue;  // keep receiving so first_looks is never stuck
+    pending_recheck all = std::move(first);
+    bool ended = false;
+    while (!ended && in.try_receive([&](boost::system::error_code e, pending_recheck more) {
+      if (e) {
+        ended = true;  // the end of the stream, taken here: stop after this round
+        return;
+      }
+      all.first_look = std::min(all.first_look, more.first_look);
+      std::move(more.verdicts.begin(), more.verdicts.end(), std::back_inserter(all.verdicts));
+    })) {
+    }
+    auto done = co_await comparer.recheck(all.verdicts, all.first_look);
+    for (const auto& warning : comparer.take_warnings()) ctx.warnings.add(warning);
+    if (!done) {
+      // A drain cuts re-checks short; those keys are then simply not compared.
+      if (!ctx.control.draining()) ctx.control.fail(done.error());
+      if (ended) break;
+      continue;
+    }
+    const std::uint64_t deep = comparer.deep_compared() - deep_seen;
+    deep_seen = comparer.deep_compared();
+    co_await settle(ctx, source, target, comparer, all.verdicts, deep);
+    if (ended) break;
+  }
+}
+
+asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in) {
+  using namespace asio::experimental::awaitable_operators;
+  recheck_channel pending(co_await asio::this_coro::executor, 16);
+  co_await (first_looks(ctx, in, pending) && rechecks(ctx, pending));
+}
+
+/// Keys of the target absent from the source at a first look, waiting for the second one.
+struct pending_absent {
+  key_list keys;
+  std::chrono::steady_clock::time_point first_look;
+};
+using absent_channel = asio::experimental::channel<void(boost::system::error_code, pending_absent)>;
+
+/// Looks up each key of the target on the source and hands those absent there to
+/// confirm_extras, so that its pause does not hold up the next batches.
+asio::awaitable<void> extra_first_looks(verify_context& ctx, key_list_channel& in,
+                                        absent_channel& out) {
+  auto executor = co_await asio::this_coro::executor;
+  routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
   std::vector<protocol::reply> replies;
   for (;;) {
     auto [ec, keys] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     if (ctx.control.stopping()) continue;
+    // A standalone source answers for the whole batch in one command (what a copy costs the
+    // source matters: verify should cost it no more); only a batch with keys missing there is
+    // looked up key by key.
+    if (!ctx.source_map.map().is_cluster() && keys.size() > 1) {
+      const key_encoder all = [&](std::size_t, protocol::command_buffer& c) {
+        c.begin(1 + keys.size());
+        c.arg("EXISTS");
+        for (const bytes& key : keys) c.arg_ref(key);
+      };
+      if (auto done = co_await source.run_one(keys.front(), 1, all, replies); !done) {
+        ctx.control.fail(done.error());
+        continue;
+      }
+      if (replies.front().is_error()) {
+        ctx.control.fail(
+            fail_with(protocol::classify_error_reply(replies.front().text()),
+                      fmt::format("the source refused EXISTS: {}", replies.front().text())));
+        continue;
+      }
+      if (replies.front().integer == static_cast<std::int64_t>(keys.size())) continue;
+    }
     const key_encoder exists = [&](std::size_t i, protocol::command_buffer& c) {
       c.begin(2);
       c.arg("EXISTS");
@@ -192,9 +303,45 @@ asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in
       if (replies[i].integer == 0) absent.push_back(keys[i]);
     }
     if (absent.empty() || ctx.control.stopping()) continue;
-    // The source may have created the key a moment ago, or the target be about to lose it (a
-    // sync deleting it): look once more, after a pause, at both sides.
-    if (!co_await target.pause(ctx.compare.recheck_pause)) continue;
+    const auto first_look = std::chrono::steady_clock::now();
+    pending_absent item{std::move(absent), first_look};  // named: see first_looks
+    auto [sent] = co_await out.async_send(boost::system::error_code{}, std::move(item),
+                                          asio::as_tuple(asio::use_awaitable));
+    if (sent) co_return;
+  }
+  co_await end_stream(out, 1);
+}
+
+/// The second look at keys absent from the source (it may have created them a moment ago, or
+/// the target be about to lose them: a sync deleting them), after a pause counted from the
+/// first look, for everything waiting at once; reports (or deletes) the extra keys.
+asio::awaitable<void> confirm_extras(verify_context& ctx, absent_channel& in) {
+  auto executor = co_await asio::this_coro::executor;
+  routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
+  routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
+  compare_options quick = ctx.compare;
+  quick.mode = compare_mode::quick;
+  key_comparer looker(source, target, quick);
+  for (bool ended = false; !ended;) {
+    auto [ec, first] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    if (ctx.control.stopping()) continue;
+    key_list absent = std::move(first.keys);
+    auto first_look = first.first_look;
+    while (!ended && in.try_receive([&](boost::system::error_code e, pending_absent more) {
+      if (e) {
+        ended = true;
+        return;
+      }
+      first_look = std::min(first_look, more.first_look);
+      std::move(more.keys.begin(), more.keys.end(), std::back_inserter(absent));
+    })) {
+    }
+    const auto wait =
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                     first_look + ctx.compare.recheck_pause - std::chrono::steady_clock::now()),
+                 std::chrono::milliseconds{0});
+    if (!co_await target.pause(wait)) continue;
     auto seen = co_await looker.compare_once(absent);
     if (!seen) {
       ctx.control.fail(seen.error());
@@ -203,6 +350,7 @@ asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in
     std::vector<verdict> extras;
     for (verdict& v : *seen) {
       if (v.source.exists() || !v.target.exists()) continue;
+      if (!ctx.diffs.claim(v.key)) continue;  // already reported by the source's comparison
       v.kind = difference::extra;
       v.vanished = false;
       extras.push_back(std::move(v));
@@ -236,6 +384,12 @@ asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in
     }
     ctx.counters.add(counts);
   }
+}
+
+asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in) {
+  using namespace asio::experimental::awaitable_operators;
+  absent_channel pending(co_await asio::this_coro::executor, 16);
+  co_await (extra_first_looks(ctx, in, pending) && confirm_extras(ctx, pending));
 }
 
 /// Runs a scanner and its consumers; a coroutine that throws stops the job with its message.

@@ -43,7 +43,7 @@ const std::vector<std::string>& both_rules_verify() {
       "+getrange",    "+llen",   "+lrange",       "+hlen",         "+hscan",           "+hmget",
       "+scard",       "+sscan",  "+sismember",    "+zcard",        "+zscan",           "+zscore",
       "+xlen",        "+xrange", "+xinfo|stream", "+xinfo|groups", "+xinfo|consumers", "+xpending",
-      "+pexpiretime", "+pttl",   "+asking"};
+      "+smembers",    "+hgetall", "+zrange",      "+pexpiretime",  "+pttl",            "+asking"};
   return rules;
 }
 

@@ -211,6 +211,7 @@ void copy_run::prepare_target(copy_report& report) {
   // Known before any writer starts; read by them without synchronisation after that.
   mode_.target_rdb = static_cast<std::uint16_t>(seen.target.rdb_version);
   if (auto notice = newer_source_notice(seen, config_.force_struct); !notice.empty()) {
+    if (config_.on_notice) config_.on_notice(notice);
     report.warnings.push_back(std::move(notice));
   }
   if (seen.restore_refused && !config_.force_struct) {

@@ -187,6 +187,12 @@ TEST_P(cross_version_copy, every_type_arrives_as_the_target_can_hold_it) {
         << run.output();
     EXPECT_EQ(count_containing(report()["warnings"], "rewrites the payload's version"), 1u)
         << run.output();
+    // Said on stderr before the copy ran, once.
+    const std::string output = run.out + run.err;
+    const auto said = output.find("is newer than the target");
+    ASSERT_NE(said, std::string::npos) << run.output();
+    EXPECT_EQ(output.rfind("NOTE: the source", said), output.rfind("NOTE: ", said));
+    EXPECT_EQ(output.find("is newer than the target", said + 1), std::string::npos) << run.output();
     // No RESTORE was sent that the target refused: the decision came first (servers from 6.2
     // on count refused calls).
     const std::string stats = target_client.checked({"INFO", "commandstats"}).str;

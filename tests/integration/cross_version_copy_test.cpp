@@ -191,7 +191,9 @@ TEST_P(cross_version_copy, every_type_arrives_as_the_target_can_hold_it) {
     const std::string output = run.out + run.err;
     const auto said = output.find("is newer than the target");
     ASSERT_NE(said, std::string::npos) << run.output();
-    EXPECT_EQ(output.rfind("NOTE: the source", said), output.rfind("NOTE: ", said));
+    const auto note = output.rfind("NOTE: the source", said);
+    ASSERT_NE(note, std::string::npos) << run.output();
+    EXPECT_EQ(note, output.rfind("NOTE: ", said));
     EXPECT_EQ(output.find("is newer than the target", said + 1), std::string::npos) << run.output();
     // No RESTORE was sent that the target refused: the decision came first (servers from 6.2
     // on count refused calls).

@@ -13,12 +13,11 @@
 
 #include "engine/cluster/node_links.hpp"
 #include "engine/cluster/redirect_round.hpp"
+#include "engine/copy/restore_commands.hpp"
 #include "engine/copy/restore_outcome.hpp"
 #include "engine/copy/restored_value.hpp"
 #include "engine/copy/write_stage.hpp"
 #include "engine/transfer/payload_fit.hpp"
-#include "engine/verify/verdict.hpp"
-#include "engine/verify/verify_sample.hpp"
 #include "protocol/wire/errors.hpp"
 #include "protocol/wire/info.hpp"
 
@@ -28,53 +27,6 @@ namespace asio = boost::asio;
 using protocol::errc;
 
 namespace {
-
-/// The sampled keys among `written` (records the target acknowledged), as the inline verifier
-/// takes them.
-copied_batch sample_copied(std::span<const record* const> written, double fraction) {
-  copied_batch batch;
-  for (const record* r : written) {
-    if (!in_sample(r->key.view(), fraction)) continue;
-    // A string read with GET has no DUMP payload: its value's digest goes instead.
-    const bool by_value = r->kind == record_kind::string;
-    batch.keys.push_back({protocol::bytes::copy_of(r->key.view()),
-                          by_value ? sha1_hex(r->payload.view()) : dump_digest(r->payload.view()),
-                          r->expire_at_ms > 0 ? r->expire_at_ms : -1, by_value});
-    batch.charged_bytes += r->key.size() + copied_key_cost;
-  }
-  return batch;
-}
-
-/// Appends `RESTORE key <abs-ms> <payload> ABSTTL [REPLACE]`, or for a string read with GET
-/// `SET key <value> [PXAT <abs-ms>] [NX]` (NX where RESTORE would go without REPLACE); the
-/// payload is referred to, not copied. `trailer`, when given, replaces the payload's own last 10
-/// bytes (a payload downgraded for an older target).
-void append_restore(protocol::command_buffer& commands, const record& r, bool replace,
-                    const std::array<char, 10>* trailer = nullptr) {
-  if (r.kind == record_kind::string) {
-    commands.begin(3 + (r.expire_at_ms > 0 ? 2 : 0) + (replace ? 0 : 1));
-    commands.arg("SET");
-    commands.arg_ref(r.key);
-    commands.arg_ref(r.payload);
-    if (r.expire_at_ms > 0) {
-      commands.arg("PXAT");
-      commands.arg(r.expire_at_ms);
-    }
-    if (!replace) commands.arg("NX");
-    return;
-  }
-  commands.begin(replace ? 6 : 5);
-  commands.arg("RESTORE");
-  commands.arg_ref(r.key);
-  commands.arg(r.expire_at_ms);
-  if (trailer != nullptr) {
-    commands.arg_ref_with_tail(r.payload, std::string_view(trailer->data(), trailer->size()));
-  } else {
-    commands.arg_ref(r.payload);
-  }
-  commands.arg("ABSTTL");
-  if (replace) commands.arg("REPLACE");
-}
 
 /// Writes record batches; one per writer coroutine.
 class batch_writer {

@@ -29,7 +29,13 @@ std::string as_sent(const std::string& payload, const payload_fit& fit, std::siz
   commands.arg("RESTORE");
   const auto owned = protocol::bytes::copy_of(payload);
   commands.arg_ref_with_tail(owned, std::string_view(fit.trailer.data(), fit.trailer.size()));
-  const std::string text = commands.flatten();
+  // What a connection writes: the gather list, not flatten()'s copy.
+  std::string text;
+  for (std::string_view segment : commands.segments()) {
+    EXPECT_FALSE(segment.empty());
+    text += segment;
+  }
+  EXPECT_EQ(text, commands.flatten());
   // "*2\r\n$7\r\nRESTORE\r\n$<n>\r\n<bytes>\r\n"
   const std::size_t header = text.find('$', 4 + 13);
   const std::size_t start = text.find("\r\n", header) + 2;

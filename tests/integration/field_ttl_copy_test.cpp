@@ -103,8 +103,8 @@ class field_ttl_copy_test : public ::testing::Test {
   nlohmann::json totals() const { return read_json(dir_ / "report.json")["totals"]; }
 
   /// 7.4 -> 7.4 with `more` flags: exact, every field expiry included.
-  void expect_exact_with_field_ttls(const std::vector<std::string>& more,
-                                    const std::string& method) {
+  void expect_exact_with_field_ttls(const std::vector<std::string>& more, const std::string& method,
+                                    const std::string& big_hash_reason = "") {
     FERRY_SKIP_UNLESS_SERVER("7.4");
     server_options v74;
     v74.version = "7.4";
@@ -122,6 +122,9 @@ class field_ttl_copy_test : public ::testing::Test {
     const auto t = totals();
     EXPECT_EQ(t["failed"], 0) << run.output();
     EXPECT_EQ(t["by_method"][method], t["copied"]) << run.output();
+    if (!big_hash_reason.empty()) {
+      EXPECT_EQ(t["struct_reasons"][big_hash_reason], 1) << run.output();
+    }
   }
 };
 
@@ -136,7 +139,8 @@ TEST_F(field_ttl_copy_test, struct_mode_carries_field_expiries_between_7_4_serve
 TEST_F(field_ttl_copy_test, struct_mode_in_chunks_carries_a_big_hashs_field_expiries) {
   // The big hash's payload (~120 KB) is over --big-key-bytes (64 KiB, its least): read and written
   // in chunks.
-  expect_exact_with_field_ttls({"--mode", "struct", "--big-key-bytes", "64KiB"}, "struct");
+  expect_exact_with_field_ttls({"--mode", "struct", "--big-key-bytes", "64KiB"}, "struct",
+                               "big_key");
 }
 
 class field_ttl_older_target : public field_ttl_copy_test,

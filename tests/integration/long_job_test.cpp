@@ -220,6 +220,9 @@ TEST_F(long_job_test, read_from_replicas_leaves_the_masters_alone) {
   long master_dumps = 0;
   for (const auto& master : source.masters()) master_dumps += dumps(*master);
   EXPECT_EQ(master_dumps, 0);
+  // ... and the probe did learn the source's payload version there.
+  EXPECT_THAT(read_json(report_)["versions"]["source"].get<std::string>(),
+              ::testing::HasSubstr("(RDB "));
   for (const auto& replica : source.replicas()) EXPECT_GT(dumps(*replica), 0);
 }
 

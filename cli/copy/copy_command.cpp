@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -108,6 +109,12 @@ int run_copy(copy_command_flags& all, const CLI::App& command) {
     return exit_failed;
   }
 
+  // Said before the copy runs (a source newer than the target), and not again at the end.
+  std::vector<std::string> announced;
+  config.on_notice = [&announced](const std::string& text) {
+    fmt::print(stderr, "NOTE: {}\n", text);
+    announced.push_back(text);
+  };
   // The job first: the metrics endpoint's collector and health probe read it until the
   // endpoint is gone.
   engine::copy_job job(config);
@@ -158,7 +165,10 @@ int run_copy(copy_command_flags& all, const CLI::App& command) {
     metrics->ended(phase_of(report.status), report.failure ? report.failure->message : "");
   }
   fmt::print("{}", summary_text(report));
-  for (const auto& warning : report.warnings) fmt::print(stderr, "\nWARNING: {}\n\n", warning);
+  for (const auto& warning : report.warnings) {
+    if (std::find(announced.begin(), announced.end(), warning) != announced.end()) continue;
+    fmt::print(stderr, "\nWARNING: {}\n\n", warning);
+  }
   if (!report.left_behind.empty()) {
     fmt::print(stderr, "ferry copy: {}\n",
                left_behind_text(report, config.source.where.db, config.ignore_other_dbs));

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,10 @@ struct copy_config {
   bool force_struct = false;
   /// Function libraries (Redis 7), copied before the keys.
   function_policy functions = function_policy::append;
+  /// Told, on the job's thread before the first key, what a person should know before the copy
+  /// runs (a source newer than the target, and what ferry does about it); the same text is in
+  /// the report's warnings. Null: only the report says it.
+  std::function<void(const std::string&)> on_notice;
 };
 
 }  // namespace ferry::engine

@@ -204,10 +204,14 @@ std::vector<shard_run> copy_run::rescan_pass(const source_view& view, copy_repor
 /// a target that refuses RESTORE (the job starts in struct mode), the temporary keys an
 /// interrupted run left, and the function libraries.
 void copy_run::prepare_target(copy_report& report) {
-  const versions_seen seen = look_at_versions(plan_.sides, job_id_, config_.tune);
+  const versions_seen seen =
+      look_at_versions(plan_.sides, job_id_, config_.tune, config_.protect.read_from_replicas);
   report.source_version = seen.source.describe();
   report.target_version = seen.target.describe();
+  // Known before any writer starts; read by them without synchronisation after that.
+  mode_.target_rdb = static_cast<std::uint16_t>(seen.target.rdb_version);
   if (auto notice = newer_source_notice(seen, config_.force_struct); !notice.empty()) {
+    if (config_.on_notice) config_.on_notice(notice);
     report.warnings.push_back(std::move(notice));
   }
   if (seen.restore_refused && !config_.force_struct) {

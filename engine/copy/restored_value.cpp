@@ -12,7 +12,7 @@ namespace ferry::engine {
 namespace asio = boost::asio;
 
 asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_value(
-    link& target, const record& r) {
+    link& target, const record& r, const std::array<char, 10>* trailer) {
   protocol::command_buffer probe;
   probe.begin(2);
   // A string written with SET: its value is compared as it is.
@@ -29,7 +29,7 @@ asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_v
   // exact expiry but it cannot be read back exactly, so it is not compared.
   const std::int64_t expiry = answer[1].integer < 0 ? 0 : answer[1].integer;
   if (!answer[1].is_error() && expiry != r.expire_at_ms) co_return false;
-  if (dump.text() == r.payload.view()) co_return true;
+  if (trailer == nullptr && dump.text() == r.payload.view()) co_return true;
   if (r.kind == record_kind::string) co_return false;
 
   const std::string tag = protocol::hash_tag_for(r.slot);
@@ -46,7 +46,11 @@ asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_v
   again.arg(scratch);
   // A TTL of a minute: the scratch key goes away even if the connection breaks before the DEL.
   again.arg(std::int64_t{60'000});
-  again.arg_ref(r.payload);
+  if (trailer != nullptr) {
+    again.arg_ref_with_tail(r.payload, std::string_view(trailer->data(), trailer->size()));
+  } else {
+    again.arg_ref(r.payload);
+  }
   again.arg("REPLACE");
   again.push({"DUMP", scratch});
   again.push({"DEL", scratch});

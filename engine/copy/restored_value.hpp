@@ -12,6 +12,7 @@
 //
 // Thread: the worker thread owning `target`.
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
 #include <cstdint>
@@ -23,8 +24,9 @@
 namespace ferry::engine {
 
 /// True when the target's key holds exactly `r` (value and expiry; a string record's value by
-/// GET); fails only when the target cannot be reached.
+/// GET); fails only when the target cannot be reached. `trailer`, when given, replaces the
+/// payload's own last 10 bytes (a payload downgraded for an older target).
 boost::asio::awaitable<boost::system::result<bool, protocol::failure>> holds_restored_value(
-    link& target, const record& r);
+    link& target, const record& r, const std::array<char, 10>* trailer = nullptr);
 
 }  // namespace ferry::engine

@@ -54,13 +54,32 @@ std::uint16_t first_slot(const protocol::cluster_node& node) {
   return node.slots.empty() ? 0 : node.slots.front().start;
 }
 
+/// Where the source is looked at: its seed, or a replica of its cluster when the job reads from
+/// replicas (a replica answers key commands after READONLY).
+protocol::connection_options source_node(const inspected_sides& sides, bool from_replica,
+                                         bool& readonly) {
+  const protocol::topology& map = sides.source_facts.map;
+  readonly = false;
+  if (!from_replica || !map.is_cluster() || map.replicas().empty()) return sides.source;
+  readonly = true;
+  const protocol::cluster_node& replica = map.replicas().front();
+  return protocol::at_node(sides.source, replica.where.host, replica.where.port);
+}
+
 asio::awaitable<void> look(const inspected_sides& sides, std::string job_id, tuning tune,
-                           versions_seen& seen) {
+                           bool from_replica, versions_seen& seen) {
   auto executor = co_await asio::this_coro::executor;
   std::vector<reply> replies;
   {
-    connection source(executor, quick(sides.source, tune));
+    bool readonly = false;
+    connection source(executor, quick(source_node(sides, from_replica, readonly), tune));
     if (!co_await source.connect()) {
+      if (readonly) {
+        command_buffer ask;
+        ask.push({"READONLY"});
+        // A refusal only leaves the source's payload version unknown (its DUMP is redirected).
+        (void)co_await source.exec(ask, replies);
+      }
       // The RDB version from a DUMP of a small key: a DUMP costs the source the value's size in
       // memory and CPU (a 10M-member zset: 300 MB and seconds), so a few keys are sized first
       // (MEMORY USAGE samples, cheap) and only one under 64 KiB is dumped; a bulk over that is
@@ -204,11 +223,11 @@ std::string side_version::describe() const {
 }
 
 versions_seen look_at_versions(const inspected_sides& sides, std::string_view job_id,
-                               const tuning& tune) {
+                               const tuning& tune, bool from_replica) {
   versions_seen seen;
   try {
     asio::io_context io{1};
-    asio::co_spawn(io, look(sides, std::string(job_id), tune, seen), asio::detached);
+    asio::co_spawn(io, look(sides, std::string(job_id), tune, from_replica, seen), asio::detached);
     io.run();
   } catch (const std::exception&) {
     // A look that cannot be made leaves the versions unknown.
@@ -225,11 +244,15 @@ std::string newer_source_notice(const versions_seen& seen, bool force_struct) {
       "the source ({}) is newer than the target ({}): the target refuses DUMP payloads of RDB "
       "version {}, so {}",
       seen.source.describe(), seen.target.describe(), seen.source.rdb_version,
-      force_struct ? "--mode struct copies every key with type commands, as asked"
-                   : "ferry copies each key the target cannot RESTORE with type commands "
-                     "instead (struct mode: built under a temporary key in the same slot, then "
-                     "renamed into place with its expiry); the report counts them under "
-                     "by_method.struct and struct_reasons.bad_payload");
+      force_struct
+          ? "--mode struct copies every key with type commands, as asked"
+          : fmt::format(
+                "ferry rewrites the payload's version to RDB {} where the target reads the value's "
+                "encoding exactly (the report counts them under by_method.downgraded) and copies "
+                "each other key with type commands (struct mode: built under a temporary key in "
+                "the same slot, then renamed into place with its expiry; by_method.struct, "
+                "struct_reasons.bad_payload)",
+                seen.target.rdb_version));
 }
 
 maybe<std::uint64_t> delete_temp_keys(const inspected_sides& sides, std::string_view job_id,

@@ -4,11 +4,11 @@
 //
 // - **Versions.** Each side's product and version (INFO server: redis_version, and Valkey's
 //   valkey_version), and the RDB version of its DUMP payloads: the source's from a DUMP of one
-//   of its keys (the smallest of a few sampled by MEMORY USAGE, under 64 KiB, read-only), the
-//   target's from a DUMP of a probe value written under the reserved prefix `ferry:probe:` (with a
-//   short expiry, deleted at once). The same probe tells whether the target takes RESTORE at all,
-//   so a target that does not starts the job in struct mode instead of learning it from the first
-//   refusal.
+//   of its keys (on a replica when the job reads from replicas) (the smallest of a few sampled by
+//   MEMORY USAGE, under 64 KiB, read-only), the target's from a DUMP of a probe value written under
+//   the reserved prefix `ferry:probe:` (with a short expiry, deleted at once). The same probe tells
+//   whether the target takes RESTORE at all, so a target that does not starts the job in struct
+//   mode instead of learning it from the first refusal.
 // - **Temporary keys.** A resumed job deletes the temporary keys (`ferry:tmp:{TAG}:<job>:*`) of
 //   its own earlier run, on every target master; their short expiry removes them anyway.
 //
@@ -52,10 +52,11 @@ struct versions_seen {
   std::optional<std::string> restore_refused;
 };
 
-/// Looks at both sides (the source's seed node, the target's first master). Never fails the
-/// job: what cannot be learned stays unknown.
+/// Looks at both sides (the source's seed node, or with `from_replica` one of the source
+/// cluster's replicas, so that --read-from replicas leaves the masters alone; the target's first
+/// master). Never fails the job: what cannot be learned stays unknown.
 versions_seen look_at_versions(const inspected_sides& sides, std::string_view job_id,
-                               const tuning& tune);
+                               const tuning& tune, bool from_replica = false);
 
 /// The sentence announcing a source newer than the target, with what ferry does about it; empty
 /// when the source is not newer (or a version is unknown).

@@ -52,6 +52,10 @@ struct write_mode {
   /// Set by the first writer whose RESTORE the target refuses as a command (renamed away, not
   /// allowed, a geo-replicated cache): every key after it goes to struct mode, with one warning.
   std::atomic<bool> restore_refused{false};
+  /// The target's own RDB version, learned before the first key (0: unknown). A payload of a
+  /// newer version is downgraded where that is exact and goes to struct mode where it is not
+  /// (engine/transfer/payload_fit.hpp), without a RESTORE the target would refuse.
+  std::uint16_t target_rdb = 0;
 };
 
 /// The one warning of a job whose target refuses RESTORE (`where`: the node, `answer`: its

@@ -13,11 +13,11 @@
 
 #include "engine/cluster/node_links.hpp"
 #include "engine/cluster/redirect_round.hpp"
+#include "engine/copy/restore_commands.hpp"
 #include "engine/copy/restore_outcome.hpp"
 #include "engine/copy/restored_value.hpp"
 #include "engine/copy/write_stage.hpp"
-#include "engine/verify/verdict.hpp"
-#include "engine/verify/verify_sample.hpp"
+#include "engine/transfer/payload_fit.hpp"
 #include "protocol/wire/errors.hpp"
 #include "protocol/wire/info.hpp"
 
@@ -27,47 +27,6 @@ namespace asio = boost::asio;
 using protocol::errc;
 
 namespace {
-
-/// The sampled keys among `written` (records the target acknowledged), as the inline verifier
-/// takes them.
-copied_batch sample_copied(std::span<const record* const> written, double fraction) {
-  copied_batch batch;
-  for (const record* r : written) {
-    if (!in_sample(r->key.view(), fraction)) continue;
-    // A string read with GET has no DUMP payload: its value's digest goes instead.
-    const bool by_value = r->kind == record_kind::string;
-    batch.keys.push_back({protocol::bytes::copy_of(r->key.view()),
-                          by_value ? sha1_hex(r->payload.view()) : dump_digest(r->payload.view()),
-                          r->expire_at_ms > 0 ? r->expire_at_ms : -1, by_value});
-    batch.charged_bytes += r->key.size() + copied_key_cost;
-  }
-  return batch;
-}
-
-/// Appends `RESTORE key <abs-ms> <payload> ABSTTL [REPLACE]`, or for a string read with GET
-/// `SET key <value> [PXAT <abs-ms>] [NX]` (NX where RESTORE would go without REPLACE); the
-/// payload is referred to, not copied.
-void append_restore(protocol::command_buffer& commands, const record& r, bool replace) {
-  if (r.kind == record_kind::string) {
-    commands.begin(3 + (r.expire_at_ms > 0 ? 2 : 0) + (replace ? 0 : 1));
-    commands.arg("SET");
-    commands.arg_ref(r.key);
-    commands.arg_ref(r.payload);
-    if (r.expire_at_ms > 0) {
-      commands.arg("PXAT");
-      commands.arg(r.expire_at_ms);
-    }
-    if (!replace) commands.arg("NX");
-    return;
-  }
-  commands.begin(replace ? 6 : 5);
-  commands.arg("RESTORE");
-  commands.arg_ref(r.key);
-  commands.arg(r.expire_at_ms);
-  commands.arg_ref(r.payload);
-  commands.arg("ABSTTL");
-  if (replace) commands.arg("REPLACE");
-}
 
 /// Writes record batches; one per writer coroutine.
 class batch_writer {
@@ -101,8 +60,8 @@ class batch_writer {
   }
   asio::awaitable<bool> write_group(const round_group& group, link& target,
                                     const record_batch& batch);
-  asio::awaitable<bool> settle(link& target, const record& r, restore_action action,
-                               const restore_situation& key);
+  asio::awaitable<bool> settle(link& target, const record& r, std::uint32_t index,
+                               restore_action action, const restore_situation& key);
   asio::awaitable<std::string> memory_of(link& target);
   restore_situation situation(std::uint32_t index) const {
     return {context_.policy, context_.rescan, context_.resumed,
@@ -129,10 +88,39 @@ class batch_writer {
     if (context_.mode->restore_refused.exchange(true) || context_.warnings == nullptr) return;
     context_.warnings->add(restore_refused_warning(where, answer));
   }
-  void copied(const record& r) {
+  /// The trailer that replaces record `index`'s own, or null.
+  const std::array<char, 10>* trailer_of(std::uint32_t index) const noexcept {
+    return index < downgrade_.size() && downgrade_[index] != 0 ? &trailers_[downgrade_[index] - 1]
+                                                               : nullptr;
+  }
+  /// Decides how record `index`'s payload reaches the target; false when it goes to struct mode
+  /// (or fails: no struct mode behind these writers, and the target would refuse it).
+  bool fit(const record& r, std::uint32_t index) {
+    const std::uint16_t target_rdb = context_.mode != nullptr ? context_.mode->target_rdb : 0;
+    if (target_rdb == 0 || r.kind != record_kind::restore) return true;
+    payload_fit fit = fit_payload(r.payload.view(), target_rdb);
+    if (fit.way == payload_way::downgraded) {
+      trailers_.push_back(fit.trailer);
+      downgrade_[index] = static_cast<std::uint32_t>(trailers_.size());
+      return true;
+    }
+    if (fit.way == payload_way::as_is) return true;
+    if (rebuilding()) {
+      rebuild(r, rebuild_reason::bad_payload);
+    } else {
+      failed(r, errc::bad_payload, fit.reason);
+    }
+    return false;
+  }
+  void copied(const record& r, std::uint32_t index) {
     if (r.kind != record_kind::erase) {
       written_.push_back(&r);
-      ++tally_.restored;  // by RESTORE, or SET for a string read with GET: the value as given
+      // By RESTORE (of the payload as given, or downgraded), or SET for a string read with GET.
+      if (trailer_of(index) != nullptr) {
+        ++tally_.downgraded;
+      } else {
+        ++tally_.restored;
+      }
     }
     ++tally_.copied;
     tally_.bytes += r.payload.size();
@@ -142,6 +130,7 @@ class batch_writer {
   void publish_copied() {
     shard_counters::add(context_.counters.copied, tally_.copied - published_.copied);
     shard_counters::add(context_.counters.restored, tally_.restored - published_.restored);
+    shard_counters::add(context_.counters.downgraded, tally_.downgraded - published_.downgraded);
     shard_counters::add(context_.counters.bytes, tally_.bytes - published_.bytes);
     published_ = tally_;
   }
@@ -170,9 +159,13 @@ class batch_writer {
   protocol::command_buffer commands_;
   std::vector<protocol::reply> replies_;
   std::vector<bool> ambiguous_;  // per record: sent on a connection that broke before its reply
-  std::vector<link*> targets_;   // per group of a round
-  counts tally_;                 // how the keys of the batch being written were settled
-  counts published_;             // the part of tally_ already added to the counters
+  // Per record: the index in trailers_ + 1 of the trailer that replaces its payload's own (a
+  // payload downgraded for an older target), 0 for none.
+  std::vector<std::uint32_t> downgrade_;
+  std::vector<std::array<char, 10>> trailers_;
+  std::vector<link*> targets_;          // per group of a round
+  counts tally_;                        // how the keys of the batch being written were settled
+  counts published_;                    // the part of tally_ already added to the counters
   std::vector<const record*> written_;  // the batch's keys this job copied
   std::vector<record> rebuilds_;        // the batch's keys for struct mode
 };
@@ -182,6 +175,8 @@ asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
   written_.clear();
   published_ = batch.tally;  // the reader counted its part itself
   ambiguous_.assign(batch.records.size(), false);
+  downgrade_.assign(batch.records.size(), 0);
+  trailers_.clear();
   rebuilds_.clear();
   std::vector<std::uint32_t> todo;
   todo.reserve(batch.records.size());
@@ -218,6 +213,7 @@ asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
       }
       continue;
     }
+    if (!fit(r, i)) continue;
     todo.push_back(i);
   }
   round_.begin(std::move(todo));
@@ -269,7 +265,7 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
       commands_.arg("DEL");
       commands_.arg_ref(r.key);
     } else {
-      append_restore(commands_, r, restore_with_replace(situation(index)));
+      append_restore(commands_, r, restore_with_replace(situation(index)), trailer_of(index));
     }
   }
   const auto broken = co_await target.exec_once(commands_, replies_);
@@ -285,7 +281,7 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
                                                                       : judge_restore(answer, key);
     switch (decision.action) {
       case restore_action::copied:
-        copied(r);
+        copied(r, index);
         continue;
       case restore_action::retry:
         // Sent, but the connection broke before the reply: it may or may not have run.
@@ -328,7 +324,7 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
                         r.kind == record_kind::string ? "SET" : "RESTORE", answer->text(),
                         protocol::refusal_advice(decision.error, answer->text())));
       default:
-        if (!co_await settle(target, r, decision.action, key)) co_return false;
+        if (!co_await settle(target, r, index, decision.action, key)) co_return false;
         continue;
     }
   }
@@ -345,8 +341,8 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
   co_return true;
 }
 
-asio::awaitable<bool> batch_writer::settle(link& target, const record& r, restore_action action,
-                                           const restore_situation& key) {
+asio::awaitable<bool> batch_writer::settle(link& target, const record& r, std::uint32_t index,
+                                           restore_action action, const restore_situation& key) {
   // A key the target already holds; each check runs on the node that answered BUSYKEY.
   const char* existing = "the key exists on the target (--on-existing fail)";
   for (;;) {
@@ -354,7 +350,7 @@ asio::awaitable<bool> batch_writer::settle(link& target, const record& r, restor
       case restore_action::check_ours:
       case restore_action::settle_by_value: {
         // Does the target hold exactly our value and expiry?
-        auto same = co_await holds_restored_value(target, r);
+        auto same = co_await holds_restored_value(target, r, trailer_of(index));
         if (!same) co_return fatal(same.error().code, same.error().message);
         if (action == restore_action::check_ours) {
           action = judge_ours(*same, key);
@@ -367,7 +363,7 @@ asio::awaitable<bool> batch_writer::settle(link& target, const record& r, restor
       case restore_action::replace: {
         protocol::command_buffer commands;
         std::vector<protocol::reply> answer;
-        append_restore(commands, r, true);
+        append_restore(commands, r, true, trailer_of(index));
         if (auto done = co_await target.exec(commands, answer); !done) {
           co_return fatal(done.error().code, done.error().message);
         }
@@ -387,7 +383,7 @@ asio::awaitable<bool> batch_writer::settle(link& target, const record& r, restor
         continue;
       }
       case restore_action::copied:
-        copied(r);
+        copied(r, index);
         co_return true;
       case restore_action::rescanned:
         rescanned();

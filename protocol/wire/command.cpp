@@ -132,6 +132,25 @@ void command_buffer::arg_ref(const bytes& value) {
   used_ += 2;
 }
 
+void command_buffer::arg_ref_with_tail(const bytes& value, std::string_view tail) {
+  const std::size_t head = value.size() - std::min(tail.size(), value.size());
+  if (head < copy_below_ || head == 0) {
+    std::string whole;
+    whole.reserve(head + tail.size());
+    whole.append(value.data(), head);
+    whole.append(tail);
+    arg(whole);
+    return;
+  }
+  bulk_header(head + tail.size());
+  references_.push_back({used_, bytes(value.owner(), value.data(), head)});
+  referenced_bytes_ += head;
+  char* p = grow(tail.size() + 2);
+  std::memcpy(p, tail.data(), tail.size());
+  put_crlf(p + tail.size());
+  used_ += tail.size() + 2;
+}
+
 void command_buffer::push(std::initializer_list<std::string_view> args) {
   begin(args.size());
   for (std::string_view a : args) arg(a);

@@ -46,6 +46,10 @@ class command_buffer {
   /// Appends one argument by reference: `value` is kept alive, not copied (unless it is shorter
   /// than the copy threshold).
   void arg_ref(const bytes& value);
+  /// Appends one argument: `value` by reference with its last `tail.size()` bytes replaced by a
+  /// copy of `tail` (a DUMP payload with a rewritten trailer, sent without copying the payload).
+  /// `tail` must not be longer than `value`.
+  void arg_ref_with_tail(const bytes& value, std::string_view tail);
 
   /// Appends a whole command whose arguments are copied, e.g. `push({"GET", key})`.
   void push(std::initializer_list<std::string_view> args);

@@ -215,12 +215,14 @@ TEST_F(long_job_test, read_from_replicas_leaves_the_masters_alone) {
   ASSERT_EQ(run.exit_code, 0) << run.output();
   sync_client target_client = target.client();
   expect_exact_copy(source_client, target_client);
-  // The keys are read on the replicas. The seed master still answers the version probe before
-  // the copy: one DUMP of one small key (under 64 KiB) to learn its payload version (struct
-  // mode's side_versions; to move to a replica too).
+  // The keys are read on the replicas, and so is the version probe before the copy (one DUMP of
+  // one small key, to learn the source's payload version): no master answers a single DUMP.
   long master_dumps = 0;
   for (const auto& master : source.masters()) master_dumps += dumps(*master);
-  EXPECT_LE(master_dumps, 1);
+  EXPECT_EQ(master_dumps, 0);
+  // ... and the probe did learn the source's payload version there.
+  EXPECT_THAT(read_json(report_)["versions"]["source"].get<std::string>(),
+              ::testing::HasSubstr("(RDB "));
   for (const auto& replica : source.replicas()) EXPECT_GT(dumps(*replica), 0);
 }
 

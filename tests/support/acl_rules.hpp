@@ -20,6 +20,25 @@ const std::vector<std::string>& both_rules_verify();
 /// What `ferry verify --repair` needs on the target in addition.
 const std::vector<std::string>& target_rules_repair();
 
+/// The server generations whose command sets the rules below are written for (the README's
+/// "Minimal ACL rules" gives them per generation).
+enum class acl_generation {
+  redis6,   ///< Redis 6.0-6.2: no PEXPIRETIME, no functions, no hash-field expiries
+  redis7,   ///< Redis 7.0-7.2 and Valkey 7.2-8.x: functions and PEXPIRETIME
+  redis74,  ///< Redis 7.4 on: hash-field expiries (HPEXPIRETIME, HPEXPIREAT) too
+};
+
+/// The generation a server that behaves as Redis `major`.`minor` belongs to (6.x below 7).
+acl_generation acl_generation_of(int major, int minor);
+
+/// `source_rules_copy()` as a server of `generation` knows its commands (6.x: without
+/// `+pexpiretime` and `+function|*`, which it refuses as unknown).
+std::vector<std::string> source_rules_copy(acl_generation generation);
+/// What struct mode (and function copy) adds to the source user's copy rules.
+std::vector<std::string> source_rules_struct(acl_generation generation);
+/// What struct mode (and function copy) adds to the target user's copy rules.
+std::vector<std::string> target_rules_struct(acl_generation generation);
+
 /// `rules` followed by `more`.
 std::vector<std::string> joined(std::vector<std::string> rules,
                                 const std::vector<std::string>& more);

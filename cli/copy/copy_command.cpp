@@ -1,12 +1,12 @@
 #include "cli/copy/copy_command.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <memory>
 #include <optional>
 
 #include "cli/common/exit_codes.hpp"
+#include "cli/common/job_options.hpp"
 #include "cli/common/json_file.hpp"
 #include "cli/common/progress.hpp"
 #include "cli/common/side_options.hpp"
@@ -23,12 +23,9 @@ struct copy_flags {
   engine::copy_config config;
   std::string existing;
   std::string slots;
-  std::string report_path;
-  std::string progress = "auto";
-  unsigned connect_timeout_ms = 10'000;
-  unsigned timeout_ms = 30'000;
-  unsigned max_retry_time_s = 300;
-  double checkpoint_interval_s = 5;
+  output_flags output;
+  tuning_flags tuning;
+  state_flags state;
   std::string read_from = "master";
   unsigned latency_target_ms = 0;
   bool verify = false;
@@ -97,22 +94,16 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
     }
     config.slots = *range;
   }
-  if (flags.existing == "fail") config.existing = engine::existing_policy::fail;
-  if (flags.existing == "skip") config.existing = engine::existing_policy::skip;
-  if (flags.existing == "replace") config.existing = engine::existing_policy::replace;
-  config.tune.connect_timeout = std::chrono::milliseconds{flags.connect_timeout_ms};
-  config.tune.io_timeout = std::chrono::milliseconds{flags.timeout_ms};
-  config.tune.max_retry_time = std::chrono::seconds{flags.max_retry_time_s};
-  config.state.interval =
-      std::chrono::milliseconds{static_cast<long long>(flags.checkpoint_interval_s * 1000)};
+  config.existing = existing_policy_of(flags.existing);
+  apply_tuning_flags(config.tune, flags.tuning);
   config.protect.read_from_replicas = flags.read_from == "replicas";
   config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
   if (auto wrong = apply_verify_flags(flags, command)) {
     fmt::print(stderr, "ferry copy: {}\n", *wrong);
     return exit_usage;
   }
-  if (config.state.resume && config.state.path.empty()) {
-    fmt::print(stderr, "ferry copy: --resume needs --state FILE (the state file to continue)\n");
+  if (auto wrong = apply_state_flags(config.state, flags.state)) {
+    fmt::print(stderr, "ferry copy: {}\n", *wrong);
     return exit_usage;
   }
   config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
@@ -120,14 +111,12 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   config.string_reads = flags.string_reads == "get";
   // Every output is checked before anything is touched: a report that cannot be written must
   // not be found out after hours of copying.
-  for (const auto& [path, flag] :
-       {std::pair{flags.report_path, "--report"}, std::pair{config.state.path, "--state"},
-        std::pair{config.failed_keys_path, "--failed-keys"},
-        std::pair{config.verify.diff_path, "--diff"}}) {
-    if (auto usable = check_writable(path, flag); !usable) {
-      fmt::print(stderr, "ferry copy: {}\n", usable.error());
-      return exit_failed;
-    }
+  if (auto unusable = check_outputs({{flags.output.report_path, "--report"},
+                                      {config.state.path, "--state"},
+                                      {config.failed_keys_path, "--failed-keys"},
+                                      {config.verify.diff_path, "--diff"}})) {
+    fmt::print(stderr, "ferry copy: {}\n", *unusable);
+    return exit_failed;
   }
 
   engine::copy_job job(config);
@@ -142,10 +131,10 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
                         config.state.path));
   engine::copy_report report;
   {
-    const bool live = flags.progress == "always" || (flags.progress == "auto" && isatty(2));
     std::unique_ptr<progress_printer> progress;
-    if (flags.progress != "never") {
-      progress = std::make_unique<progress_printer>([&job] { return job.progress(); }, live);
+    if (flags.output.progress != "never") {
+      progress = std::make_unique<progress_printer>([&job] { return job.progress(); },
+                                                    live_progress(flags.output));
     }
     report = job.run();
   }
@@ -155,8 +144,8 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
     fmt::print(stderr, "ferry copy: {}\n",
                left_behind_text(report, config.source.where.db, config.ignore_other_dbs));
   }
-  if (!flags.report_path.empty()) {
-    if (auto written = write_json_file(flags.report_path, report_json(report)); !written) {
+  if (!flags.output.report_path.empty()) {
+    if (auto written = write_json_file(flags.output.report_path, report_json(report)); !written) {
       // The copy's outcome is the summary above; only its report is lost (a partial .tmp file
       // never replaces an earlier report).
       fmt::print(stderr,
@@ -239,87 +228,19 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                    "Copy only keys whose hash slot is in A-B, so several ferry processes can "
                    "split one migration")
       ->type_name("A-B");
-  copy->add_option("--on-existing", flags->existing,
-                   "Keys that already exist on the target: fail (report them), skip, or replace. "
-                   "Required when the target is not empty")
-      ->check(CLI::IsMember({"fail", "skip", "replace"}))
-      ->type_name("POLICY");
-  copy->add_option("--failed-keys", c.failed_keys_path,
-                   "Write each key that could not be copied, with its error, to FILE (JSON "
-                   "lines)")
-      ->type_name("FILE");
-  copy->add_option("--report", flags->report_path,
-                   "Write the final report as JSON to FILE (totals and per shard)")
-      ->type_name("FILE");
-  copy->add_option("--progress", flags->progress,
-                   "Progress on stderr: auto (a live line on a terminal, a log line every 5 s "
-                   "otherwise), always (live), never")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->capture_default_str();
-  copy->add_option("--threads", c.tune.threads,
-                   "Worker threads, each owning whole source shards (1 to 256; default: the "
-                   "number of cores)")
-      ->check(CLI::Range(1, 256))
-      ->type_name("N");
-  copy->add_option("--scan-count", c.tune.scan_count, "SCAN COUNT hint")
-      ->check(CLI::Range(1, 1'000'000))
-      ->capture_default_str();
-  copy->add_option("--batch-keys", c.tune.batch_keys, "Most keys per DUMP/RESTORE pipeline")
-      ->check(CLI::Range(1, 100'000))
-      ->capture_default_str();
-  copy->add_option("--batch-bytes", c.tune.batch_bytes,
-                   "Payload bytes a reader batch aims at, 1 KiB to 256 MiB (accepts KiB, MiB "
-                   "suffixes)")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(std::size_t{1} << 10, std::size_t{256} << 20))
-      ->capture_default_str();
-  copy->add_option("--max-inflight-bytes", c.tune.max_inflight_bytes,
-                   "Most DUMP payload bytes held in memory at once, 1 MiB to 64 GiB (accepts KiB, "
-                   "MiB, GiB)")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(std::size_t{1} << 20, std::size_t{64} << 30))
-      ->capture_default_str();
-  copy->add_option("--readers", c.tune.readers_per_shard, "Source connections reading per shard")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  copy->add_option("--writers", c.tune.writers_per_shard,
-                   "Writer pipelines per shard (each connects to the target masters it needs)")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  copy->add_option("--connect-timeout", flags->connect_timeout_ms,
-                   "Milliseconds allowed for connecting and the TLS handshake")
-      ->check(CLI::Range(1, 3'600'000))
-      ->capture_default_str();
-  copy->add_option("--timeout", flags->timeout_ms,
-                   "Milliseconds any read or write may go without progress before the connection "
-                   "is dropped and the batch retried")
-      ->check(CLI::Range(1, 3'600'000))
-      ->capture_default_str();
-  copy->add_option("--max-retry-time", flags->max_retry_time_s,
-                   "Seconds to keep retrying an unreachable node before stopping the job")
-      ->check(CLI::Range(1, 86'400))
-      ->capture_default_str();
-  copy->add_option("--state", c.state.path,
-                   "Keep the job's progress in FILE (JSON, written atomically every "
-                   "--checkpoint-interval and at exit) so that --resume can continue it")
-      ->type_name("FILE");
-  copy->add_flag("--resume", c.state.resume,
-                 "Continue the job recorded in --state: finished shards are skipped, the others "
-                 "go on from their last fully written SCAN cursor");
-  copy->add_option("--checkpoint-interval", flags->checkpoint_interval_s,
-                   "Seconds between writes of the state file")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->capture_default_str();
-  copy->add_option("--max-keys-per-sec", c.protect.max_keys_per_sec,
+  add_existing_option(*copy, flags->existing, "target");
+  add_output_options(*copy, flags->output, c.failed_keys_path, "copied");
+  add_tuning_options(*copy, c.tune, flags->tuning,
+                     {.threads_help = "Worker threads, each owning whole source shards (1 to 256; "
+                                      "default: the number of cores)"});
+  add_state_options(*copy, c.state, flags->state,
+                    "Continue the job recorded in --state: finished shards are skipped, the "
+                    "others go on from their last fully written SCAN cursor");
+  add_rate_options(*copy, c.protect,
                    "Read at most N keys per second from the source, across all shards (0: no "
-                   "limit)")
-      ->check(CLI::NonNegativeNumber)
-      ->type_name("N");
-  copy->add_option("--max-bytes-per-sec", c.protect.max_bytes_per_sec,
+                   "limit)",
                    "Read at most N DUMP payload bytes per second from the source (accepts KiB, "
-                   "MiB suffixes; 0: no limit)")
-      ->transform(CLI::AsSizeValue(false))
-      ->type_name("N");
+                   "MiB suffixes; 0: no limit)");
   copy->add_option("--read-from", flags->read_from,
                    "Cluster sources: read from each master, or from one of its replicas so the "
                    "master stays responsive (a replica may lag; Redis 7.0 replicas also lack "

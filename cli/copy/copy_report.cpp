@@ -11,7 +11,6 @@
 #include "cli/common/progress.hpp"
 
 namespace ferry::cli {
-namespace {
 
 const char* status_name(engine::job_status status) {
   switch (status) {
@@ -30,6 +29,8 @@ const char* status_name(engine::job_status status) {
   }
   return "unknown";
 }
+
+namespace {
 
 nlohmann::json counts_json(const engine::counts& c, double duration_s) {
   return {{"scanned", c.scanned},     {"copied", c.copied},   {"vanished", c.vanished},

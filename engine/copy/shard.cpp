@@ -111,7 +111,12 @@ asio::awaitable<void> copy_shard(shard_context& shard) {
       readers, [&] { return read_batches(shard, keys, records, events); }, records, writers,
       on_error));
   stages.spawn(run_then_end(
-      writers, [&] { return write_batches(shard.write, records, settled); }, events, 1, on_error));
+      writers,
+      [&] {
+        return shard.sink ? shard.sink(records, settled)
+                          : write_batches(shard.write, records, settled);
+      },
+      events, 1, on_error));
   stages.spawn(commit_parts(shard, events));
   // The probe runs beside the pipeline and stops once the pipeline is done.
   task_group probes(executor, [](std::exception_ptr) {});

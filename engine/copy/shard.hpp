@@ -19,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -120,6 +121,10 @@ struct shard_context {
   source_pace pace;
   /// Set once the pipeline has finished, so the latency probe stops.
   bool finished = false;
+  /// Where the record batches go instead of the target's writers (`ferry export` writes them to
+  /// a file): run `config.tune.writers_per_shard` times, like the writers, and ends when the
+  /// channel does. Empty: the writers (`write`).
+  std::function<boost::asio::awaitable<void>(record_channel&, settled_sink)> sink;
 };
 
 /// Runs the whole pipeline of one shard until its SCAN is done and every batch is settled, or

@@ -94,6 +94,7 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
                               services.limiter.keys_per_sec()},
         .pace = {},
         .finished = false,
+        .sink = {},
     }));
     if (config.verify.enabled) {
       // As many comparers as writers, so that a full --verify keeps up with the copy.

@@ -37,6 +37,8 @@ struct ferry_limits {
   /// RLIMIT_FSIZE in bytes: a write that would make a file larger fails (EFBIG; ferry ignores
   /// SIGXFSZ), as on a full disk.
   std::optional<std::uint64_t> file_size;
+  /// Not a limit, but set there too: the file given as its standard input.
+  std::filesystem::path stdin_file = "/dev/null";
 };
 
 /// A running ferry. The destructor kills and reaps it if it still runs.
@@ -70,9 +72,10 @@ class ferry_process {
   ferry_result result_;
 };
 
-/// Runs ferry to its end (bounded by `timeout`).
+/// Runs ferry to its end (bounded by `timeout`), `stdin_file` as its standard input.
 ferry_result run_ferry(const std::vector<std::string>& args,
                        std::chrono::milliseconds timeout = std::chrono::seconds{120},
-                       const std::map<std::string, std::string>& env = {});
+                       const std::map<std::string, std::string>& env = {},
+                       const std::filesystem::path& stdin_file = "/dev/null");
 
 }  // namespace ferry::testing

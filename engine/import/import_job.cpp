@@ -258,7 +258,11 @@ class import_run {
       }
       for (const auto& [db, keys] : found_.other_dbs) report.databases.push_back({db, keys});
     }
-    for (const auto& [db, keys] : found_.other_dbs) report.left_behind.push_back({db, keys});
+    // With --db the others were left out on purpose; without it (a stream, which is not read
+    // twice) the first database was imported and the others must be named.
+    if (!config_.db) {
+      for (const auto& [db, keys] : found_.other_dbs) report.left_behind.push_back({db, keys});
+    }
     for (const auto& warning : found_.warnings) report.warnings.push_back(warning);
     if (!report.modules.empty()) {
       std::string names;

@@ -195,10 +195,14 @@ maybe<import_plan> plan_import(const import_config& config) {
   if (!previous) return previous.error();
   plan.previous = std::move(*previous);
   plan.db = config.db;
-  auto probe = open_rdb_input(config.input);  // a file that cannot be opened fails first
-  if (!probe) return probe.error();
-  if (config.precheck && probe->regular) {
-    if (auto surveyed = survey_input(plan, config); !surveyed) return surveyed.error();
+  // A file that cannot be opened fails first. Not stdin: its first bytes, once read to look
+  // for gzip's magic, would be gone for the import itself.
+  if (config.input != "-") {
+    auto probe = open_rdb_input(config.input);
+    if (!probe) return probe.error();
+    if (config.precheck && probe->regular) {
+      if (auto surveyed = survey_input(plan, config); !surveyed) return surveyed.error();
+    }
   }
   plan.identity = import_identity(config, plan.db);
   if (plan.previous) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,10 +28,18 @@ namespace asio = boost::asio;
 
 namespace {
 
+using work_guard = asio::executor_work_guard<asio::io_context::executor_type>;
+
 /// Batches from the feed, passed on to this thread's writers once its byte budget has room for
 /// them: the back-pressure that reaches the feed (the channel from it holds only a few).
+///
+/// `guard` keeps this thread's io_context from running out of work until the relay ends: the
+/// feed's thread sends into a channel bound to it, and asio stops an io_context whose work count
+/// reaches zero even before its run() began (a small file, fed whole before the writer threads
+/// start, then left the writers' run() returning at once, nothing written).
 asio::awaitable<void> relay_batches(feed_channel& in, record_channel& out, byte_budget& budget,
-                                    unsigned writers, const job_control& control) {
+                                    unsigned writers, const job_control& control,
+                                    work_guard guard) {
   for (;;) {
     auto [ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
@@ -44,6 +53,7 @@ asio::awaitable<void> relay_batches(feed_channel& in, record_channel& out, byte_
     if (sent) budget.release(charge);
   }
   co_await end_stream(out, writers);
+  guard.reset();
 }
 
 /// One writer thread: its budget, its view of the target, its record channel.
@@ -128,6 +138,9 @@ stage_result run_stages(stage_services& s, const std::function<void()>& tick) {
     w.records = std::make_unique<record_channel>(executor, writers + 1);
   }
 
+  // Taken before the feed starts (see relay_batches).
+  std::vector<work_guard> guards;
+  for (unsigned t = 0; t < threads; ++t) guards.push_back(asio::make_work_guard(pool.io(t)));
   job_control& control = s.control;
   // A stage that throws is a bug: the job stops with its message, and the closed channels let
   // the other stages end instead of waiting forever.
@@ -157,7 +170,8 @@ stage_result run_stages(stage_services& s, const std::function<void()>& tick) {
       [&](unsigned t, asio::io_context& io) {
         writer_thread& w = workers[t];
         std::vector<asio::awaitable<void>> flows;
-        flows.push_back(relay_batches(batches, *w.records, *w.budget, writers, control));
+        flows.push_back(
+            relay_batches(batches, *w.records, *w.budget, writers, control, std::move(guards[t])));
         for (unsigned i = 0; i < writers; ++i) {
           flows.push_back(write_batches(*w.write, *w.records, settled));
         }

@@ -139,7 +139,8 @@ TEST_F(import_files, from_stdin_and_gzip_compressed) {
         run_ferry(args("-", target.url()), std::chrono::seconds{120}, {}, piped);
     ASSERT_EQ(run.exit_code, 0) << run.output();
     expect_exact_copy(src, dst);
-    EXPECT_EQ(report()["file"]["size"], 0);  // unknown for stdin
+    // stdin is the file itself here (a regular file, not a pipe): its size is known.
+    EXPECT_EQ(report()["file"]["size"], std::filesystem::file_size(piped));
     EXPECT_EQ(report()["totals"]["imported"], dst.checked({"DBSIZE"}).integer);
   }
 }
@@ -288,13 +289,17 @@ TEST_F(import_files, a_cut_stream_imports_exactly_what_came_before_the_cut) {
   const ferry_result run = run_ferry(args("-", target.url()), std::chrono::seconds{60}, {}, cut);
   EXPECT_EQ(run.exit_code, 2) << run.output();
   EXPECT_THAT(run.err, HasSubstr("truncated"));
-  // Nothing is claimed that is not on the target, and what is there is the source's.
-  const std::int64_t held = dst.checked({"DBSIZE"}).integer;
-  EXPECT_EQ(report()["totals"]["imported"], held);
-  EXPECT_EQ(report()["complete"], false);
+  // Nothing is claimed that is not on the target, and what is there is the source's. (The
+  // failed job keeps its ferry:mark: keys, as a copy does, for a --resume to check the target.)
+  std::int64_t held = 0;
   for (const auto& record : dump_keyspace(dst)) {
+    if (record.key.rfind("ferry:mark:", 0) == 0) continue;
+    ++held;
     ASSERT_EQ(record.value.front(), src.checked({"GET", record.key}).str) << record.key;
   }
+  EXPECT_GT(held, 0);
+  EXPECT_EQ(report()["totals"]["imported"], held);
+  EXPECT_EQ(report()["complete"], false);
 }
 
 }  // namespace

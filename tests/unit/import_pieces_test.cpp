@@ -176,7 +176,8 @@ std::string random_text(std::size_t n, unsigned seed) {
 TEST(import_gzip, round_trips_in_pieces_of_any_size) {
   const std::string text = random_text(3'000'000, 1);
   const std::string compressed = gzip(text);
-  EXPECT_LT(compressed.size(), text.size() / 2);
+  // 16 letters at random hold 4 bits a byte: deflate reaches about 57 %, never below 50 %.
+  EXPECT_LT(compressed.size(), text.size() * 2 / 3);
   EXPECT_EQ(compressed.substr(0, 2), "\x1f\x8b");
   EXPECT_EQ(gunzip(compressed), text);
   const std::string small = random_text(20'000, 9);

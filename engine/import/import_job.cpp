@@ -35,7 +35,7 @@ class import_run {
         failures_(failures),
         start_(plan_.previous ? plan_.previous->shards.front().position : shard_position{}),
         job_id_(plan_.previous && !plan_.previous->job_id.empty() ? plan_.previous->job_id
-                                                                   : new_job_id()),
+                                                                  : new_job_id()),
         generation_(plan_.previous ? plan_.previous->generation : 0),
         guard_(plan_.target, plan_.target_facts.map, job_id_,
                plan_.previous ? plan_.previous->marks : std::vector<target_mark>{}),
@@ -46,6 +46,7 @@ class import_run {
 
   /// Runs the stages and fills `report`; `input` is the opened file.
   void run(rdb_input& input, import_report& report) {
+    input_size_ = input.size;
     counters_.set(start_.done);
     counters_.estimated.store(std::max(plan_.estimate, start_.done.settled()));
     report.resumed = plan_.previous.has_value();
@@ -60,8 +61,8 @@ class import_run {
     if (auto held = start_guard(); !held) control_.fail(held.error());
     if (!control_.failed()) save("running");
     if (!control_.failed()) {
-      stage_services services{config_,  plan_,  control_, counters_, failures_,
-                              ledger_,  found_, input,    start_.cursor, {}};
+      stage_services services{config_, plan_,  control_, counters_,     failures_,
+                              ledger_, found_, input,    start_.cursor, {}};
       services.check_identity = [this](const file_identity& identity) {
         return check_identity(identity);
       };
@@ -77,7 +78,10 @@ class import_run {
  private:
   /// The file's identity is known (before its first key is sent): a resumed job's file must be
   /// the one its state file was written for.
-  maybe<void> check_identity(const file_identity& identity) {
+  maybe<void> check_identity(const file_identity& read) {
+    // The feed reads the header and AUX fields; the size is the input's (as the check pass has).
+    file_identity identity = read;
+    identity.size = input_size_;
     const std::string now = identity.fingerprint();
     if (plan_.previous) {
       if (auto same = same_file(*plan_.previous, identity, config_.state.path); !same) return same;
@@ -212,7 +216,7 @@ class import_run {
       report.status = job_status::interrupted;
       status = "interrupted";
     } else {
-      report.status = report.totals.failed != 0   ? job_status::keys_failed
+      report.status = report.totals.failed != 0     ? job_status::keys_failed
                       : !report.left_behind.empty() ? job_status::left_behind
                                                     : job_status::complete;
       if (auto removed = guard_.unmark(); !removed) {
@@ -242,19 +246,17 @@ class import_run {
     report.needs_struct = found_.needs_struct;
     report.functions = found_.functions;
     report.functions_restored = found_.functions_restored;
-    report.checksum_checked =
-        found_.end_reached ? found_.checksum_checked
-                           : plan_.survey && plan_.survey->checksum_checked;
+    report.checksum_checked = found_.end_reached ? found_.checksum_checked
+                                                 : plan_.survey && plan_.survey->checksum_checked;
     for (const auto& [name, keys] : found_.modules) report.modules.push_back({name, keys});
     if (plan_.survey) {
       report.databases = plan_.survey->databases;
     } else {
       if (found_.db) {
         const auto size = found_.db_sizes.find(*found_.db);
-        report.databases.push_back(
-            {*found_.db, size != found_.db_sizes.end()
-                             ? std::optional<std::uint64_t>(size->second)
-                             : std::nullopt});
+        report.databases.push_back({*found_.db, size != found_.db_sizes.end()
+                                                    ? std::optional<std::uint64_t>(size->second)
+                                                    : std::nullopt});
       }
       for (const auto& [db, keys] : found_.other_dbs) report.databases.push_back({db, keys});
     }
@@ -292,6 +294,7 @@ class import_run {
   std::vector<checkpoint> history_;
   std::optional<checkpoint> rewound_;
   std::chrono::steady_clock::time_point last_save_;
+  std::uint64_t input_size_ = 0;
 };
 
 }  // namespace

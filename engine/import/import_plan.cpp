@@ -103,8 +103,7 @@ asio::awaitable<maybe<void>> inspect_target(import_plan& plan, const import_conf
                                     plan.target.where.address(), plan.target.where.db));
   }
   if (config.existing == existing_policy::unset && !plan.previous) {
-    auto held =
-        co_await key_counts(plan.target, plan.target_facts.map.masters(), "target");
+    auto held = co_await key_counts(plan.target, plan.target_facts.map.masters(), "target");
     if (!held) co_return held.error();
     std::uint64_t total = 0;
     for (auto n : *held) total += n;
@@ -169,9 +168,9 @@ std::string describe_databases(const std::vector<file_database>& databases) {
 }
 
 job_identity import_identity(const import_config& config, std::optional<std::uint64_t> db) {
-  const std::string file = config.input == "-"
-                               ? std::string("-")
-                               : std::filesystem::absolute(config.input).lexically_normal().string();
+  const std::string file =
+      config.input == "-" ? std::string("-")
+                          : std::filesystem::absolute(config.input).lexically_normal().string();
   return {fmt::format("rdb:{}#db={}", file, db ? std::to_string(*db) : std::string("first")),
           endpoint_identity(config.target.where), "", "", ""};
 }
@@ -207,12 +206,12 @@ maybe<import_plan> plan_import(const import_config& config) {
   plan.identity = import_identity(config, plan.db);
   if (plan.previous) {
     if (plan.previous->job != plan.identity) {
-      return fail_with(job_error::state_file,
-                       fmt::format("--resume: the state file '{}' belongs to another job ({}); "
-                                   "run with the same file, --db and target, or remove the file "
-                                   "to start over",
-                                   config.state.path,
-                                   describe_differences(plan.previous->job, plan.identity)));
+      return fail_with(
+          job_error::state_file,
+          fmt::format("--resume: the state file '{}' belongs to another job ({}); "
+                      "run with the same file, --db and target, or remove the file "
+                      "to start over",
+                      config.state.path, describe_differences(plan.previous->job, plan.identity)));
     }
     if (plan.survey) {
       if (auto same = same_file(*plan.previous, plan.survey->identity, config.state.path); !same) {

@@ -153,9 +153,8 @@ stage_result run_stages(stage_services& s, const std::function<void()>& tick) {
       io.run();
       if (error) std::rethrow_exception(error);
     } catch (...) {
-      control.fail(fail_with(job_error::internal,
-                             "internal error in the import's feed: " +
-                                 describe(std::current_exception())));
+      control.fail(fail_with(job_error::internal, "internal error in the import's feed: " +
+                                                      describe(std::current_exception())));
       batches.close();
     }
   });
@@ -175,13 +174,12 @@ stage_result run_stages(stage_services& s, const std::function<void()>& tick) {
         for (unsigned i = 0; i < writers; ++i) {
           flows.push_back(write_batches(*w.write, *w.records, settled));
         }
-        run_flows_with_reauth(io, std::move(flows),
-                              [&w, &control, &batches](std::exception_ptr error) {
-                                control.fail(fail_with(job_error::internal,
-                                                       "internal error: " + describe(error)));
-                                w.records->close();
-                                batches.close();
-                              });
+        run_flows_with_reauth(
+            io, std::move(flows), [&w, &control, &batches](std::exception_ptr error) {
+              control.fail(fail_with(job_error::internal, "internal error: " + describe(error)));
+              w.records->close();
+              batches.close();
+            });
       },
       on_error, config.state.interval, tick);
   feed.join();

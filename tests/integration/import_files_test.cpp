@@ -37,18 +37,12 @@ class import_files : public ::testing::Test {
   /// ferry import FILE --target URL ... with a report, failed keys and no progress line.
   std::vector<std::string> args(const std::string& file, const std::string& target,
                                 std::vector<std::string> more = {}) const {
-    std::vector<std::string> a{"import",
-                               file,
-                               "--target",
-                               target,
-                               "--cacert",
-                               tls_.ca().cert.string(),
-                               "--report",
-                               (dir_ / "report.json").string(),
-                               "--failed-keys",
-                               (dir_ / "failed.jsonl").string(),
-                               "--progress",
-                               "never"};
+    std::vector<std::string> a{"import",        file,
+                               "--target",      target,
+                               "--cacert",      tls_.ca().cert.string(),
+                               "--report",      (dir_ / "report.json").string(),
+                               "--failed-keys", (dir_ / "failed.jsonl").string(),
+                               "--progress",    "never"};
     a.insert(a.end(), more.begin(), more.end());
     return a;
   }
@@ -178,8 +172,8 @@ TEST_F(import_files, a_file_of_several_databases_needs_db) {
   // Streamed (no check pass), the first database is imported and the other one reported.
   redis_server second(tls_server());
   sync_client other = second.client();
-  const ferry_result streamed = run_ferry(args("-", second.url()), std::chrono::seconds{60}, {},
-                                          file);
+  const ferry_result streamed =
+      run_ferry(args("-", second.url()), std::chrono::seconds{60}, {}, file);
   EXPECT_EQ(streamed.exit_code, 1) << streamed.output();
   EXPECT_THAT(streamed.err, HasSubstr("db 2 (40 keys), which were NOT imported"));
   EXPECT_EQ(other.checked({"DBSIZE"}).integer, 300);

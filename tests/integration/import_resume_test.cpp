@@ -28,12 +28,18 @@ class import_resume : public ::testing::Test {
 
   std::vector<std::string> args(const std::string& file, const std::string& target,
                                 std::vector<std::string> more = {}) const {
-    std::vector<std::string> a{"import",  file,
-                               "--target", target,
-                               "--state", (dir_ / "state.json").string(),
-                               "--report", (dir_ / "report.json").string(),
-                               "--checkpoint-interval", "0.2",
-                               "--progress", "never"};
+    std::vector<std::string> a{"import",
+                               file,
+                               "--target",
+                               target,
+                               "--state",
+                               (dir_ / "state.json").string(),
+                               "--report",
+                               (dir_ / "report.json").string(),
+                               "--checkpoint-interval",
+                               "0.2",
+                               "--progress",
+                               "never"};
     a.insert(a.end(), more.begin(), more.end());
     return a;
   }
@@ -119,7 +125,7 @@ TEST_F(import_resume, sigterm_drains_and_resume_finishes_from_a_gzip_stream) {
   const auto state = read_json(dir_ / "state.json");
   EXPECT_EQ(state["status"], "interrupted");
   EXPECT_EQ(state["shards"][0]["counts"]["copied"].get<std::int64_t>(),
-            dst.checked({"DBSIZE"}).integer);
+            dst.checked({"DBSIZE"}).integer - marks_in(dst));
 
   const ferry_result resumed = run_ferry(args(gz.string(), target.url(), {"--resume"}));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output();

@@ -47,7 +47,7 @@ inline std::filesystem::path fixture_rdb(const std::string& version) {
 /// version has its commands (7.0 on), plus `strings` small strings, and a function library
 /// where the version has functions.
 inline std::unique_ptr<redis_server> versioned_source(const std::string& version,
-                                                       std::size_t strings = 0) {
+                                                      std::size_t strings = 0) {
   server_options o;
   o.version = version;
   o.rdb_file = fixture_rdb(version);
@@ -71,6 +71,12 @@ inline std::int64_t keys_in(sync_client& c, int db) {
   const std::int64_t n = c.checked({"DBSIZE"}).integer;
   c.checked({"SELECT", "0"});
   return n;
+}
+
+/// The ferry:mark: keys a job keeps on the target until it completes (engine/topology's
+/// target_guard), which DBSIZE counts too.
+inline std::int64_t marks_in(sync_client& c) {
+  return static_cast<std::int64_t>(c.checked({"KEYS", "ferry:mark:*"}).elements.size());
 }
 
 /// A name for a test parameter ("valkey-8.0" -> "valkey_8_0").

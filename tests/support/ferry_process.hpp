@@ -37,18 +37,16 @@ struct ferry_limits {
   /// RLIMIT_FSIZE in bytes: a write that would make a file larger fails (EFBIG; ferry ignores
   /// SIGXFSZ), as on a full disk.
   std::optional<std::uint64_t> file_size;
-  /// Not a limit, but set there too: the file given as its standard input.
-  std::filesystem::path stdin_file = "/dev/null";
 };
 
 /// A running ferry. The destructor kills and reaps it if it still runs.
 class ferry_process {
  public:
   /// Starts `ferry <args...>` with `env` added to the environment; output goes to files in
-  /// `dir`. PR_SET_PDEATHSIG ties it to the calling thread.
+  /// `dir`, its standard input is `stdin_file`. PR_SET_PDEATHSIG ties it to the calling thread.
   ferry_process(const std::vector<std::string>& args, const std::filesystem::path& dir,
-                const std::map<std::string, std::string>& env = {},
-                const ferry_limits& limits = {});
+                const std::map<std::string, std::string>& env = {}, const ferry_limits& limits = {},
+                const std::filesystem::path& stdin_file = "/dev/null");
   ~ferry_process();
   ferry_process(const ferry_process&) = delete;
   ferry_process& operator=(const ferry_process&) = delete;

@@ -295,6 +295,7 @@ export_report export_job::run() {
   copy.protect = config_.protect;
   rate_limiter limiter(config_.protect.max_keys_per_sec, config_.protect.max_bytes_per_sec);
   warning_list warnings;
+  source_commands commands;
   const bool cluster = plan.facts.map.is_cluster();
   worker_pool pool(worker_pool::threads_for(config_.tune.threads, plan.nodes.size()));
   const unsigned threads = pool.size();
@@ -326,6 +327,9 @@ export_report export_job::run() {
         .label = label,
         .source = run.source,
         .use_pexpiretime = plan.facts.major_version >= 7,
+        // The file needs every value's DUMP payload: never GET first.
+        .paths = read_path_chooser{false},
+        .commands = commands,
         .start_cursor = 0,
         .slots = run.slots,
         .counters = *run.counters,

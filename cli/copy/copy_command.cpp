@@ -112,9 +112,9 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   // Every output is checked before anything is touched: a report that cannot be written must
   // not be found out after hours of copying.
   if (auto unusable = check_outputs({{flags.output.report_path, "--report"},
-                                      {config.state.path, "--state"},
-                                      {config.failed_keys_path, "--failed-keys"},
-                                      {config.verify.diff_path, "--diff"}})) {
+                                     {config.state.path, "--state"},
+                                     {config.failed_keys_path, "--failed-keys"},
+                                     {config.verify.diff_path, "--diff"}})) {
     fmt::print(stderr, "ferry copy: {}\n", *unusable);
     return exit_failed;
   }

@@ -14,6 +14,7 @@
 #include "cli/export/export_command.hpp"
 #include "cli/import/import_command.hpp"
 #include "cli/plan/plan_command.hpp"
+#include "cli/sync/sync_command.hpp"
 #include "cli/verify/verify_command.hpp"
 
 #ifndef FERRY_VERSION
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   add_copy_command(app, exit_code);
   add_verify_command(app, exit_code);
   add_plan_command(app, exit_code);
+  add_sync_command(app, exit_code);
   add_import_command(app, exit_code);
   add_export_command(app, exit_code);
   // Passwords typed in URLs leave the process list before anything else happens.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/common/json_file.hpp"
+#include "cli/common/progress.hpp"
 
 namespace ferry::cli {
 
@@ -153,6 +154,132 @@ std::optional<std::string> check_outputs(
     if (auto usable = check_writable(path, flag); !usable) return usable.error();
   }
   return std::nullopt;
+}
+
+
+void add_source_read_options(CLI::App& command, source_read_flags& flags) {
+  command
+      .add_option("--read-from", flags.read_from,
+                  "Cluster sources: read from each master, or from one of its replicas so the "
+                  "master stays responsive (a replica may lag; Redis 7.0 replicas also lack "
+                  "consumer groups' entries-read)")
+      ->check(CLI::IsMember({"master", "replicas"}))
+      ->capture_default_str();
+  command
+      .add_option("--source-latency-target", flags.latency_target_ms,
+                  "Slow down while the source's round-trip time exceeds MS milliseconds "
+                  "(measured with PING beside the copy; 0: off)")
+      ->type_name("MS");
+}
+
+void apply_source_read_flags(engine::source_protection& protect, const source_read_flags& flags) {
+  protect.read_from_replicas = flags.read_from == "replicas";
+  protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
+}
+
+void add_copy_options(CLI::App& command, copy_flags& flags) {
+  add_connection_options(command, flags.connection);
+  engine::copy_config& c = flags.config;
+  command.add_option("--match", c.match, "Copy only keys matching this glob (SCAN MATCH)")
+      ->type_name("GLOB");
+  command.add_option("--type", c.type, "Copy only keys of this type (SCAN TYPE)")
+      ->check(CLI::IsMember({"string", "list", "set", "zset", "hash", "stream"}))
+      ->type_name("TYPE");
+  command
+      .add_option("--slots", flags.slots,
+                  "Copy only keys whose hash slot is in A-B, so several ferry processes can "
+                  "split one migration")
+      ->type_name("A-B");
+  add_existing_option(command, flags.existing, "target");
+  add_output_options(command, flags.output, c.failed_keys_path, "copied");
+  add_tuning_options(command, c.tune, flags.tuning,
+                     {.threads_help = "Worker threads, each owning whole source shards (1 to 256; "
+                                      "default: the number of cores)"});
+  add_state_options(command, c.state, flags.state,
+                    "Continue the job recorded in --state: finished shards are skipped, the "
+                    "others go on from their last fully written SCAN cursor");
+  add_rate_options(command, c.protect,
+                   "Read at most N keys per second from the source, across all shards (0: no "
+                   "limit)",
+                   "Read at most N DUMP payload bytes per second from the source (accepts KiB, "
+                   "MiB suffixes; 0: no limit)");
+  add_source_read_options(command, flags.reads);
+  command
+      .add_option("--on-target-loss", flags.on_target_loss,
+                  "A target node that restarts or fails over may lose keys ferry wrote (ferry "
+                  "keeps marks on the target to tell): stop (exit code 2; the state file points "
+                  "back to what the target still holds, so --resume copies the rest again) or "
+                  "recopy (go back and copy again without stopping)")
+      ->check(CLI::IsMember({"stop", "recopy"}))
+      ->capture_default_str();
+  command
+      .add_option("--string-reads", flags.string_reads,
+                  "How string keys are read: get (GET and the expiry, written with SET ... PXAT: "
+                  "about two thirds of the source's CPU of DUMP for small strings, a tenth for "
+                  "large ones; where the target is Redis >= 6.2, and while strings are at least "
+                  "60 % of the keys read) or dump (DUMP and RESTORE, as for every other type)")
+      ->check(CLI::IsMember({"get", "dump"}))
+      ->capture_default_str();
+  command.add_flag("--ignore-other-dbs", c.ignore_other_dbs,
+                   "The source's other databases are meant to stay behind: keys there are reported "
+                   "but do not make the exit code 1");
+}
+
+std::optional<std::string> apply_copy_flags(copy_flags& flags, std::string_view name) {
+  auto sides = resolve_sides(flags.connection);
+  if (!sides) return fmt::format("ferry {}: {}", name, sides.error());
+  engine::copy_config& config = flags.config;
+  config.source = std::move(sides->first);
+  config.target = std::move(sides->second);
+  if (!flags.slots.empty()) {
+    auto range = protocol::parse_slot_range(flags.slots);
+    if (!range) return fmt::format("ferry {}: --slots: {}", name, range.error());
+    config.slots = *range;
+  }
+  config.existing = existing_policy_of(flags.existing);
+  apply_tuning_flags(config.tune, flags.tuning);
+  if (auto wrong = apply_state_flags(config.state, flags.state)) {
+    return fmt::format("ferry {}: {}", name, *wrong);
+  }
+  apply_source_read_flags(config.protect, flags.reads);
+  config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
+                                                           : engine::target_loss_policy::stop;
+  config.string_reads = flags.string_reads == "get";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_outputs(
+    const copy_flags& flags, std::initializer_list<std::pair<std::string, const char*>> extra) {
+  // Every output is checked before anything is touched: a report that cannot be written must
+  // not be found out after hours of copying.
+  std::vector<std::pair<std::string, const char*>> outputs{
+      {flags.output.report_path, "--report"},
+      {flags.config.state.path, "--state"},
+      {flags.config.failed_keys_path, "--failed-keys"}};
+  outputs.insert(outputs.end(), extra.begin(), extra.end());
+  return check_outputs(outputs);
+}
+
+std::string left_behind_text(const engine::copy_report& report, int source_db, bool ignored) {
+  std::string dbs;
+  std::uint64_t keys = 0;
+  for (const auto& db : report.left_behind) {
+    if (!dbs.empty()) dbs += ", ";
+    dbs += fmt::format("db {} ({} keys)", db.db, with_commas(db.keys));
+    keys += db.keys;
+  }
+  if (ignored) {
+    return fmt::format(
+        "ferry copied db {} only, as --ignore-other-dbs says; {} key(s) stay "
+        "behind in {}",
+        source_db, with_commas(keys), dbs);
+  }
+  return fmt::format(
+      "ferry copied db {} only: {} key(s) in {} were NOT copied. Azure Managed Redis and every "
+      "cluster have only db 0, so copy each database with a job of its own (--source-db N) into "
+      "a separate target, or into this one under a key prefix of your own; if those keys are "
+      "meant to stay behind, add --ignore-other-dbs (exit code 0)",
+      source_db, with_commas(keys), dbs);
 }
 
 }  // namespace ferry::cli

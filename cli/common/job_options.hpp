@@ -1,17 +1,22 @@
 #pragma once
-// Options that several commands share (copy, import, export): the existing-key policy, output
-// files and progress, tuning and timeouts, the state file, rate limits. Each group is added by
-// one function and turned into the engine's settings by another, so every command says the same
-// thing the same way.
+// The options ferry's jobs share, in one place: the existing-key policy, output files and
+// progress, tuning and timeouts, the state file, rate limits and how a source is read (copy,
+// sync, import, export take the groups that apply to them). Each group is added by one function
+// and turned into the engine's settings by another, so every command says the same thing the
+// same way. `copy` and `sync` (sync's snapshot is a copy) share the whole set at the end of this
+// file: add_copy_options and apply_copy_flags, built from the same groups.
 
 #include <CLI/CLI.hpp>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "cli/common/side_options.hpp"
 #include "engine/copy/copy_config.hpp"
+#include "engine/copy/copy_job.hpp"
 #include "engine/runtime/settings.hpp"
 
 namespace ferry::cli {
@@ -77,5 +82,46 @@ void add_rate_options(CLI::App& command, engine::source_protection& protect,
 /// paths skipped) can be written; the message names the flag.
 std::optional<std::string> check_outputs(
     const std::vector<std::pair<std::string, const char*>>& outputs);
+
+/// --read-from and --source-latency-target, as given.
+struct source_read_flags {
+  std::string read_from = "master";
+  unsigned latency_target_ms = 0;
+};
+/// Adds --read-from and --source-latency-target.
+void add_source_read_options(CLI::App& command, source_read_flags& flags);
+/// Puts them into `protect`.
+void apply_source_read_flags(engine::source_protection& protect, const source_read_flags& flags);
+
+/// The flags `ferry copy` and `ferry sync` share, as given.
+struct copy_flags {
+  connection_flags connection;
+  engine::copy_config config;
+  std::string existing;
+  std::string slots;
+  output_flags output;
+  tuning_flags tuning;
+  state_flags state;
+  source_read_flags reads;
+  std::string on_target_loss = "stop";
+  std::string string_reads = "get";
+};
+
+/// Adds the options copy and sync share to `command`.
+void add_copy_options(CLI::App& command, copy_flags& flags);
+
+/// Turns the flags into `flags.config` (sides resolved, slots parsed, policies and durations
+/// set). A usage error says which flag is wrong; `name` ("copy", "sync") starts the message.
+std::optional<std::string> apply_copy_flags(copy_flags& flags, std::string_view name);
+
+/// check_outputs for copy and sync: --report, --state, --failed-keys and `extra`.
+std::optional<std::string> check_outputs(
+    const copy_flags& flags, std::initializer_list<std::pair<std::string, const char*>> extra);
+
+/// True when copy's or sync's progress is a live line.
+inline bool live_progress(const copy_flags& flags) { return live_progress(flags.output); }
+
+/// Where the databases left behind are, and what to do: a sentence for the end of a job.
+std::string left_behind_text(const engine::copy_report& report, int source_db, bool ignored);
 
 }  // namespace ferry::cli

@@ -25,7 +25,7 @@ progress_printer::progress_printer(std::function<engine::counts()> sample, bool 
     : progress_printer(
           [sample = std::move(sample)] {
             const engine::counts c = sample();
-            return progress_sample{c.settled(), c.estimated, c.bytes, "failed", c.failed};
+            return progress_sample{c.settled(), c.estimated, c.bytes, "failed", c.failed, {}};
           },
           live, log_every) {}
 
@@ -85,8 +85,9 @@ void progress_printer::print(const progress_sample& now, double elapsed_s, doubl
   const std::string rate =
       now.bytes ? fmt::format(" | {:.1f} MB/s", bytes_per_s / 1e6) : std::string{};
   const std::string line =
-      fmt::format("{} keys{} | {:.0f} keys/s{} | ETA {} | {} {} | {:.0f}s", with_commas(done), of,
-                  keys_per_s, rate, eta, now.trouble_label, with_commas(now.trouble), elapsed_s);
+      fmt::format("{} keys{} | {:.0f} keys/s{} | ETA {} | {} {} | {:.0f}s{}", with_commas(done), of,
+                  keys_per_s, rate, eta, now.trouble_label, with_commas(now.trouble), elapsed_s,
+                  now.extra.empty() ? std::string{} : " | " + now.extra);
   if (live_) {
     fmt::print(stderr, "\r\x1b[2K{}", line);
   } else {

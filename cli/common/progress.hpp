@@ -26,6 +26,8 @@ struct progress_sample {
   std::string trouble_label = "failed";
   /// How many of them.
   std::uint64_t trouble = 0;
+  /// More for the end of the line (ferry sync: phase, events, dirty keys, lag); empty for none.
+  std::string extra;
 };
 
 /// Samples a job's counters on its own thread and prints them to stderr.

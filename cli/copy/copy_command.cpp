@@ -2,64 +2,58 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
-#include "cli/common/exit_codes.hpp"
 #include "cli/common/job_options.hpp"
+#include "cli/common/exit_codes.hpp"
 #include "cli/common/json_file.hpp"
+#include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"
+#include "cli/common/service_options.hpp"
 #include "cli/common/side_options.hpp"
 #include "cli/common/signals.hpp"
 #include "cli/copy/copy_report.hpp"
 #include "engine/copy/copy_job.hpp"
+#include "engine/copy/copy_metrics.hpp"
 #include "protocol/wire/errors.hpp"
 
 namespace ferry::cli {
 namespace {
 
-struct copy_flags {
-  connection_flags connection;
-  engine::copy_config config;
-  std::string existing;
-  std::string slots;
-  output_flags output;
-  tuning_flags tuning;
-  state_flags state;
-  std::string read_from = "master";
-  unsigned latency_target_ms = 0;
+/// `copy`'s flags: the shared ones and the inline verifier's.
+struct copy_command_flags {
+  copy_flags common;
   bool verify = false;
   std::optional<double> verify_sample;
-  std::string on_target_loss = "stop";
-  std::string string_reads = "get";
+  metrics_flags metrics;
+  service_flags service;
+  std::string mode = "auto";
+  std::string functions = "append";
 };
 
-/// Where the databases left behind are, and what to do: a sentence for the end of a job.
-std::string left_behind_text(const engine::copy_report& report, int source_db, bool ignored) {
-  std::string dbs;
-  std::uint64_t keys = 0;
-  for (const auto& db : report.left_behind) {
-    if (!dbs.empty()) dbs += ", ";
-    dbs += fmt::format("db {} ({} keys)", db.db, with_commas(db.keys));
-    keys += db.keys;
+/// The metrics phase of a copy that ended with `status`.
+engine::metrics::job_phase phase_of(engine::job_status status) {
+  using engine::metrics::job_phase;
+  switch (status) {
+    case engine::job_status::complete:
+      return job_phase::complete;
+    case engine::job_status::keys_failed:
+    case engine::job_status::differences:
+    case engine::job_status::left_behind:
+      return job_phase::incomplete;
+    case engine::job_status::interrupted:
+      return job_phase::interrupted;
+    case engine::job_status::fatal:
+      break;
   }
-  if (ignored) {
-    return fmt::format(
-        "ferry copied db {} only, as --ignore-other-dbs says; {} key(s) stay "
-        "behind in {}",
-        source_db, with_commas(keys), dbs);
-  }
-  return fmt::format(
-      "ferry copied db {} only: {} key(s) in {} were NOT copied. Azure Managed Redis and every "
-      "cluster have only db 0, so copy each database with a job of its own (--source-db N) into "
-      "a separate target, or into this one under a key prefix of your own; if those keys are "
-      "meant to stay behind, add --ignore-other-dbs (exit code 0)",
-      source_db, with_commas(keys), dbs);
+  return job_phase::failed;
 }
 
 /// Fills the inline verifier's settings; an error message for a wrong combination.
-std::optional<std::string> apply_verify_flags(copy_flags& flags, const CLI::App& copy) {
-  engine::inline_verification& v = flags.config.verify;
+std::optional<std::string> apply_verify_flags(copy_command_flags& flags, const CLI::App& copy) {
+  engine::inline_verification& v = flags.common.config.verify;
   // --verify-sample says what to verify, so it asks for verification too.
   v.enabled = flags.verify || flags.verify_sample.has_value();
   if (flags.verify_sample) {
@@ -77,66 +71,91 @@ std::optional<std::string> apply_verify_flags(copy_flags& flags, const CLI::App&
   return std::nullopt;
 }
 
-int run_copy(copy_flags& flags, const CLI::App& command) {
-  auto sides = resolve_sides(flags.connection);
-  if (!sides) {
-    fmt::print(stderr, "ferry copy: {}\n", sides.error());
+int run_copy(copy_command_flags& all, const CLI::App& command) {
+  copy_flags& flags = all.common;
+  if (auto wrong = apply_resume_if_exists(all.service, flags.config.state)) {
+    fmt::print(stderr, "ferry copy: {}\n", *wrong);
+    return exit_usage;
+  }
+  if (auto wrong = apply_copy_flags(flags, "copy")) {
+    fmt::print(stderr, "{}\n", *wrong);
     return exit_usage;
   }
   engine::copy_config& config = flags.config;
-  config.source = std::move(sides->first);
-  config.target = std::move(sides->second);
-  if (!flags.slots.empty()) {
-    auto range = protocol::parse_slot_range(flags.slots);
-    if (!range) {
-      fmt::print(stderr, "ferry copy: --slots: {}\n", range.error());
-      return exit_usage;
-    }
-    config.slots = *range;
+  config.force_struct = all.mode == "struct";
+  if (all.functions == "replace") config.functions = engine::function_policy::replace;
+  if (all.functions == "flush") config.functions = engine::function_policy::flush;
+  if (all.functions == "skip") config.functions = engine::function_policy::skip;
+  auto part = split_part(all.service, std::getenv("JOB_COMPLETION_INDEX"));
+  if (!part) {
+    fmt::print(stderr, "ferry copy: {}\n", part.error());
+    return exit_usage;
   }
-  config.existing = existing_policy_of(flags.existing);
-  apply_tuning_flags(config.tune, flags.tuning);
-  config.protect.read_from_replicas = flags.read_from == "replicas";
-  config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
-  if (auto wrong = apply_verify_flags(flags, command)) {
+  config.part = *part;
+  if (config.part && config.existing == engine::existing_policy::unset) {
+    fmt::print(stderr,
+               "ferry copy: --shard-count {}: the parts write into one target at once, so each "
+               "finds the keys of the others there; add --on-existing replace (or skip)\n",
+               config.part->count);
+    return exit_usage;
+  }
+  if (auto wrong = apply_verify_flags(all, command)) {
     fmt::print(stderr, "ferry copy: {}\n", *wrong);
     return exit_usage;
   }
-  if (auto wrong = apply_state_flags(config.state, flags.state)) {
-    fmt::print(stderr, "ferry copy: {}\n", *wrong);
-    return exit_usage;
-  }
-  config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
-                                                           : engine::target_loss_policy::stop;
-  config.string_reads = flags.string_reads == "get";
-  // Every output is checked before anything is touched: a report that cannot be written must
-  // not be found out after hours of copying.
-  if (auto unusable = check_outputs({{flags.output.report_path, "--report"},
-                                     {config.state.path, "--state"},
-                                     {config.failed_keys_path, "--failed-keys"},
-                                     {config.verify.diff_path, "--diff"}})) {
+  if (auto unusable = check_outputs(flags, {{config.verify.diff_path, "--diff"}})) {
     fmt::print(stderr, "ferry copy: {}\n", *unusable);
     return exit_failed;
   }
 
+  // The job first: the metrics endpoint's collector and health probe read it until the
+  // endpoint is gone.
   engine::copy_job job(config);
+  auto endpoint = job_endpoint::start(all.metrics, "copy", config.source, config.target);
+  if (!endpoint) {
+    fmt::print(stderr, "ferry copy: {}\n", endpoint.error());
+    return exit_failed;
+  }
+  job_endpoint* metrics = endpoint->get();
+  if (metrics != nullptr) {
+    metrics->keep(engine::expose_copy(metrics->registry(), metrics->families(), job));
+    metrics->health().watch([&job]() -> std::optional<std::string> {
+      auto failure = job.failure();
+      // With --on-target-loss recopy a target that lost data is copied again, not a failure.
+      if (!failure || (failure->code == engine::job_error::target_lost &&
+                       job.config().on_target_loss == engine::target_loss_policy::recopy)) {
+        return std::nullopt;
+      }
+      return failure->message;
+    });
+  }
   // A second signal quits at once; the state file only ever covers acknowledged keys, so the
   // last one written stays valid.
   signal_watch signals(
-      [&job] { job.drain(); }, exit_interrupted,
+      [&job, metrics] {
+        job.drain();
+        if (metrics != nullptr) metrics->draining();
+      },
+      exit_interrupted,
       config.state.path.empty()
           ? "this run kept no state file, so a new run starts over"
           : fmt::format("the last state file written stays valid: run the same command with "
                         "--resume to continue from {}",
                         config.state.path));
+  // After the signal watch, so that it still listens while the endpoint lingers.
+  const linger_at_exit linger(metrics);
   engine::copy_report report;
   {
+    const bool live = live_progress(flags);
     std::unique_ptr<progress_printer> progress;
     if (flags.output.progress != "never") {
-      progress = std::make_unique<progress_printer>([&job] { return job.progress(); },
-                                                    live_progress(flags.output));
+      progress = std::make_unique<progress_printer>([&job] { return job.progress(); }, live);
     }
+    if (metrics != nullptr) metrics->set_phase(engine::metrics::job_phase::running);
     report = job.run();
+  }
+  if (metrics != nullptr) {
+    metrics->ended(phase_of(report.status), report.failure ? report.failure->message : "");
   }
   fmt::print("{}", summary_text(report));
   for (const auto& warning : report.warnings) fmt::print(stderr, "\nWARNING: {}\n\n", warning);
@@ -146,7 +165,7 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
   }
   if (!flags.output.report_path.empty()) {
     if (auto written = write_json_file(flags.output.report_path, report_json(report)); !written) {
-      // The copy's outcome is the summary above; only its report is lost (a partial .tmp file
+      // The job's outcome is the summary above; only its report is lost (a partial .tmp file
       // never replaces an earlier report).
       fmt::print(stderr,
                  "ferry copy: --report: {}; the copy itself ended as the summary above says, but "
@@ -210,47 +229,35 @@ int run_copy(copy_flags& flags, const CLI::App& command) {
 }  // namespace
 
 void add_copy_command(CLI::App& app, int& exit_code) {
-  auto flags = std::make_shared<copy_flags>();
+  auto flags = std::make_shared<copy_command_flags>();
   CLI::App* copy = app.add_subcommand(
       "copy",
       "Copy every key (value, type and absolute expiry) from the source into the target with "
       "SCAN, DUMP and RESTORE. Works with standalone servers and OSS clusters on either side, "
       "over TLS. Refuses a target that already holds keys unless --on-existing says what to do.");
   copy->footer(exit_codes_help);
-  add_connection_options(*copy, flags->connection);
-  auto& c = flags->config;
-  copy->add_option("--match", c.match, "Copy only keys matching this glob (SCAN MATCH)")
-      ->type_name("GLOB");
-  copy->add_option("--type", c.type, "Copy only keys of this type (SCAN TYPE)")
-      ->check(CLI::IsMember({"string", "list", "set", "zset", "hash", "stream"}))
-      ->type_name("TYPE");
-  copy->add_option("--slots", flags->slots,
-                   "Copy only keys whose hash slot is in A-B, so several ferry processes can "
-                   "split one migration")
-      ->type_name("A-B");
-  add_existing_option(*copy, flags->existing, "target");
-  add_output_options(*copy, flags->output, c.failed_keys_path, "copied");
-  add_tuning_options(*copy, c.tune, flags->tuning,
-                     {.threads_help = "Worker threads, each owning whole source shards (1 to 256; "
-                                      "default: the number of cores)"});
-  add_state_options(*copy, c.state, flags->state,
-                    "Continue the job recorded in --state: finished shards are skipped, the "
-                    "others go on from their last fully written SCAN cursor");
-  add_rate_options(*copy, c.protect,
-                   "Read at most N keys per second from the source, across all shards (0: no "
-                   "limit)",
-                   "Read at most N DUMP payload bytes per second from the source (accepts KiB, "
-                   "MiB suffixes; 0: no limit)");
-  copy->add_option("--read-from", flags->read_from,
-                   "Cluster sources: read from each master, or from one of its replicas so the "
-                   "master stays responsive (a replica may lag; Redis 7.0 replicas also lack "
-                   "consumer groups' entries-read)")
-      ->check(CLI::IsMember({"master", "replicas"}))
+  add_copy_options(*copy, flags->common);
+  auto& c = flags->common.config;
+  copy->add_option("--big-key-bytes", c.big_key_bytes,
+                   "Keys whose DUMP payload is larger are never held whole: they are copied in "
+                   "chunks with type commands (struct mode), 64 KiB to 64 GiB (accepts KiB, MiB, "
+                   "GiB; at most a worker thread's share of --max-inflight-bytes)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{64} << 30))
       ->capture_default_str();
-  copy->add_option("--source-latency-target", flags->latency_target_ms,
-                   "Slow down while the source's round-trip time exceeds MS milliseconds "
-                   "(measured with PING beside the copy; 0: off)")
-      ->type_name("MS");
+  copy->add_option("--mode", flags->mode,
+                   "How keys are written: auto (RESTORE, and type commands for what RESTORE "
+                   "cannot carry: a payload the target cannot read, a target that refuses "
+                   "RESTORE, keys over its bulk limit or --big-key-bytes) or struct (type "
+                   "commands for every key)")
+      ->check(CLI::IsMember({"auto", "struct"}))
+      ->capture_default_str();
+  copy->add_option("--functions", flags->functions,
+                   "Function libraries (Redis 7), copied to every target master before the "
+                   "keys: append (a library of the same name on the target stops the job), "
+                   "replace (replace those), flush (delete every target library first) or skip")
+      ->check(CLI::IsMember({"append", "replace", "flush", "skip"}))
+      ->capture_default_str();
   copy->add_flag("--verify", flags->verify,
                  "Compare every key this job copies with the source, right behind the writers "
                  "(on separate connections, values by server-side digests), and report the "
@@ -280,23 +287,9 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str()
       ->group("Inline verification");
-  copy->add_option("--on-target-loss", flags->on_target_loss,
-                   "A target node that restarts or fails over may lose keys ferry wrote (ferry "
-                   "keeps marks on the target to tell): stop (exit code 2; the state file points "
-                   "back to what the target still holds, so --resume copies the rest again) or "
-                   "recopy (go back and copy again without stopping)")
-      ->check(CLI::IsMember({"stop", "recopy"}))
-      ->capture_default_str();
-  copy->add_option("--string-reads", flags->string_reads,
-                   "How string keys are read: get (GET and the expiry, written with SET ... PXAT: "
-                   "about half the source's CPU of DUMP; where the target is Redis >= 6.2, and "
-                   "while strings are at least 60 % of the keys read) or dump (DUMP and RESTORE, "
-                   "as for every other type)")
-      ->check(CLI::IsMember({"get", "dump"}))
-      ->capture_default_str();
-  copy->add_flag("--ignore-other-dbs", c.ignore_other_dbs,
-                 "The source's other databases are meant to stay behind: keys there are reported "
-                 "but do not make the exit code 1");
+  add_resume_if_exists(*copy, flags->service, copy->get_option("--resume"));
+  add_split_options(*copy, flags->service);
+  add_metrics_options(*copy, flags->metrics);
   copy->callback([flags, copy, &exit_code] { exit_code = run_copy(*flags, *copy); });
 }
 

@@ -9,6 +9,7 @@
 
 #include "cli/common/json_file.hpp"
 #include "cli/common/progress.hpp"
+#include "engine/copy/batches.hpp"
 
 namespace ferry::cli {
 
@@ -33,10 +34,45 @@ const char* status_name(engine::job_status status) {
 namespace {
 
 nlohmann::json counts_json(const engine::counts& c, double duration_s) {
-  return {{"scanned", c.scanned},     {"copied", c.copied},   {"vanished", c.vanished},
-          {"skipped", c.skipped},     {"failed", c.failed},   {"bytes", c.bytes},
-          {"estimated", c.estimated}, {"retries", c.retries}, {"rescanned", c.rescanned},
-          {"duration_s", duration_s}};
+  nlohmann::json by_reason = nlohmann::json::object();
+  for (std::size_t i = 1; i < engine::rebuild_reasons; ++i) {
+    by_reason[engine::name_of(static_cast<engine::rebuild_reason>(i))] = c.rebuilt_by[i];
+  }
+  return {
+      {"scanned", c.scanned},
+      {"copied", c.copied},
+      {"vanished", c.vanished},
+      {"skipped", c.skipped},
+      {"failed", c.failed},
+      {"bytes", c.bytes},
+      {"estimated", c.estimated},
+      {"retries", c.retries},
+      {"rescanned", c.rescanned},
+      {"changed", c.changed},
+      // How the copied keys were written, and why not by RESTORE.
+      {"by_method", {{"restore", c.restored}, {"downgraded", c.downgraded}, {"struct", c.rebuilt}}},
+      {"struct_reasons", std::move(by_reason)},
+      {"duration_s", duration_s}};
+}
+
+/// "12 by RESTORE, 3 by type commands (2 bad_payload, 1 big_key)", for the summary.
+std::string methods_text(const engine::counts& c) {
+  std::string reasons;
+  for (std::size_t i = 1; i < engine::rebuild_reasons; ++i) {
+    if (c.rebuilt_by[i] == 0) continue;
+    if (!reasons.empty()) reasons += ", ";
+    reasons += fmt::format("{} {}", with_commas(c.rebuilt_by[i]),
+                           engine::name_of(static_cast<engine::rebuild_reason>(i)));
+  }
+  std::string text = fmt::format("  written: {} by RESTORE", with_commas(c.restored));
+  if (c.downgraded != 0) {
+    text += fmt::format(", {} by RESTORE of a downgraded payload", with_commas(c.downgraded));
+  }
+  if (c.rebuilt != 0) {
+    text +=
+        fmt::format(", {} with type commands (struct mode: {})", with_commas(c.rebuilt), reasons);
+  }
+  return text + "\n";
 }
 
 /// The inline verifier's counts (the names of `ferry verify --report`).
@@ -66,6 +102,9 @@ nlohmann::json report_json(const engine::copy_report& report) {
                       {"peak_inflight_bytes", report.peak_inflight_bytes},
                       {"totals", counts_json(report.totals, report.duration_s)}};
   json["resumed"] = report.resumed;
+  json["versions"] = {{"source", report.source_version}, {"target", report.target_version}};
+  json["functions"] = {{"libraries", report.function_libraries},
+                       {"masters_written", report.function_masters}};
   json["this_run"] = counts_json(report.this_run, report.duration_s);
   const engine::source_command_counts& sent = report.source_commands;
   json["source_commands"] = {{"scan", sent.scan},     {"get", sent.get},
@@ -90,6 +129,13 @@ nlohmann::json report_json(const engine::copy_report& report) {
     json["shards"].push_back(std::move(entry));
   }
   if (report.verified) json["verify"] = verify_json(report.verify, report.verify_sample);
+  if (report.part) {
+    json["part"] = {{"index", report.part->part.index},
+                    {"count", report.part->part.count},
+                    {"slots", report.part->slots},
+                    {"masters", report.part->masters},
+                    {"whole_masters", report.part->whole_masters}};
+  }
   if (report.failure) json["error"] = report.failure->message;
   return json;
 }
@@ -108,6 +154,25 @@ std::string summary_text(const engine::copy_report& report) {
       static_cast<double>(run.bytes) / 1e6, report.duration_s,
       static_cast<double>(run.settled()) / seconds, static_cast<double>(run.bytes) / 1e6 / seconds,
       report.shards.size(), report.threads);
+  if (report.part) {
+    const auto& p = *report.part;
+    std::string masters;
+    for (const auto& m : p.masters) {
+      if (!masters.empty()) masters += ", ";
+      masters += m;
+    }
+    text +=
+        fmt::format("  part {} of {} (--shard-index/--shard-count): slots {} of {}{}\n",
+                    p.part.index, p.part.count, p.slots.empty() ? "(none)" : p.slots,
+                    masters.empty() ? "no master" : masters, p.whole_masters ? "" : " (in part)");
+  }
+  if (t.rebuilt != 0 || t.downgraded != 0) text += methods_text(t);
+  if (t.changed != 0) {
+    text += fmt::format(
+        "  {} big key(s) changed on the source while they were read in chunks: copied as read "
+        "(ferry sync, or another copy, brings them up to date)\n",
+        with_commas(t.changed));
+  }
   if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
   if (t.rescanned != 0) {
     text += fmt::format(

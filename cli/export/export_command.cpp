@@ -25,8 +25,7 @@ struct export_flags {
   int gzip_level = 6;
   output_flags output;
   tuning_flags tuning;
-  std::string read_from = "master";
-  unsigned latency_target_ms = 0;
+  source_read_flags reads;
 };
 
 bool ends_with(const std::string& text, std::string_view end) {
@@ -82,8 +81,7 @@ int run_export(export_flags& flags) {
   if (flags.rdb_version) config.rdb_version = static_cast<std::uint16_t>(*flags.rdb_version);
   config.gzip_level = flags.gzip || ends_with(config.output, ".gz") ? flags.gzip_level : 0;
   apply_tuning_flags(config.tune, flags.tuning);
-  config.protect.read_from_replicas = flags.read_from == "replicas";
-  config.protect.latency_target = std::chrono::milliseconds{flags.latency_target_ms};
+  apply_source_read_flags(config.protect, flags.reads);
   if (auto unusable = check_outputs({{flags.output.report_path, "--report"},
                                      {config.output, "--output"},
                                      {config.failed_keys_path, "--failed-keys"}})) {
@@ -100,7 +98,7 @@ int run_export(export_flags& flags) {
           [&job] {
             const engine::counts c = job.progress();
             return progress_sample{c.settled(), c.estimated, job.file_bytes(), "failed",
-                                   c.failed};
+                                   c.failed, {}};
           },
           live_progress(flags.output));
     }
@@ -166,16 +164,7 @@ void add_export_command(CLI::App& app, int& exit_code) {
                    "limit)",
                    "Read at most N DUMP payload bytes per second from the source (accepts KiB, "
                    "MiB suffixes; 0: no limit)");
-  command
-      ->add_option("--read-from", flags->read_from,
-                   "Cluster sources: read from each master, or from one of its replicas so the "
-                   "master stays responsive")
-      ->check(CLI::IsMember({"master", "replicas"}))
-      ->capture_default_str();
-  command
-      ->add_option("--source-latency-target", flags->latency_target_ms,
-                   "Slow down while the source's round-trip time exceeds MS milliseconds (0: off)")
-      ->type_name("MS");
+  add_source_read_options(*command, flags->reads);
   command->add_flag("--ignore-other-dbs", c.ignore_other_dbs,
                     "The source's other databases are meant to stay behind: keys there are "
                     "reported but do not make the exit code 1");

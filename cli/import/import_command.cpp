@@ -9,6 +9,7 @@
 #include "cli/common/job_options.hpp"
 #include "cli/common/json_file.hpp"
 #include "cli/common/progress.hpp"
+#include "cli/common/service_options.hpp"
 #include "cli/common/side_options.hpp"
 #include "cli/common/signals.hpp"
 #include "cli/import/import_report.hpp"
@@ -26,6 +27,7 @@ struct import_flags {
   output_flags output;
   tuning_flags tuning;
   state_flags state;
+  service_flags service;
   bool no_precheck = false;
 };
 
@@ -80,6 +82,10 @@ int run_import(import_flags& flags) {
     return exit_usage;
   }
   engine::import_config& config = flags.config;
+  if (auto wrong = apply_resume_if_exists(flags.service, config.state)) {
+    fmt::print(stderr, "ferry import: {}\n", *wrong);
+    return exit_usage;
+  }
   config.target = std::move(*target);
   config.db = flags.db;
   config.existing = existing_policy_of(flags.existing);
@@ -106,7 +112,7 @@ int run_import(import_flags& flags) {
           [&job] {
             const engine::import_progress now = job.progress();
             return progress_sample{now.keys.settled(), now.keys.estimated, now.file_read,
-                                   "failed", now.keys.failed};
+                                   "failed", now.keys.failed, {}};
           },
           live_progress(flags.output));
     }
@@ -161,6 +167,7 @@ void add_import_command(CLI::App& app, int& exit_code) {
   add_state_options(*command, flags->config.state, flags->state,
                     "Continue the import recorded in --state from the file offset up to which "
                     "every key is written (the same file, --db and target)");
+  add_resume_if_exists(*command, flags->service, command->get_option("--resume"));
   add_rate_options(*command, flags->config.protect,
                    "Write at most N keys per second to the target (0: no limit)",
                    "Write at most N DUMP payload bytes per second to the target (accepts KiB, "

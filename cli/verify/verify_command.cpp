@@ -7,11 +7,13 @@
 
 #include "cli/common/exit_codes.hpp"
 #include "cli/common/json_file.hpp"
+#include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"
 #include "cli/common/side_options.hpp"
 #include "cli/common/signals.hpp"
 #include "cli/verify/verify_report.hpp"
 #include "engine/verify/verifier.hpp"
+#include "engine/verify/verify_metrics.hpp"
 
 namespace ferry::cli {
 namespace {
@@ -28,7 +30,24 @@ struct verify_flags {
   unsigned connect_timeout_ms = 10'000;
   unsigned timeout_ms = 30'000;
   unsigned max_retry_time_s = 300;
+  metrics_flags metrics;
 };
+
+/// The metrics phase of a verify that ended with `status`.
+engine::metrics::job_phase phase_of(engine::verify_status status) {
+  using engine::metrics::job_phase;
+  switch (status) {
+    case engine::verify_status::equal:
+      return job_phase::complete;
+    case engine::verify_status::differences:
+      return job_phase::incomplete;
+    case engine::verify_status::interrupted:
+      return job_phase::interrupted;
+    case engine::verify_status::fatal:
+      break;
+  }
+  return job_phase::failed;
+}
 
 int run_verify(verify_flags& flags) {
   auto sides = resolve_sides(flags.connection);
@@ -55,8 +74,29 @@ int run_verify(verify_flags& flags) {
       return exit_failed;
     }
   }
+  // The job first: the metrics endpoint's collector reads it until the endpoint is gone.
   engine::verifier job(config);
-  signal_watch signals([&job] { job.drain(); }, exit_interrupted);
+  auto endpoint = job_endpoint::start(flags.metrics, "verify", config.source, config.target);
+  if (!endpoint) {
+    fmt::print(stderr, "ferry verify: {}\n", endpoint.error());
+    return exit_failed;
+  }
+  job_endpoint* metrics = endpoint->get();
+  if (metrics != nullptr) {
+    metrics->keep(engine::expose_verify(metrics->registry(), metrics->families(), job));
+    metrics->health().watch([&job]() -> std::optional<std::string> {
+      auto failure = job.failure();
+      return failure ? std::optional<std::string>(failure->message) : std::nullopt;
+    });
+  }
+  signal_watch signals(
+      [&job, metrics] {
+        job.drain();
+        if (metrics != nullptr) metrics->draining();
+      },
+      exit_interrupted);
+  // After the signal watch, so that it still listens while the endpoint lingers.
+  const linger_at_exit linger(metrics);
   engine::verify_report report;
   {
     const bool live = flags.progress == "always" || (flags.progress == "auto" && isatty(2));
@@ -65,13 +105,20 @@ int run_verify(verify_flags& flags) {
       progress = std::make_unique<progress_printer>(
           [&job] {
             const engine::verify_counts c = job.progress();
-            return progress_sample{c.settled(), c[engine::verify_counter::estimated], std::nullopt,
+            return progress_sample{c.settled(),
+                                   c[engine::verify_counter::estimated],
+                                   std::nullopt,
                                    "differences",
-                                   c.differences() + c[engine::verify_counter::changed]};
+                                   c.differences() + c[engine::verify_counter::changed],
+                                   {}};
           },
           live);
     }
+    if (metrics != nullptr) metrics->set_phase(engine::metrics::job_phase::running);
     report = job.run();
+  }
+  if (metrics != nullptr) {
+    metrics->ended(phase_of(report.status), report.failure ? report.failure->message : "");
   }
   fmt::print("{}", verify_summary_text(report, flags.mode, config.repair));
   for (const auto& warning : report.warnings) fmt::print(stderr, "warning: {}\n", warning);
@@ -212,6 +259,7 @@ void add_verify_command(CLI::App& app, int& exit_code) {
                    "Seconds to keep retrying an unreachable node before stopping the job")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
+  add_metrics_options(*verify, flags->metrics);
   verify->callback([flags, &exit_code] { exit_code = run_verify(*flags); });
 }
 

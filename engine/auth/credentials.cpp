@@ -93,6 +93,11 @@ boost::system::result<protocol::login_state, std::string> token_login::current()
                                fmt::format("access token from the {}", label_)};
 }
 
+std::optional<std::chrono::sys_seconds> token_expiry(const protocol::login_source* login) {
+  const auto* token = dynamic_cast<const token_login*>(login);
+  return token != nullptr ? token->expires() : std::nullopt;
+}
+
 std::optional<std::chrono::sys_seconds> token_login::expires() const {
   std::lock_guard lock(mutex_);
   if (!token_) return std::nullopt;

@@ -133,4 +133,8 @@ class token_login final : public protocol::login_source {
 /// "2025-05-01T12:00:00Z".
 std::string utc_text(std::chrono::sys_seconds when);
 
+/// When the access token in use by `login` expires (ferry_token_expiry_timestamp_seconds):
+/// nothing for a password, the URL's credentials (null), or a token not read yet.
+std::optional<std::chrono::sys_seconds> token_expiry(const protocol::login_source* login);
+
 }  // namespace ferry::engine

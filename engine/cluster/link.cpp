@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
 
 #include "protocol/wire/errors.hpp"
 
@@ -15,19 +16,21 @@ namespace asio = boost::asio;
 using protocol::failure;
 
 link::link(asio::any_io_executor executor, protocol::connection_options options, const tuning& tune,
-           job_control& control)
+           job_control& control, link_stats* stats)
     : state_(std::make_shared<link_state>(std::move(executor), std::move(options))),
       control_(control),
       backoff_(std::chrono::milliseconds{50}, std::chrono::milliseconds{5'000}, tune.max_retry_time,
-               std::random_device{}()) {
+               std::random_device{}()),
+      stats_(stats) {
   if (auto* registry = link_registry::of_this_thread()) registry->enroll(state_);
 }
 
-asio::awaitable<bool> link::pause_before_retry() {
+asio::awaitable<bool> link::pause_before_retry(boost::system::error_code cause) {
   if (control_.failed()) co_return false;
   auto delay = backoff_.next(backoff::clock::now());
   if (!delay) co_return false;
   ++retries_;
+  if (stats_ != nullptr) stats_->retried(cause);
   asio::steady_timer timer(co_await asio::this_coro::executor, *delay);
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   co_return !control_.failed();
@@ -63,12 +66,13 @@ asio::awaitable<outcome> link::open() {
     auto ec = co_await conn.connect();
     if (!ec) {
       backoff_.reset();
+      if (std::exchange(opened_once_, true) && stats_ != nullptr) stats_->reconnected();
       break;
     }
     if (protocol::disposition_of(ec) != protocol::disposition::retry) {
       co_return failure{ec, conn.last_error()};
     }
-    if (!co_await pause_before_retry()) {
+    if (!co_await pause_before_retry(ec)) {
       co_return failure{ec, fmt::format("{} (gave up after retrying)", conn.last_error())};
     }
   }
@@ -89,6 +93,7 @@ asio::awaitable<boost::system::error_code> link::exec_once(protocol::command_buf
       // The server dropped the connection while it sat idle (typically when its old token
       // expired). Nothing of this batch was sent: reconnect with the current token at once.
       if (auto reconnected = co_await conn.connect()) co_return reconnected;
+      if (stats_ != nullptr) stats_->reconnected();
     }
   }
   auto ec = co_await conn.exec(commands, replies);
@@ -105,7 +110,7 @@ asio::awaitable<outcome> link::exec(protocol::command_buffer& commands,
     if (protocol::disposition_of(ec) != protocol::disposition::retry) {
       co_return failure{ec, connection().last_error()};
     }
-    if (!co_await pause_before_retry()) {
+    if (!co_await pause_before_retry(ec)) {
       co_return failure{ec, fmt::format("{} (gave up after retrying)", connection().last_error())};
     }
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/cluster/link_state.hpp"
+#include "engine/cluster/link_stats.hpp"
 #include "engine/runtime/backoff.hpp"
 #include "engine/runtime/job_control.hpp"
 #include "engine/runtime/result.hpp"
@@ -23,9 +24,10 @@ namespace ferry::engine {
 /// See the file comment.
 class link {
  public:
-  /// A closed link to `options.where`.
+  /// A closed link to `options.where`; counts its retries by cause and its reconnects into
+  /// `stats` when given (which must outlive it).
   link(boost::asio::any_io_executor executor, protocol::connection_options options,
-       const tuning& tune, job_control& control);
+       const tuning& tune, job_control& control, link_stats* stats = nullptr);
 
   /// Connects if needed. Retryable failures are retried with backoff until the retry time is
   /// spent; fatal ones (auth, TLS) return at once.
@@ -44,9 +46,11 @@ class link {
   boost::asio::awaitable<outcome> exec(protocol::command_buffer& commands,
                                        std::vector<protocol::reply>& replies);
 
-  /// Waits out the next backoff delay after a retryable failure; false when the retry time is
-  /// spent or the job is stopping.
-  boost::asio::awaitable<bool> pause_before_retry();
+  /// Waits out the next backoff delay after a retryable failure (`cause`, for the metrics'
+  /// retries by cause); false when the retry time is spent or the job is stopping.
+  boost::asio::awaitable<bool> pause_before_retry(
+      boost::system::error_code cause =
+          protocol::make_error_code(protocol::errc::connection_closed));
 
   /// The underlying connection.
   protocol::connection& connection() noexcept { return state_->connection; }
@@ -65,6 +69,8 @@ class link {
   job_control& control_;
   backoff backoff_;
   std::uint64_t retries_ = 0;
+  link_stats* stats_ = nullptr;
+  bool opened_once_ = false;  // a later connect is a reconnect
 };
 
 }  // namespace ferry::engine

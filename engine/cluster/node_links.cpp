@@ -3,14 +3,18 @@
 namespace ferry::engine {
 
 node_links::node_links(boost::asio::any_io_executor executor, protocol::connection_options base,
-                       const tuning& tune, job_control& control)
-    : executor_(std::move(executor)), base_(std::move(base)), tune_(tune), control_(control) {}
+                       const tuning& tune, job_control& control, link_stats* stats)
+    : executor_(std::move(executor)),
+      base_(std::move(base)),
+      tune_(tune),
+      control_(control),
+      stats_(stats) {}
 
 link& node_links::to(const node_address& node) {
   auto& slot = links_[node];
   if (!slot) {
     slot = std::make_unique<link>(executor_, protocol::at_node(base_, node.host, node.port), tune_,
-                                  control_);
+                                  control_, stats_);
   }
   return *slot;
 }

@@ -19,9 +19,10 @@ namespace ferry::engine {
 /// See the file comment.
 class node_links {
  public:
-  /// Links made from `base` (TLS, credentials, db, timeouts; host and port replaced per node).
+  /// Links made from `base` (TLS, credentials, db, timeouts; host and port replaced per node),
+  /// each counting into `stats` when given (which must outlive them).
   node_links(boost::asio::any_io_executor executor, protocol::connection_options base,
-             const tuning& tune, job_control& control);
+             const tuning& tune, job_control& control, link_stats* stats = nullptr);
 
   /// The link to `node`, made now if there is none yet.
   link& to(const node_address& node);
@@ -41,6 +42,7 @@ class node_links {
   protocol::connection_options base_;
   const tuning& tune_;
   job_control& control_;
+  link_stats* stats_;
   std::map<node_address, std::unique_ptr<link>> links_;
 };
 

@@ -28,6 +28,7 @@ void redirect_round::begin(std::size_t keys) {
     todo_.push_back({static_cast<std::uint32_t>(i), {}, false});
   next_.clear();
   refresh_ = false;
+  cause_.reset();
   backoff_.reset();
 }
 
@@ -37,6 +38,7 @@ void redirect_round::begin(std::vector<std::uint32_t> keys) {
   for (const auto index : keys) todo_.push_back({index, {}, false});
   next_.clear();
   refresh_ = false;
+  cause_.reset();
   backoff_.reset();
 }
 
@@ -93,6 +95,7 @@ std::span<const round_group> redirect_round::plan(const protocol::topology* map,
 
 void redirect_round::redirect(std::uint32_t index, const protocol::redirect& to,
                               const std::string& from_host) {
+  if (!cause_) cause_ = to.ask ? protocol::errc::ask : protocol::errc::moved;
   pending p{index, {}, false};
   if (to.ask || moved_ == moved_policy::follow) {
     p.node = node_address{to.host.empty() ? from_host : to.host, to.port};
@@ -102,9 +105,14 @@ void redirect_round::redirect(std::uint32_t index, const protocol::redirect& to,
   next_.push_back(std::move(p));
 }
 
-void redirect_round::retry(std::uint32_t index) { next_.push_back({index, {}, false}); }
+void redirect_round::retry(std::uint32_t index, protocol::errc cause) {
+  if (!cause_) cause_ = cause;
+  next_.push_back({index, {}, false});
+}
 
-void redirect_round::retry_same(std::uint32_t index, const round_group& group) {
+void redirect_round::retry_same(std::uint32_t index, const round_group& group,
+                                protocol::errc cause) {
+  if (!cause_) cause_ = cause;
   next_.push_back({index, group.node, group.asking});
 }
 
@@ -117,9 +125,14 @@ round_outcome redirect_round::finish(backoff::clock::time_point now) {
   if (todo_.empty()) {
     outcome.next = round_outcome::step::done;
     refresh_ = false;
+    cause_.reset();
     return outcome;
   }
   ++rounds_retried_;
+  // A key kept back while planning (no owner for its slot) noted no cause: the cluster is down
+  // for that slot right now.
+  if (stats_ != nullptr) stats_->retried(cause_.value_or(protocol::errc::clusterdown));
+  cause_.reset();
   outcome.refresh_map = std::exchange(refresh_, false);
   const auto delay = backoff_.next(now);
   if (!delay) {

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cluster/link_stats.hpp"
 #include "engine/runtime/backoff.hpp"
 #include "protocol/wire/errors.hpp"
 #include "protocol/wire/topology.hpp"
@@ -116,11 +117,12 @@ class redirect_round {
   /// Key `index` got MOVED or ASK `to` from the node at `from_host` (a reply without a host,
   /// "MOVED 3999 :6381", names a node on the same host). It goes again next round.
   void redirect(std::uint32_t index, const protocol::redirect& to, const std::string& from_host);
-  /// Key `index` goes again next round, home (its reply said "not now", or no reply came).
-  void retry(std::uint32_t index);
+  /// Key `index` goes again next round, home (its reply said "not now", or no reply came);
+  /// `cause` is why, for the retries by cause (errc{} when the caller cannot tell).
+  void retry(std::uint32_t index, protocol::errc cause = {});
   /// Key `index` goes again next round to the same node as this round (an ASK target that
   /// answered TRYAGAIN keeps it).
-  void retry_same(std::uint32_t index, const round_group& group);
+  void retry_same(std::uint32_t index, const round_group& group, protocol::errc cause = {});
 
   /// Ends the round: done, another round (after a backoff delay, with a map refresh when
   /// asked), or give up once the backoff's retry time is spent.
@@ -128,6 +130,9 @@ class redirect_round {
 
   /// Rounds run again since this object was made (a redirect or a retry in each).
   std::uint64_t rounds_retried() const noexcept { return rounds_retried_; }
+  /// Also counts each round run again into `stats`, under the cause of the first key sent
+  /// again (so the causes add up to rounds_retried()); null to stop.
+  void count_into(link_stats* stats) noexcept { stats_ = stats; }
 
  private:
   struct pending {
@@ -148,6 +153,8 @@ class redirect_round {
   std::size_t used_ = 0;
   std::vector<std::size_t> by_master_;  // group index of each master this round; npos if none
   std::uint64_t rounds_retried_ = 0;
+  link_stats* stats_ = nullptr;
+  std::optional<protocol::errc> cause_;  // of the first key sent again this round
 };
 
 }  // namespace ferry::engine

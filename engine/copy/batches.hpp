@@ -24,7 +24,43 @@ enum class record_kind : std::uint8_t {
   restore,  ///< RESTORE key <expire_at_ms> <payload> ABSTTL [REPLACE]
   erase,    ///< DEL key: the key is gone from the source (a live sync's re-copy)
   string,   ///< SET key <payload> [PXAT <expire_at_ms>] [NX]: a string read with GET
+  rebuild,  ///< copy it with type commands (struct mode, engine/copy/struct_stage.hpp)
 };
+
+/// Why a key is copied with type commands instead of RESTORE (the report counts each).
+enum class rebuild_reason : std::uint8_t {
+  none,             ///< not rebuilt
+  forced,           ///< --mode struct
+  restore_refused,  ///< the target refuses RESTORE (renamed away, not allowed, geo-replicated)
+  bad_payload,      ///< the target cannot read the payload (a newer RDB version or type)
+  over_bulk_limit,  ///< the payload is over the target's proto-max-bulk-len
+  big_key,          ///< the payload is over --big-key-bytes (never held whole)
+};
+
+/// Number of rebuild reasons, `none` included.
+inline constexpr std::size_t rebuild_reasons = 6;
+
+/// "forced", "restore_refused", "bad_payload", "over_bulk_limit", "big_key" ("none").
+constexpr const char* name_of(rebuild_reason why) noexcept {
+  switch (why) {
+    case rebuild_reason::forced:
+      return "forced";
+    case rebuild_reason::restore_refused:
+      return "restore_refused";
+    case rebuild_reason::bad_payload:
+      return "bad_payload";
+    case rebuild_reason::over_bulk_limit:
+      return "over_bulk_limit";
+    case rebuild_reason::big_key:
+      return "big_key";
+    case rebuild_reason::none:
+      break;
+  }
+  return "none";
+}
+
+/// No type byte known (a payload's first byte is its RDB type).
+inline constexpr std::uint8_t unknown_rdb_type = 0xff;
 
 /// One key read from the source, ready for the target.
 struct record {
@@ -39,6 +75,13 @@ struct record {
   std::uint16_t slot = 0;
   /// What the writer does with it.
   record_kind kind = record_kind::restore;
+  /// Why it is rebuilt (`rebuild` records).
+  rebuild_reason why = rebuild_reason::none;
+  /// The RDB type byte of its payload (also when the payload was not kept), or
+  /// unknown_rdb_type.
+  std::uint8_t rdb_type = unknown_rdb_type;
+  /// Bytes of its DUMP payload, also when the payload was not kept (0: unknown).
+  std::uint64_t size = 0;
 };
 
 /// Records read from one key batch.
@@ -61,6 +104,9 @@ struct settled_part {
   counts tally;
   /// The copied keys the inline verifier is to compare (empty when it does not run).
   copied_batch verify;
+  /// Keys of the part handed on to struct mode instead: 1 when they were, and they then come
+  /// back as a settled part of their own for the same `seq` (the part stays open till then).
+  std::uint32_t deferred = 0;
 };
 
 }  // namespace ferry::engine

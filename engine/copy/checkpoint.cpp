@@ -14,15 +14,22 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/copy/batches.hpp"
 #include "engine/runtime/key_text.hpp"
 
 namespace ferry::engine {
 namespace {
 
 nlohmann::json counts_json(const counts& c) {
-  return {{"scanned", c.scanned}, {"copied", c.copied},      {"vanished", c.vanished},
-          {"skipped", c.skipped}, {"failed", c.failed},      {"bytes", c.bytes},
-          {"retries", c.retries}, {"rescanned", c.rescanned}};
+  nlohmann::json j = {
+      {"scanned", c.scanned},       {"copied", c.copied},       {"vanished", c.vanished},
+      {"skipped", c.skipped},       {"failed", c.failed},       {"bytes", c.bytes},
+      {"retries", c.retries},       {"rescanned", c.rescanned}, {"restored", c.restored},
+      {"downgraded", c.downgraded}, {"rebuilt", c.rebuilt},     {"changed", c.changed}};
+  for (std::size_t i = 1; i < rebuild_reasons; ++i) {
+    j[fmt::format("rebuilt_{}", name_of(static_cast<rebuild_reason>(i)))] = c.rebuilt_by[i];
+  }
+  return j;
 }
 
 // A count: an unsigned integer. nlohmann's get<uint64_t> would turn -1 into 2^64 - 1 and 2.5
@@ -36,6 +43,25 @@ std::uint64_t count_field(const nlohmann::json& j, const char* name, bool requir
         fmt::format("counts: \"{}\" is not a whole number of 0 or more", name));
   }
   return it->get<std::uint64_t>();
+}
+
+// A whole number in [low, high] (a version, a slot): nlohmann's get<int> of 1e20 or of 2.5 is
+// undefined behaviour or a silent cut (found by the checkpoint fuzzer).
+std::int64_t bounded_field(const nlohmann::json& j, const char* name, std::int64_t low,
+                           std::int64_t high) {
+  const auto& value = j.at(name);
+  if (!value.is_number_integer() ||
+      (value.is_number_unsigned() &&
+       value.get<std::uint64_t>() > static_cast<std::uint64_t>(high))) {
+    throw std::invalid_argument(
+        fmt::format("\"{}\" is not a whole number from {} to {}", name, low, high));
+  }
+  const auto number = value.get<std::int64_t>();
+  if (number < low || number > high) {
+    throw std::invalid_argument(
+        fmt::format("\"{}\" is not a whole number from {} to {}", name, low, high));
+  }
+  return number;
 }
 
 // A SCAN cursor as written by to_json: decimal digits only. std::stoull would read "-1" as
@@ -63,6 +89,15 @@ counts counts_from(const nlohmann::json& j) {
   c.bytes = count_field(j, "bytes");
   c.retries = count_field(j, "retries", /*required=*/false);
   c.rescanned = count_field(j, "rescanned", /*required=*/false);
+  // How keys were written (files of earlier versions have none of these).
+  c.restored = count_field(j, "restored", /*required=*/false);
+  c.downgraded = count_field(j, "downgraded", /*required=*/false);
+  c.rebuilt = count_field(j, "rebuilt", /*required=*/false);
+  c.changed = count_field(j, "changed", /*required=*/false);
+  for (std::size_t i = 1; i < rebuild_reasons; ++i) {
+    const std::string name = fmt::format("rebuilt_{}", name_of(static_cast<rebuild_reason>(i)));
+    c.rebuilt_by[i] = count_field(j, name.c_str(), /*required=*/false);
+  }
   return c;
 }
 
@@ -88,25 +123,31 @@ nlohmann::json to_json(const checkpoint& state) {
                      {"node", mark.node},
                      {"run_id", mark.run_id}});
   }
-  return {{"version", 2},
-          {"status", state.status},
-          {"job",
-           {{"source", state.job.source},
-            {"target", state.job.target},
-            {"match", state.job.match},
-            {"type", state.job.type},
-            {"slots", state.job.slots},
-            {"id", state.job_id}}},
-          {"generation", state.generation},
-          {"target_marks", std::move(marks)},
-          {"shards", std::move(shards)},
-          {"moved_slots", slot_text(state.moved)}};
+  nlohmann::json json{{"version", 2},
+                      {"status", state.status},
+                      {"job",
+                       {{"source", state.job.source},
+                        {"target", state.job.target},
+                        {"match", state.job.match},
+                        {"type", state.job.type},
+                        {"slots", state.job.slots},
+                        {"part", state.job.part},
+                        {"id", state.job_id}}},
+                      {"generation", state.generation},
+                      {"target_marks", std::move(marks)},
+                      {"shards", std::move(shards)},
+                      {"moved_slots", slot_text(state.moved)}};
+  if (!state.extension.empty()) {
+    json["extension"] = nlohmann::json::parse(state.extension, nullptr, false);
+  }
+  if (state.part_slots) json["part_slots"] = slot_text(*state.part_slots);
+  return json;
 }
 
 boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohmann::json& json) {
   try {
     checkpoint state;
-    state.version = json.at("version").get<int>();
+    state.version = static_cast<int>(bounded_field(json, "version", 0, 1'000'000));
     if (state.version != 1 && state.version != 2) {
       return fmt::format("unknown state format version {} (this ferry reads versions 1 and 2)",
                          state.version);
@@ -115,16 +156,18 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
     const auto& job = json.at("job");
     state.job = {normalized_identity(job.at("source").get<std::string>()),
                  normalized_identity(job.at("target").get<std::string>()),
-                 job.at("match").get<std::string>(), job.at("type").get<std::string>(),
-                 job.at("slots").get<std::string>()};
+                 job.at("match").get<std::string>(),
+                 job.at("type").get<std::string>(),
+                 job.at("slots").get<std::string>(),
+                 job.value("part", std::string{})};
     state.job_id = job.value("id", std::string{});
-    state.generation = json.value("generation", std::uint64_t{0});
+    state.generation = count_field(json, "generation", false);
     for (const auto& entry : json.value("target_marks", nlohmann::json::array())) {
       target_mark mark;
       if (!decode_base64(entry.at("key_base64").get<std::string>(), mark.key)) {
         return std::string("target_marks: key_base64 is not base64");
       }
-      mark.slot = entry.at("slot").get<std::uint16_t>();
+      mark.slot = static_cast<std::uint16_t>(bounded_field(entry, "slot", 0, 16383));
       mark.node = entry.at("node").get<std::string>();
       mark.run_id = entry.at("run_id").get<std::string>();
       state.marks.push_back(std::move(mark));
@@ -147,6 +190,12 @@ boost::system::result<checkpoint, std::string> checkpoint_from_json(const nlohma
     auto moved = parse_slot_text(json.value("moved_slots", std::string{}));
     if (!moved) return fmt::format("moved_slots: {}", moved.error());
     state.moved = *moved;
+    if (json.contains("extension")) state.extension = json.at("extension").dump();
+    if (json.contains("part_slots")) {
+      auto part = parse_slot_text(json.at("part_slots").get<std::string>());
+      if (!part) return fmt::format("part_slots: {}", part.error());
+      state.part_slots = *part;
+    }
     return state;
   } catch (const nlohmann::json::out_of_range& e) {
     // "[json.exception.out_of_range.403] key 'status' not found": name the field, not the
@@ -241,6 +290,7 @@ std::string describe_differences(const job_identity& a, const job_identity& b) {
   compare("--match", a.match, b.match);
   compare("--type", a.type, b.type);
   compare("--slots", a.slots, b.slots);
+  compare("--shard-index/--shard-count", a.part, b.part);
   return out;
 }
 

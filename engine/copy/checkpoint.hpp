@@ -61,6 +61,8 @@ struct job_identity {
   std::string type;
   /// --slots, as "a-b"; empty for all.
   std::string slots;
+  /// --shard-index/--shard-count, as "I/N"; empty for a job that is not split.
+  std::string part;
 
   /// Equality of every field.
   friend bool operator==(const job_identity&, const job_identity&) = default;
@@ -100,6 +102,12 @@ struct checkpoint {
   std::string status = "running";
   /// Slots that moved during a scan and still await their rescan.
   slot_set moved;
+  /// What a job built on the copy keeps beside it (copy_extension::state(): `ferry sync`'s
+  /// phase, events, lag and gaps), a JSON object as text; empty for none.
+  std::string extension;
+  /// A split job's part, as computed when the job first started: a resumed part keeps these
+  /// slots even if the source's masters changed meanwhile (the parts stay disjoint).
+  std::optional<slot_set> part_slots;
 };
 
 /// The checkpoint as JSON (cursors as strings: they are unsigned 64-bit).

@@ -8,11 +8,14 @@
 #include <optional>
 #include <string>
 
+#include "engine/copy/slot_split.hpp"
 #include "engine/runtime/settings.hpp"
 #include "engine/verify/inline_settings.hpp"
 #include "protocol/wire/slots.hpp"
 
 namespace ferry::engine {
+
+class copy_extension;
 
 /// What to do with a key that already exists on the target.
 enum class existing_policy {
@@ -28,6 +31,14 @@ enum class target_loss_policy {
   recopy,  ///< go back to what the target still holds and copy the rest again, without stopping
 };
 
+/// What to do about function libraries (--functions).
+enum class function_policy {
+  append,   ///< copy them; a library of the same name already on the target stops the job
+  replace,  ///< copy them, replacing target libraries of the same names
+  flush,    ///< delete every library on the target first, then copy
+  skip,     ///< do not copy functions
+};
+
 /// A `ferry copy` job.
 struct copy_config {
   /// Where keys come from.
@@ -40,6 +51,9 @@ struct copy_config {
   std::string type;
   /// Only keys whose hash slot is in this range (also on a standalone source).
   std::optional<protocol::slot_range> slots;
+  /// One part of a migration split over several processes (--shard-index/--shard-count): only
+  /// the slots split_slots() gives this part, within `slots`.
+  std::optional<slot_part> part;
   /// Keys that exist on the target.
   existing_policy existing = existing_policy::unset;
   /// JSON-lines file for keys that could not be copied; empty for none.
@@ -60,6 +74,16 @@ struct copy_config {
   /// Read strings with GET and write them with SET ... PXAT where the target has it (Redis >=
   /// 6.2), which costs the source less than DUMP; false: DUMP and RESTORE every key.
   bool string_reads = true;
+  /// What a job built on the copy adds to it (`ferry sync`; copy_extension.hpp); null for a copy.
+  /// Not owned.
+  copy_extension* extension = nullptr;
+  /// Keys whose DUMP payload is over this many bytes are never held whole: they are copied in
+  /// chunks with type commands (--big-key-bytes).
+  std::size_t big_key_bytes = std::size_t{8} << 20;
+  /// --mode struct: every key is copied with type commands instead of RESTORE.
+  bool force_struct = false;
+  /// Function libraries (Redis 7), copied before the keys.
+  function_policy functions = function_policy::append;
 };
 
 }  // namespace ferry::engine

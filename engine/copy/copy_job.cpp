@@ -144,7 +144,7 @@ std::optional<checkpoint> copy_job::run_stages(copy_report& report, const checkp
   (*diffs)->on_error(stop);
   // Passes, then the report.
   detail::copy_run run(config_, control_, std::move(*planned), **failures, **diffs, previous,
-                       shards_);
+                       shards_, inflight_, saved_at_);
   run.run(report);
   return run.rewound();
 }

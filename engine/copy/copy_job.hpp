@@ -2,6 +2,7 @@
 // A whole `ferry copy`: checks both sides, runs every shard's pipeline on worker threads, and
 // reports what happened.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -52,6 +53,18 @@ struct shard_report {
   verify_counts verify;
 };
 
+/// The part of a split migration a job copied (--shard-index/--shard-count).
+struct part_report {
+  /// Which part.
+  slot_part part;
+  /// Its slots ("0-5460").
+  std::string slots;
+  /// The source masters it read, "host:port".
+  std::vector<std::string> masters;
+  /// True when it took those masters whole.
+  bool whole_masters = true;
+};
+
 /// What the job did.
 struct copy_report {
   /// How it ended.
@@ -87,6 +100,16 @@ struct copy_report {
   /// What it found during this run, summed over shards (keys an earlier run copied are not
   /// compared again; compare `verify.checked` with `this_run.copied`).
   verify_counts verify;
+  /// The part of a split migration, when the job is one.
+  std::optional<part_report> part;
+  /// The source's product, version and payload RDB version ("Redis 7.4.1 (RDB 12)").
+  std::string source_version;
+  /// The target's.
+  std::string target_version;
+  /// Function libraries the source holds.
+  std::size_t function_libraries = 0;
+  /// Target masters that received them in this run.
+  std::size_t function_masters = 0;
 };
 
 /// See the file comment.
@@ -103,6 +126,19 @@ class copy_job {
 
   /// Counters so far, summed over shards. Safe from any thread, at any time.
   counts progress() const;
+  /// Every shard so far (rescans included) with its counters, latencies and link counts, for
+  /// the metrics endpoint. Safe from any thread, at any time.
+  std::vector<shard_snapshot> shards() const { return shards_.snapshot(); }
+  /// What the inline verifier found so far, summed over shards (copy --verify).
+  verify_counts verified() const { return shards_.verified_total(); }
+  /// DUMP payload bytes held in memory now, all threads.
+  std::size_t inflight_bytes() const noexcept { return inflight_.load(std::memory_order_relaxed); }
+  /// When the state file was last written, in unix seconds; 0 before the first write.
+  double checkpoint_time() const noexcept { return saved_at_.load(std::memory_order_relaxed); }
+  /// The fatal failure that stops the job, once there is one. Safe from any thread.
+  std::optional<protocol::failure> failure() const { return control_.failure(); }
+  /// What the job was asked to do.
+  const copy_config& config() const noexcept { return config_; }
   /// Asks the job to stop scanning and finish what is in flight. Safe from any thread.
   void drain() noexcept { control_.drain(); }
 
@@ -114,6 +150,8 @@ class copy_job {
   copy_config config_;
   job_control control_;
   shard_book shards_;
+  std::atomic<std::size_t> inflight_{0};
+  std::atomic<double> saved_at_{0};
 };
 
 }  // namespace ferry::engine

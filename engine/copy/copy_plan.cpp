@@ -59,6 +59,32 @@ asio::awaitable<maybe<shard_plan>> probe_shard(const protocol::connection_option
   co_return plan;
 }
 
+/// The part a split job copies: what its first run recorded in the state file, or else part
+/// `part.index` of split_slots() over the source's masters.
+part_plan plan_part(const slot_part& part, const protocol::topology& map, const slot_set& wanted,
+                    const checkpoint* previous) {
+  part_plan plan;
+  plan.part = part;
+  std::vector<slot_set> masters;
+  for (const auto& master : map.masters()) masters.push_back(slots_of(master.slots) & wanted);
+  if (previous != nullptr && previous->part_slots) {
+    plan.slots = *previous->part_slots & wanted;
+    plan.from_state = true;
+  } else {
+    const auto shares = split_slots(masters, part.count);
+    const split_share& mine = shares.at(part.index);
+    plan.slots = mine.slots;
+    plan.whole_masters = mine.whole_masters;
+  }
+  for (std::size_t m = 0; m < masters.size(); ++m) {
+    const slot_set taken = masters[m] & plan.slots;
+    if (taken.none()) continue;
+    plan.masters.push_back(map.masters()[m].where.address());
+    if (taken != masters[m]) plan.whole_masters = false;
+  }
+  return plan;
+}
+
 /// The shard of `previous` that describes the same node and the same process, if any.
 const shard_state* same_shard(const checkpoint& previous, const shard_plan& shard) {
   for (const auto& saved : previous.shards) {
@@ -89,13 +115,22 @@ asio::awaitable<std::vector<std::size_t>> restarted_shards(const copy_plan& plan
 }
 
 job_identity identity_of(const copy_config& config) {
-  return {endpoint_identity(config.source.where), endpoint_identity(config.target.where),
-          config.match, config.type,
-          config.slots ? fmt::format("{}-{}", config.slots->start, config.slots->end) : ""};
+  return {endpoint_identity(config.source.where),
+          endpoint_identity(config.target.where),
+          config.match,
+          config.type,
+          config.slots ? fmt::format("{}-{}", config.slots->start, config.slots->end) : "",
+          config.part ? config.part->text() : ""};
 }
 
 asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config, const checkpoint* previous) {
   copy_plan plan;
+  if (config.part && (config.part->count == 0 || config.part->index >= config.part->count)) {
+    co_return fail_with(job_error::configuration,
+                        fmt::format("part {} of a split into {} does not exist (0 <= index < "
+                                    "count)",
+                                    config.part->index, config.part->count));
+  }
   plan.identity = identity_of(config);
   auto sides = co_await inspect_sides(config.source, config.target, config.tune,
                                       "ferry will not copy a database onto itself");
@@ -109,9 +144,14 @@ asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config, const che
                                     "ranges); fix the cluster before copying",
                                     gaps.front().start, gaps.front().end, gaps.size() - 1));
   }
-  const slot_set wanted = config.slots ? slots_of({*config.slots}) : slot_set{}.set();
+  slot_set wanted = config.slots ? slots_of({*config.slots}) : slot_set{}.set();
+  if (config.part) {
+    plan.part = plan_part(*config.part, source_map, wanted, previous);
+    wanted = plan.part->slots;
+  }
   for (const auto& master : source_map.masters()) {
-    const slot_set owned = slots_of(master.slots) & wanted;
+    const slot_set all_owned = slots_of(master.slots);
+    const slot_set owned = all_owned & wanted;
     if (owned.none()) continue;
     const protocol::cluster_node* node = &master;
     if (config.protect.read_from_replicas) {
@@ -125,6 +165,12 @@ asio::awaitable<maybe<copy_plan>> plan_copy(const copy_config& config, const che
     auto shard = co_await probe_shard(plan.sides.source, *node, plan.other_dbs);
     if (!shard) co_return shard.error();
     shard->slots = owned;
+    // Progress expects the share of the node's keys in the slots copied (keys hash uniformly).
+    if (owned != all_owned && all_owned.any()) {
+      shard->estimate = static_cast<std::uint64_t>(static_cast<double>(shard->estimate) *
+                                                   static_cast<double>(owned.count()) /
+                                                   static_cast<double>(all_owned.count()));
+    }
     if (previous != nullptr) {
       if (const shard_state* saved = same_shard(*previous, *shard)) {
         shard->start = saved->position;

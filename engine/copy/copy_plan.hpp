@@ -11,6 +11,7 @@
 #include "engine/cluster/sides.hpp"
 #include "engine/copy/checkpoint.hpp"
 #include "engine/copy/copy_config.hpp"
+#include "engine/copy/slot_split.hpp"
 #include "protocol/wire/info.hpp"
 
 namespace ferry::engine {
@@ -34,6 +35,20 @@ struct shard_plan {
   slot_set slots;
 };
 
+/// The part of a split migration a job copies (--shard-index/--shard-count).
+struct part_plan {
+  /// Which part.
+  slot_part part;
+  /// Its slots (within --slots).
+  slot_set slots;
+  /// The source masters it reads, "host:port", in slot order.
+  std::vector<std::string> masters;
+  /// True when it takes those masters whole (see slot_split.hpp).
+  bool whole_masters = true;
+  /// True when the slots came from the state file (computed by the part's first run).
+  bool from_state = false;
+};
+
 /// The decided job.
 struct copy_plan {
   /// Source and target settings and facts.
@@ -48,6 +63,8 @@ struct copy_plan {
   /// The source's databases other than the one copied that hold keys (INFO keyspace): they are
   /// left behind, and the job says so.
   std::vector<protocol::keyspace_entry> other_dbs;
+  /// A split job's part; nothing for a job that is not split.
+  std::optional<part_plan> part;
 };
 
 /// The identity of the job `config` describes.

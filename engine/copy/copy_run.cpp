@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "engine/copy/function_copy.hpp"
+#include "engine/copy/side_versions.hpp"
+
 namespace ferry::engine::detail {
 
 using protocol::errc;
@@ -37,6 +40,22 @@ bool target_sets_pxat(const protocol::server_facts& target) {
   return target.major_version > 6 || (target.major_version == 6 && target.minor_version >= 2);
 }
 
+/// What the two servers can do, for struct mode, from their versions (Valkey 8 says it is Redis
+/// 7.2 to clients).
+rebuild_caps caps_of(const inspected_sides& sides) {
+  const auto at_least = [](const protocol::server_facts& f, int major, int minor) {
+    return f.major_version > major || (f.major_version == major && f.minor_version >= minor);
+  };
+  rebuild_caps caps;
+  caps.source_pexpiretime = sides.source_facts.major_version >= 7;
+  caps.target_pexpiretime = sides.target_facts.major_version >= 7;
+  caps.source_field_ttls = at_least(sides.source_facts, 7, 4);
+  caps.target_field_ttls = at_least(sides.target_facts, 7, 4);
+  caps.target_stream_v2 = at_least(sides.target_facts, 7, 0);
+  caps.target_createconsumer = at_least(sides.target_facts, 6, 2);
+  return caps;
+}
+
 /// Adds to a fatal OOM message what a person needs to size the target.
 std::string explain_oom(const std::string& message, const counts& totals) {
   const std::uint64_t left =
@@ -53,14 +72,21 @@ std::string explain_oom(const std::string& message, const counts& totals) {
 
 }  // namespace
 
+double copy_run::unix_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
 copy_run::copy_run(copy_config& config, job_control& control, copy_plan plan, failed_keys& failures,
-                   diff_file& diffs, const checkpoint* previous, shard_book& book)
+                   diff_file& diffs, const checkpoint* previous, shard_book& book,
+                   std::atomic<std::size_t>& inflight, std::atomic<double>& saved_at)
     : config_(config),
       control_(control),
       plan_(std::move(plan)),
       failures_(failures),
       diffs_(diffs),
       resuming_(previous != nullptr),
+      previous_(previous),
       book_(book),
       job_id_(previous != nullptr && !previous->job_id.empty() ? previous->job_id : new_job_id()),
       generation_(previous != nullptr ? previous->generation : 0),
@@ -68,10 +94,15 @@ copy_run::copy_run(copy_config& config, job_control& control, copy_plan plan, fa
              previous != nullptr ? previous->marks : std::vector<target_mark>{}),
       cluster_(plan_.sides.source_facts.map.is_cluster()),
       source_(plan_.sides.source, plan_.sides.source_facts.map),
-      limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec) {
+      limiter_(config.protect.max_keys_per_sec, config.protect.max_bytes_per_sec),
+      inflight_(inflight),
+      saved_at_(saved_at) {
+  mode_.can_rebuild = true;
+  mode_.force_struct = config.force_struct;
   slots_.mark(plan_.moved);
   for (const auto& shard : plan_.shards) {
-    book_.add(shard.start, std::max(shard.estimate, shard.start.done.settled()));
+    book_.add(shard.start, std::max(shard.estimate, shard.start.done.settled()),
+              shard.node.address());
   }
 }
 
@@ -81,10 +112,23 @@ void copy_run::run(copy_report& report) {
   if (cluster_) {
     if (auto view = source_.look()) observe(*view, report);
   }
+  // A job built on the copy checks what it needs before anything is written (ferry sync: the
+  // source's keyspace notifications).
+  if (extension_ != nullptr) {
+    if (auto ready = extension_->prepare(plan_, previous_, control_); !ready) {
+      control_.fail(ready.error());
+    }
+  }
   // Before the first key moves: the target must still hold what the state file says, and
-  // carry this job's marks.
-  if (auto held = start_guard(); !held) control_.fail(held.error());
-  if (!control_.failed()) save("running");
+  // carry this job's marks; then versions, leftovers and functions.
+  if (!control_.failed()) {
+    if (auto held = start_guard(); !held) control_.fail(held.error());
+  }
+  if (!control_.failed()) prepare_target(report);
+  if (!control_.failed()) {
+    started_ = true;
+    save("running");
+  }
   if (control_.failed()) {
     finish(report);
     return;
@@ -93,13 +137,15 @@ void copy_run::run(copy_report& report) {
   const pass_services services = services_for();
   for (int round = 0;; ++round) {
     released_.assign(runs.size(), false);
-    const auto tick_every =
+    auto tick_every =
         cluster_ ? std::min(look_interval, config_.state.interval) : config_.state.interval;
+    if (extension_ != nullptr) tick_every = std::min(tick_every, extension_->tick_interval());
     const pass_result used = run_pass(services, runs, tick_every, [&] { tick(runs, report); });
     report.threads = std::max(report.threads, used.threads);
     report.peak_inflight_bytes = std::max(report.peak_inflight_bytes, used.peak_inflight_bytes);
     if (round > 0) rescans_.insert(rescans_.end(), runs.begin(), runs.end());
-    if (control_.stopping() || !cluster_) break;
+    // An extension covers moved slots itself (copy_extension::moved).
+    if (control_.stopping() || !cluster_ || extension_ != nullptr) break;
     const auto view = settle_source(report);
     if (!view) break;
     rescanning_.reset();
@@ -123,12 +169,14 @@ std::vector<shard_run> copy_run::first_pass() {
   std::vector<shard_run> runs;
   for (std::size_t i = 0; i < plan_.shards.size(); ++i) {
     const shard_plan& shard = plan_.shards[i];
-    if (shard.start.complete) continue;
-    const bool every_slot = !cluster_ && !config_.slots;
+    // A finished shard is not scanned again; an extension still runs its flow there.
+    if (shard.start.complete && extension_ == nullptr) continue;
+    const bool every_slot = !cluster_ && !config_.slots && !config_.part;
     runs.push_back(book_.run(i, source_options(shard.node), shard.start.cursor, shard.start.done,
                              every_slot ? nullptr : std::make_shared<const slot_set>(shard.slots),
                              false));
-    if (cluster_) slots_.watch(shard.slots, shard.node_id);
+    runs.back().scanned = shard.start.complete;
+    if (cluster_ && !shard.start.complete) slots_.watch(shard.slots, shard.node_id);
   }
   return runs;
 }
@@ -152,20 +200,60 @@ std::vector<shard_run> copy_run::rescan_pass(const source_view& view, copy_repor
   return runs;
 }
 
+/// What comes before the first key: both sides' versions (announced when the source is newer),
+/// a target that refuses RESTORE (the job starts in struct mode), the temporary keys an
+/// interrupted run left, and the function libraries.
+void copy_run::prepare_target(copy_report& report) {
+  const versions_seen seen = look_at_versions(plan_.sides, job_id_, config_.tune);
+  report.source_version = seen.source.describe();
+  report.target_version = seen.target.describe();
+  if (auto notice = newer_source_notice(seen, config_.force_struct); !notice.empty()) {
+    report.warnings.push_back(std::move(notice));
+  }
+  if (seen.restore_refused && !config_.force_struct) {
+    mode_.restore_refused = true;
+    warnings_.add(
+        restore_refused_warning(plan_.sides.target.where.address(), *seen.restore_refused));
+  }
+  if (resuming_) {
+    auto deleted = delete_temp_keys(plan_.sides, job_id_, config_.tune);
+    if (!deleted) {
+      report.warnings.push_back(deleted.error().message);
+    } else if (*deleted != 0) {
+      report.warnings.push_back(fmt::format(
+          "deleted {} temporary key(s) ({}...) that the interrupted run left on the target",
+          *deleted, temp_key_marker));
+    }
+  }
+  auto functions = copy_functions(plan_.sides, config_.functions, config_.tune);
+  if (!functions) {
+    control_.fail(functions.error());
+    return;
+  }
+  report.function_libraries = functions->libraries;
+  report.function_masters = functions->masters_written;
+  for (auto& warning : functions->warnings) report.warnings.push_back(std::move(warning));
+}
+
 pass_services copy_run::services_for() {
-  return pass_services{config_,
-                       plan_.sides.target,
-                       plan_.sides.target_facts.map,
-                       control_,
-                       failures_,
-                       limiter_,
-                       warnings_,
-                       resuming_,
-                       plan_.sides.source_facts.major_version >= 7,
-                       config_.string_reads && target_sets_pxat(plan_.sides.target_facts),
-                       commands_,
-                       {plan_.sides.source, plan_.sides.source_facts.map,
-                        inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_}};
+  pass_services services{config_,
+                         plan_.sides.target,
+                         plan_.sides.target_facts.map,
+                         control_,
+                         failures_,
+                         limiter_,
+                         warnings_,
+                         resuming_,
+                         plan_.sides.source_facts.major_version >= 7,
+                         config_.string_reads && target_sets_pxat(plan_.sides.target_facts),
+                         commands_,
+                         {plan_.sides.source, plan_.sides.source_facts.map,
+                          inline_compare_options(config_, plan_.sides), diffs_, verify_warnings_},
+                         &inflight_,
+                         &mode_,
+                         caps_of(plan_.sides),
+                         job_id_};
+  return services;
 }
 
 protocol::connection_options copy_run::source_options(const protocol::endpoint& node) const {
@@ -190,7 +278,13 @@ void copy_run::observe(const source_view& view, copy_report& report) {
 /// While shards run, the calling thread looks at the source cluster and keeps the state file
 /// fresh (which looks at the target too).
 void copy_run::tick(const std::vector<shard_run>& runs, copy_report& report) {
-  if (cluster_) {
+  // An extension ticks more often than the source needs looking at; and once every scan is
+  // over, its own looks follow the cluster.
+  const auto now = std::chrono::steady_clock::now();
+  const bool scanning = std::find(released_.begin(), released_.end(), false) != released_.end();
+  const bool look = extension_ == nullptr || (scanning && now - last_look_ >= look_interval);
+  if (cluster_ && look) {
+    last_look_ = now;
     // A shard that ended before this look is released after it: the look covers its end.
     std::vector<std::size_t> ended;
     for (std::size_t n = 0; n < runs.size(); ++n) {
@@ -203,6 +297,10 @@ void copy_run::tick(const std::vector<shard_run>& runs, copy_report& report) {
         released_[n] = true;
       }
     }
+  }
+  if (extension_ != nullptr) {
+    if (slots_.moved().any()) extension_->moved(slots_.take_moved());
+    extension_->tick();
   }
   if (std::chrono::steady_clock::now() - last_save_ >= config_.state.interval) {
     save("running");
@@ -276,7 +374,7 @@ void copy_run::finish(copy_report& report) {
                        start.cursor,
                        from_state,
                        rescan,
-                       cluster_ && scope != nullptr ? slot_text(*scope) : "",
+                       (cluster_ || config_.part) && scope != nullptr ? slot_text(*scope) : "",
                        book_.verified(i).snapshot()};
     all_complete = all_complete && entry.complete;
     report.verify += entry.verify;
@@ -311,6 +409,7 @@ void copy_run::finish(copy_report& report) {
     }
   }
   const char* status = "complete";
+  bool keep_marks = false;
   if (control_.failed()) {
     report.status = job_status::fatal;
     report.failure = control_.failure();
@@ -328,8 +427,10 @@ void copy_run::finish(copy_report& report) {
                     : !plan_.other_dbs.empty() && !config_.ignore_other_dbs
                         ? job_status::left_behind
                         : job_status::complete;
-    // The marks go: the target holds the source's keys and nothing of ferry's.
-    if (auto removed = guard_.unmark(); !removed) {
+    // The marks go: the target holds the source's keys and nothing of ferry's (unless an
+    // extension's job goes on: a resumed sync must find them).
+    keep_marks = extension_ != nullptr && extension_->keep_marks();
+    if (auto removed = keep_marks ? outcome{} : guard_.unmark(); !removed) {
       report.warnings.push_back(fmt::format(
           "ferry could not delete its marks ({}...) from the target: {}; delete them by hand",
           mark_prefix, removed.error().message));
@@ -337,16 +438,26 @@ void copy_run::finish(copy_report& report) {
   }
   if (rewound_) {
     write_state(*rewound_);
-  } else if (report.status == job_status::interrupted || report.status == job_status::fatal) {
+  } else if (!started_) {
+    // Stopped before its first key (a check failed): nothing to mark, the previous state file
+    // (if any) stays as it is.
+  } else if (report.status == job_status::interrupted || report.status == job_status::fatal ||
+             keep_marks) {
     // What was acknowledged is marked and saved, if the target still answers; otherwise the
     // previous state file stays, which claims no more than the target holds.
     save(status);
   } else if (!config_.state.path.empty()) {
     if (auto saved = save_checkpoint(config_.state.path, state_of(status)); !saved) {
       report.warnings.push_back(saved.error());
+    } else {
+      saved_at_.store(unix_seconds(), std::memory_order_relaxed);
     }
   }
   if (control_.failed() && !report.failure) report.failure = control_.failure();
+  if (plan_.part) {
+    report.part = part_report{plan_.part->part, slot_text(plan_.part->slots), plan_.part->masters,
+                              plan_.part->whole_masters};
+  }
 }
 
 }  // namespace ferry::engine::detail

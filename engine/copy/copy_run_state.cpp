@@ -26,6 +26,8 @@ checkpoint copy_run::state_of(const char* status) const {
   }
   // A rescan is not resumed from a cursor: its slots stay moved until it ends.
   state.moved = slots_.moved() | rescanning_;
+  if (extension_ != nullptr) state.extension = extension_->state();
+  if (plan_.part) state.part_slots = plan_.part->slots;
   return state;
 }
 
@@ -85,6 +87,8 @@ void copy_run::write_state(const checkpoint& state) {
                   fmt::format("{}; the state file written before is intact: free space (or fix the "
                               "permissions) there and run the same command with --resume",
                               saved.error())));
+  } else {
+    saved_at_.store(unix_seconds(), std::memory_order_relaxed);
   }
 }
 
@@ -105,6 +109,7 @@ void copy_run::lost(const target_loss& loss, bool during_run) {
   back.job_id = job_id_;
   back.status = "target_lost";
   back.marks = guard_.marks();
+  if (plan_.part) back.part_slots = plan_.part->slots;
   rewound_ = std::move(back);
 }
 

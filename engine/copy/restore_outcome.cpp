@@ -1,5 +1,7 @@
 #include "engine/copy/restore_outcome.hpp"
 
+#include <string>
+
 namespace ferry::engine {
 
 using protocol::errc;
@@ -14,7 +16,30 @@ restore_action busy_key(const restore_situation& key) {
   return judge_ours(false, key);
 }
 
+restore_decision rebuild(restore_decision decision, rebuild_reason why) {
+  decision.action = restore_action::rebuild;
+  decision.why = why;
+  return decision;
+}
+
 }  // namespace
+
+bool refuses_restore(std::string_view text) noexcept {
+  switch (protocol::classify_error_reply(text)) {
+    case errc::unknown_command:
+      return true;
+    case errc::no_permission: {
+      // "NOPERM User u has no permissions to run the 'restore' command" (7.x), "NOPERM this
+      // user has no permissions to run the 'restore' command or its subcommand" (6.x); a key
+      // pattern's refusal names no command.
+      std::string lower(text);
+      for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+      return lower.find("'restore'") != std::string::npos;
+    }
+    default:
+      return false;
+  }
+}
 
 restore_decision judge_restore(const protocol::reply* answer, const restore_situation& key) {
   restore_decision decision;
@@ -36,9 +61,21 @@ restore_decision judge_restore(const protocol::reply* answer, const restore_situ
       return decision;
     case errc::key_too_large:
       // "ERR Protocol error: invalid bulk length": over the target's proto-max-bulk-len, which
-      // ferry learns only this way; the server closes the connection after this reply.
+      // ferry learns only this way; the server closes the connection after this reply. Struct
+      // mode writes it in pieces under the limit.
+      if (key.can_rebuild) return rebuild(decision, rebuild_reason::over_bulk_limit);
       decision.action = restore_action::fail_too_large;
       return decision;
+    case errc::bad_payload:
+      // A payload version or type the target does not know: type commands it knows.
+      if (key.can_rebuild) return rebuild(decision, rebuild_reason::bad_payload);
+      break;
+    case errc::unknown_command:
+    case errc::no_permission:
+      if (key.can_rebuild && refuses_restore(answer->text())) {
+        return rebuild(decision, rebuild_reason::restore_refused);
+      }
+      break;
     case errc::oom:
       decision.action = restore_action::stop_oom;
       return decision;
@@ -75,7 +112,7 @@ restore_decision judge_erase(const protocol::reply* answer) {
   if (decision.action == restore_action::check_ours ||
       decision.action == restore_action::settle_by_value ||
       decision.action == restore_action::fail_too_large ||
-      decision.action == restore_action::fail_key) {
+      decision.action == restore_action::fail_key || decision.action == restore_action::rebuild) {
     decision.action = restore_action::stop;
   }
   return decision;
@@ -119,6 +156,20 @@ restore_action judge_existing(bool same, const restore_situation& key) {
 
 restore_action judge_replace(const protocol::reply& answer) {
   return answer.is_error() ? restore_action::fail_key : restore_action::rescanned;
+}
+
+restore_decision judge_replace(const protocol::reply& answer, const restore_situation& key) {
+  restore_decision decision;
+  decision.action = judge_replace(answer);
+  if (!answer.is_error()) return decision;
+  decision.error = protocol::classify_error_reply(answer.text());
+  if (!key.can_rebuild) return decision;
+  if (decision.error == errc::bad_payload) return rebuild(decision, rebuild_reason::bad_payload);
+  if (decision.error == errc::key_too_large) {
+    return rebuild(decision, rebuild_reason::over_bulk_limit);
+  }
+  if (refuses_restore(answer.text())) return rebuild(decision, rebuild_reason::restore_refused);
+  return decision;
 }
 
 }  // namespace ferry::engine

@@ -9,12 +9,15 @@
 //     └ settle_by_value           BUSYKEY on a key that is ferry's own by rule
 //         └ judge_existing(same)  same value → rescanned; otherwise the policy decides
 //             └ replace           RESTORE ... REPLACE; judge_replace(reply)
+//   rebuild                       a key RESTORE cannot carry (a payload the target cannot read,
+//                                 RESTORE refused, over the bulk limit): struct mode copies it
 //
 // Unit-tested as tables in tests/unit/restore_outcome_test.cpp.
 
 #include <optional>
 #include <string_view>
 
+#include "engine/copy/batches.hpp"
 #include "engine/copy/copy_config.hpp"
 #include "protocol/wire/errors.hpp"
 #include "protocol/wire/reply.hpp"
@@ -34,6 +37,7 @@ enum class restore_action {
   fail_existing,    ///< leave the target's key (--on-existing fail): record it failed
   fail_too_large,   ///< over the target's proto-max-bulk-len: learn the limit, record it failed
   fail_key,         ///< refused for this key alone (a payload it cannot read, ...): record it
+  rebuild,          ///< RESTORE cannot carry it (`why`): copy it with type commands instead
   stop_oom,         ///< the target is out of memory: stop the job with its memory figures
   stop,             ///< any other refusal: stop the job
 };
@@ -49,6 +53,8 @@ struct restore_situation {
   bool resumed = false;
   /// An earlier attempt of this key was sent on a connection that broke before its reply.
   bool ambiguous = false;
+  /// Struct mode is there to take what RESTORE cannot carry.
+  bool can_rebuild = false;
 };
 
 /// A decision, with what it rests on.
@@ -59,7 +65,13 @@ struct restore_decision {
   protocol::errc error = protocol::errc::server_error;
   /// Where a MOVED/ASK sends the key (nothing when it could not be parsed: retry home).
   std::optional<protocol::redirect> to;
+  /// Why the key is rebuilt (`rebuild`).
+  rebuild_reason why = rebuild_reason::none;
 };
+
+/// True when an error reply to RESTORE says the target does not offer RESTORE at all (renamed
+/// or disabled, or the ACL user may not run it) rather than refusing this key.
+bool refuses_restore(std::string_view reply_text) noexcept;
 
 /// The RESTORE's answer; `answer` is null when none came (the connection broke after sending).
 restore_decision judge_restore(const protocol::reply* answer, const restore_situation& key);
@@ -81,6 +93,10 @@ restore_action judge_existing(bool same, const restore_situation& key);
 
 /// After `replace`: the RESTORE ... REPLACE's answer (an error fails the key).
 restore_action judge_replace(const protocol::reply& answer);
+
+/// The same, where struct mode may take a payload the target cannot read (`rebuild`, with its
+/// reason) instead of failing the key.
+restore_decision judge_replace(const protocol::reply& answer, const restore_situation& key);
 
 /// True when the RESTORE that writes a key carries REPLACE from the start (--on-existing
 /// replace; a rescan writes without it first, to tell the first pass's keys from new ones).

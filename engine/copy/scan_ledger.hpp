@@ -19,9 +19,11 @@ namespace ferry::engine {
 class scan_ledger {
  public:
   /// A ledger starting at `start_cursor` (0, or a resumed cursor) with `start_counts` already
-  /// committed by an earlier run.
-  explicit scan_ledger(std::uint64_t start_cursor = 0, counts start_counts = {})
-      : committed_(start_cursor), committed_counts_(start_counts) {}
+  /// committed by an earlier run; `complete` when that run finished the scan (nothing is left to
+  /// commit: a job that goes on beside its scans, `ferry sync`, runs such shards too).
+  explicit scan_ledger(std::uint64_t start_cursor = 0, counts start_counts = {},
+                       bool complete = false)
+      : committed_(start_cursor), committed_counts_(start_counts), complete_(complete) {}
 
   /// The scanner made SCAN call `seq`, which returned `scanned` keys (after filters) and
   /// `next_cursor`. Calls arrive in order.

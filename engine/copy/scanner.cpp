@@ -9,6 +9,7 @@
 #include <charconv>
 #include <iterator>
 
+#include "engine/copy/copy_extension.hpp"
 #include "engine/copy/shard.hpp"
 #include "protocol/wire/errors.hpp"
 
@@ -43,12 +44,19 @@ void scan_command(protocol::command_buffer& commands, const copy_config& config,
 asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_channel& events,
                                  unsigned readers) {
   auto executor = co_await asio::this_coro::executor;
-  link source(executor, shard.source, shard.config.tune, shard.control);
+  link source(executor, shard.source, shard.config.tune, shard.control,
+              shard.meters != nullptr ? &shard.meters->source : nullptr);
+  std::uint64_t retries_seen = 0;
   protocol::command_buffer commands;
   std::vector<protocol::reply> replies;
   std::uint64_t cursor = shard.start_cursor;
   std::uint64_t seq = 0;
-  do {
+  // A job built on the copy (ferry sync) subscribes to the shard's events before its first SCAN,
+  // so that no write falls between the scan and the subscription.
+  copy_extension* extension = shard.config.extension;
+  bool go = !shard.scanned;
+  if (go && extension != nullptr) go = co_await extension->before_scan(shard);
+  while (go) {
     if (shard.control.stopping()) break;
     scan_command(commands, shard.config, cursor);
     if (auto done = co_await source.exec(commands, replies); !done) {
@@ -56,7 +64,9 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_c
           {done.error().code, fmt::format("scanning the source: {}", done.error().message)});
       break;
     }
-    shard_counters::add(shard.counters.retries, source.retries());
+    // The link counts since it was made: only what is new since the last call.
+    shard_counters::add(shard.counters.retries, source.retries() - retries_seen);
+    retries_seen = source.retries();
     shard.commands.add_scan(1);
     protocol::reply& scan = replies.front();
     if (scan.is_error() || scan.elements.size() != 2) {
@@ -101,7 +111,8 @@ asio::awaitable<void> scan_shard(shard_context& shard, key_channel& out, event_c
     }
     cursor = next;
     ++seq;
-  } while (cursor != 0);
+    if (cursor == 0) break;
+  }
   co_await end_stream(out, readers);
 }
 

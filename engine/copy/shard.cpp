@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <optional>
 
 #include "engine/cluster/link.hpp"
 #include "engine/runtime/task_group.hpp"
@@ -34,6 +35,8 @@ asio::awaitable<void> commit_parts(shard_context& shard, event_channel& events) 
       shard.ledger.closed(call->seq);
     } else {
       auto& part = std::get<settled_part>(event);
+      // Keys handed on to struct mode come back as a part of their own: the call stays open.
+      for (std::uint32_t d = 0; d < part.deferred; ++d) shard.ledger.part_sent(part.seq);
       shard.ledger.part_done(part.seq, part.tally);
       // Waits while the verifier is behind: back-pressure on the copy rather than memory.
       if (shard.verify != nullptr) co_await shard.verify->push(std::move(part.verify));
@@ -89,14 +92,26 @@ asio::awaitable<void> copy_shard(shard_context& shard) {
   key_channel keys(executor, 2 * readers);
   record_channel records(executor, readers + writers);
   event_channel events(executor, 2 * (readers + writers));
+  // Struct mode behind the writers, as many as there are writers.
+  const bool structs = shard.struct_budget != nullptr && shard.write.mode != nullptr &&
+                       shard.write.mode->can_rebuild;
+  const unsigned builders = writers;
+  rebuild_channel rebuilds(executor, builders);
+  shard.write.rebuild = structs ? &rebuilds : nullptr;
+  std::optional<struct_context> rebuild;
+  if (structs) {
+    rebuild.emplace(struct_context{shard.write, shard.source, shard.caps, shard.sizes, shard.job_id,
+                                   *shard.struct_budget, shard.source_map});
+  }
 
   // A stage that throws is a bug; the job stops with its message, and closing the channels
   // lets the other stages of the shard finish instead of waiting forever.
-  auto on_error = [&shard, &keys, &records, &events](std::exception_ptr error) {
+  auto on_error = [&shard, &keys, &records, &events, &rebuilds](std::exception_ptr error) {
     shard.control.fail(fail_with(
         job_error::internal, "internal error in shard " + shard.label + ": " + describe(error)));
     keys.close();
     records.close();
+    rebuilds.close();
     events.close();
   };
   const settled_sink settled = [&events](settled_part part) -> asio::awaitable<void> {
@@ -110,13 +125,23 @@ asio::awaitable<void> copy_shard(shard_context& shard) {
   stages.spawn(run_then_end(
       readers, [&] { return read_batches(shard, keys, records, events); }, records, writers,
       on_error));
-  stages.spawn(run_then_end(
-      writers,
-      [&] {
-        return shard.sink ? shard.sink(records, settled)
-                          : write_batches(shard.write, records, settled);
-      },
-      events, 1, on_error));
+  if (shard.sink) {
+    // A sink instead of the target (`ferry export`): no target, so no struct mode either.
+    stages.spawn(run_then_end(
+        writers, [&] { return shard.sink(records, settled); }, events, 1, on_error));
+  } else if (structs) {
+    // The writers end the rebuild stream, the struct stage then the event stream.
+    stages.spawn(run_then_end(
+        writers, [&] { return write_batches(shard.write, records, settled); }, rebuilds, builders,
+        on_error));
+    stages.spawn(run_then_end(
+        builders, [&] { return rebuild_batches(*rebuild, rebuilds, settled); }, events, 1,
+        on_error));
+  } else {
+    stages.spawn(run_then_end(
+        writers, [&] { return write_batches(shard.write, records, settled); }, events, 1,
+        on_error));
+  }
   stages.spawn(commit_parts(shard, events));
   // The probe runs beside the pipeline and stops once the pipeline is done.
   task_group probes(executor, [](std::exception_ptr) {});

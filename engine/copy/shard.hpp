@@ -34,6 +34,8 @@
 #include "engine/copy/read_path.hpp"
 #include "engine/copy/scan_ledger.hpp"
 #include "engine/copy/source_commands.hpp"
+#include "engine/copy/shard_meters.hpp"
+#include "engine/copy/struct_stage.hpp"
 #include "engine/copy/write_stage.hpp"
 #include "engine/runtime/byte_budget.hpp"
 #include "engine/runtime/channels.hpp"
@@ -92,6 +94,8 @@ struct shard_context {
   source_commands& commands;
   /// The SCAN cursor to start from (0, or a checkpoint's).
   std::uint64_t start_cursor = 0;
+  /// An earlier run finished the scan: nothing to scan (a copy extension's shard).
+  bool scanned = false;
   /// The slots this shard copies; keys of other slots on its node are left to the shards (or
   /// rescans) that own them, so no key is copied twice. Null for every slot.
   std::shared_ptr<const slot_set> slots;
@@ -121,6 +125,23 @@ struct shard_context {
   source_pace pace;
   /// Set once the pipeline has finished, so the latency probe stops.
   bool finished = false;
+  /// Read latencies and the source links' retries and reconnects, for the metrics endpoint;
+  /// null for none.
+  shard_meters* meters = nullptr;
+  /// Payloads over this are never held whole: struct mode copies them in chunks
+  /// (--big-key-bytes; at most the thread's budget).
+  std::size_t big_key_bytes = std::size_t{8} << 20;
+  /// Struct mode: what the servers can do and the chunk sizes.
+  rebuild_caps caps;
+  /// Struct mode's chunk sizes and limits.
+  rebuild_sizes sizes;
+  /// The job's id (it names struct mode's temporary keys).
+  std::string job_id;
+  /// The worker thread's budget for struct mode; null when struct mode does not run.
+  byte_budget* struct_budget = nullptr;
+  /// The worker thread's view of the source's slot map (struct mode's checks of keys a resumed
+  /// job meets); may be null.
+  slot_router* source_map = nullptr;
   /// Where the record batches go instead of the target's writers (`ferry export` writes them to
   /// a file): run `config.tune.writers_per_shard` times, like the writers, and ends when the
   /// channel does. Empty: the writers (`write`).

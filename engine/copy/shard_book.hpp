@@ -14,6 +14,7 @@
 
 #include "engine/copy/checkpoint.hpp"
 #include "engine/copy/counters.hpp"
+#include "engine/copy/shard_meters.hpp"
 #include "engine/copy/shard_pass.hpp"
 #include "engine/verify/verifier.hpp"
 
@@ -23,8 +24,9 @@ namespace ferry::engine {
 class shard_book {
  public:
   /// Adds a shard that starts from `start` (what an earlier run settled) and expects `estimate`
-  /// keys in all; returns its index.
-  std::size_t add(const shard_position& start, std::uint64_t estimate);
+  /// keys in all; `source` names it ("host:port"; a pass's run() names it otherwise). Returns
+  /// its index.
+  std::size_t add(const shard_position& start, std::uint64_t estimate, std::string source = {});
 
   /// Shard `i`'s counters.
   shard_counters& counters(std::size_t i) { return *at(i).counters; }
@@ -32,6 +34,8 @@ class shard_book {
   published_position& position(std::size_t i) { return *at(i).position; }
   /// What the inline verifier found in shard `i`.
   verify_counters& verified(std::size_t i) { return *at(i).verified; }
+  /// Shard `i`'s latencies and link counts (metrics only).
+  shard_meters& meters(std::size_t i) { return *at(i).meters; }
 
   /// A pass's run of shard `i`.
   shard_run run(std::size_t i, protocol::connection_options source, std::uint64_t start_cursor,
@@ -39,6 +43,10 @@ class shard_book {
 
   /// The counters summed over every shard.
   counts total() const;
+  /// Every shard as the metrics endpoint reads it (safe from any thread, at any time).
+  std::vector<shard_snapshot> snapshot() const;
+  /// What the inline verifier found, summed over every shard.
+  verify_counts verified_total() const;
   /// Forgets every shard (the job starts again from a checkpoint).
   void clear();
 
@@ -47,6 +55,9 @@ class shard_book {
     std::unique_ptr<shard_counters> counters;
     std::unique_ptr<published_position> position;
     std::unique_ptr<verify_counters> verified;
+    std::unique_ptr<shard_meters> meters;
+    std::string source;
+    bool rescan = false;
   };
   entry& at(std::size_t i) {
     std::lock_guard lock(mutex_);

@@ -5,6 +5,7 @@
 // A job runs one pass over the source's masters, then, when the source cluster moved slots during
 // it, rescan passes over the moved slots on their new owners (copy_job.cpp).
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,10 +18,13 @@
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
 #include "engine/copy/failed_keys.hpp"
+#include "engine/copy/shard_meters.hpp"
 #include "engine/copy/source_commands.hpp"
+#include "engine/copy/write_stage.hpp"
 #include "engine/runtime/job_control.hpp"
 #include "engine/runtime/rate_limiter.hpp"
 #include "engine/topology/slot_watch.hpp"
+#include "engine/transfer/key_rebuild.hpp"
 #include "engine/verify/diff_file.hpp"
 #include "engine/verify/key_compare.hpp"
 #include "engine/verify/verifier.hpp"
@@ -48,6 +52,11 @@ struct shard_run {
   published_position* position = nullptr;
   /// What its inline verifier finds (copy --verify), owned by the job.
   verify_counters* verified = nullptr;
+  /// An earlier run finished this shard's scan: nothing is scanned (only a copy extension's flow
+  /// runs, copy_extension.hpp).
+  bool scanned = false;
+  /// Its latencies and link counts for the metrics endpoint, owned by the job; null for none.
+  shard_meters* meters = nullptr;
 };
 
 /// What the inline verifiers of a pass share (copy --verify; unused otherwise).
@@ -84,13 +93,23 @@ struct pass_services {
   source_commands& commands;
   /// The inline verifier's needs, when config.verify.enabled.
   verify_services verify;
+  /// Payload bytes held now, summed over every worker thread's budget (the job's, for the
+  /// metrics endpoint); null for none.
+  std::atomic<std::size_t>* inflight = nullptr;
+  /// How keys are written (RESTORE, struct mode); null: RESTORE only.
+  write_mode* mode = nullptr;
+  /// What the two servers can do, for struct mode.
+  rebuild_caps caps;
+  /// The job's id (struct mode's temporary keys carry it).
+  std::string job_id;
 };
 
 /// What a pass used.
 struct pass_result {
   /// Worker threads.
   unsigned threads = 0;
-  /// Highest payload bytes held at once, summed over threads.
+  /// Highest payload bytes held at once, summed over threads (the pipeline's and struct mode's
+  /// shares of each thread's budget).
   std::size_t peak_inflight_bytes = 0;
 };
 

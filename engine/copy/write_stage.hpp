@@ -7,6 +7,7 @@
 //
 // Thread: one worker thread; the context's router, budget and counters are that thread's.
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <cstddef>
@@ -18,14 +19,44 @@
 #include "engine/copy/copy_config.hpp"
 #include "engine/copy/counters.hpp"
 #include "engine/copy/failed_keys.hpp"
+#include "engine/copy/shard_meters.hpp"
 #include "engine/runtime/byte_budget.hpp"
 #include "engine/runtime/job_control.hpp"
+#include "engine/verify/verifier.hpp"
 
 namespace ferry::engine {
 
 /// Record batches to the writers.
 using record_channel =
     boost::asio::experimental::channel<void(boost::system::error_code, record_batch)>;
+
+/// A batch of keys RESTORE cannot carry, handed on by a writer to struct mode.
+struct rebuild_batch {
+  /// The part's SCAN call (or, for other feeders, the unit their ledger counts).
+  std::uint64_t seq = 0;
+  /// The keys, as `rebuild` records: no payload (struct mode reads the source again), with the
+  /// payload's type byte and size when they were seen, and why.
+  std::vector<record> records;
+};
+
+/// Rebuild batches from the writers to the struct stage behind them.
+using rebuild_channel =
+    boost::asio::experimental::channel<void(boost::system::error_code, rebuild_batch)>;
+
+/// How a job writes keys: one object shared by every thread of the job.
+struct write_mode {
+  /// Struct mode runs behind the writers (otherwise what RESTORE cannot carry fails).
+  bool can_rebuild = false;
+  /// --mode struct: every key is written with type commands.
+  bool force_struct = false;
+  /// Set by the first writer whose RESTORE the target refuses as a command (renamed away, not
+  /// allowed, a geo-replicated cache): every key after it goes to struct mode, with one warning.
+  std::atomic<bool> restore_refused{false};
+};
+
+/// The one warning of a job whose target refuses RESTORE (`where`: the node, `answer`: its
+/// refusal).
+std::string restore_refused_warning(std::string_view where, std::string_view answer);
 
 /// What the writers of one feeder share.
 struct write_context {
@@ -53,6 +84,15 @@ struct write_context {
   slot_router& router;
   /// Fraction of copied keys handed to the inline verifier; 0 when it does not run.
   double verify_sample = 0;
+  /// Write latencies and the target links' retries and reconnects, for the metrics endpoint;
+  /// null for none.
+  shard_meters* meters = nullptr;
+  /// The job's write mode; null: RESTORE only.
+  write_mode* mode = nullptr;
+  /// Where keys for struct mode go (null: RESTORE only).
+  rebuild_channel* rebuild = nullptr;
+  /// Messages to show once (the switch to struct mode).
+  warning_list* warnings = nullptr;
 };
 
 /// Where a writer reports each batch it settled (e.g. onto a shard's event channel); waiting in
@@ -60,7 +100,8 @@ struct write_context {
 using settled_sink = std::function<boost::asio::awaitable<void>(settled_part)>;
 
 /// RESTOREs record batches on the target masters that own their keys' slots, until the stream
-/// ends; reports each settled batch to `settled`.
+/// ends; reports each settled batch to `settled`. Keys RESTORE cannot carry (and `rebuild`
+/// records) go on to `context.rebuild` after their batch was reported with `deferred` set.
 boost::asio::awaitable<void> write_batches(write_context& context, record_channel& in,
                                            settled_sink settled);
 

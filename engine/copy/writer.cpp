@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <span>
 
 #include "engine/cluster/node_links.hpp"
@@ -74,10 +75,12 @@ class batch_writer {
   batch_writer(asio::any_io_executor executor, write_context& context)
       : executor_(executor),
         context_(context),
-        links_(executor, context.router.seed(), context.tune, context.control),
+        links_(executor, context.router.seed(), context.tune, context.control, stats_of(context)),
         round_(home_node::slot_owner, moved_policy::refresh_map,
                backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
-                       context.tune.max_retry_time, context.index)) {}
+                       context.tune.max_retry_time, context.index)) {
+    round_.count_into(stats_of(context));
+  }
 
   /// Writes every record; true when each key is settled, false when the job failed.
   asio::awaitable<bool> write(const record_batch& batch);
@@ -85,10 +88,17 @@ class batch_writer {
   const counts& tally() const noexcept { return tally_; }
   /// The records of the last batch the target acknowledged as written by this job.
   const std::vector<const record*>& written() const noexcept { return written_; }
+  /// The last batch's keys for struct mode (taken: the writer forgets them).
+  std::vector<record> take_rebuilds() { return std::exchange(rebuilds_, {}); }
+  /// True when the last batch handed keys on to struct mode.
+  bool rebuilds() const noexcept { return !rebuilds_.empty(); }
 
   std::uint64_t retries() const { return links_.retries() + round_.rounds_retried(); }
 
  private:
+  static link_stats* stats_of(write_context& context) {
+    return context.meters != nullptr ? &context.meters->target : nullptr;
+  }
   asio::awaitable<bool> write_group(const round_group& group, link& target,
                                     const record_batch& batch);
   asio::awaitable<bool> settle(link& target, const record& r, restore_action action,
@@ -96,10 +106,34 @@ class batch_writer {
   asio::awaitable<std::string> memory_of(link& target);
   restore_situation situation(std::uint32_t index) const {
     return {context_.policy, context_.rescan, context_.resumed,
-            index < ambiguous_.size() && ambiguous_[index]};
+            index < ambiguous_.size() && ambiguous_[index], rebuilding()};
+  }
+  /// Struct mode runs behind this writer.
+  bool rebuilding() const noexcept {
+    return context_.mode != nullptr && context_.rebuild != nullptr && context_.mode->can_rebuild;
+  }
+  /// Hands `r` on to struct mode, without its payload (struct mode reads the source again).
+  void rebuild(const record& r, rebuild_reason why) {
+    record out{r.key, {}, r.expire_at_ms, r.slot, record_kind::rebuild, why, r.rdb_type, r.size};
+    if (r.kind == record_kind::string) {
+      out.rdb_type = 0;  // a string read with GET: its payload is the value itself
+      out.size = r.payload.size();
+    } else if (!r.payload.empty()) {
+      out.rdb_type = static_cast<std::uint8_t>(r.payload.data()[0]);
+      out.size = r.payload.size();
+    }
+    rebuilds_.push_back(std::move(out));
+  }
+  /// The target refuses RESTORE as a command: the whole job goes to struct mode, said once.
+  void restore_refused(const std::string& where, std::string_view answer) {
+    if (context_.mode->restore_refused.exchange(true) || context_.warnings == nullptr) return;
+    context_.warnings->add(restore_refused_warning(where, answer));
   }
   void copied(const record& r) {
-    if (r.kind != record_kind::erase) written_.push_back(&r);
+    if (r.kind != record_kind::erase) {
+      written_.push_back(&r);
+      ++tally_.restored;  // by RESTORE, or SET for a string read with GET: the value as given
+    }
     ++tally_.copied;
     tally_.bytes += r.payload.size();
   }
@@ -107,6 +141,7 @@ class batch_writer {
   /// than two atomic additions per key.
   void publish_copied() {
     shard_counters::add(context_.counters.copied, tally_.copied - published_.copied);
+    shard_counters::add(context_.counters.restored, tally_.restored - published_.restored);
     shard_counters::add(context_.counters.bytes, tally_.bytes - published_.bytes);
     published_ = tally_;
   }
@@ -139,6 +174,7 @@ class batch_writer {
   counts tally_;                 // how the keys of the batch being written were settled
   counts published_;             // the part of tally_ already added to the counters
   std::vector<const record*> written_;  // the batch's keys this job copied
+  std::vector<record> rebuilds_;        // the batch's keys for struct mode
 };
 
 asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
@@ -146,15 +182,40 @@ asio::awaitable<bool> batch_writer::write(const record_batch& batch) {
   written_.clear();
   published_ = batch.tally;  // the reader counted its part itself
   ambiguous_.assign(batch.records.size(), false);
+  rebuilds_.clear();
   std::vector<std::uint32_t> todo;
   todo.reserve(batch.records.size());
+  const bool all_struct =
+      rebuilding() && (context_.mode->force_struct || context_.mode->restore_refused.load());
   for (std::uint32_t i = 0; i < batch.records.size(); ++i) {
     const record& r = batch.records[i];
+    if (r.kind == record_kind::rebuild) {
+      if (rebuilding()) {
+        rebuilds_.push_back(r);
+      } else {
+        // A feeder without a struct stage behind its writers: said, never dropped.
+        failed(r, errc::key_too_large,
+               fmt::format("its DUMP payload ({} bytes) is over --big-key-bytes and struct mode "
+                           "does not run behind these writers",
+                           r.size));
+      }
+      continue;
+    }
+    if ((r.kind == record_kind::restore || r.kind == record_kind::string) && all_struct) {
+      rebuild(r, context_.mode->force_struct ? rebuild_reason::forced
+                                             : rebuild_reason::restore_refused);
+      continue;
+    }
     // Redis closes the connection after refusing an argument over its proto-max-bulk-len, and
-    // the rest of the pipeline is lost with it: such a key is failed before it is sent.
+    // the rest of the pipeline is lost with it: such a key is not sent. Struct mode writes it in
+    // pieces under the limit.
     if (auto why = context_.router.refuses_bulk(std::max(r.payload.size(), r.key.size()));
         !why.empty()) {
-      failed(r, errc::key_too_large, why);
+      if (rebuilding() && r.key.size() < r.payload.size()) {
+        rebuild(r, rebuild_reason::over_bulk_limit);
+      } else {
+        failed(r, errc::key_too_large, why);
+      }
       continue;
     }
     todo.push_back(i);
@@ -229,13 +290,13 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
       case restore_action::retry:
         // Sent, but the connection broke before the reply: it may or may not have run.
         if (answer == nullptr) ambiguous_[index] = true;
-        round_.retry(index);
+        round_.retry(index, answer == nullptr ? errc::connection_closed : decision.error);
         continue;
       case restore_action::redirect:
         if (decision.to) {
           round_.redirect(index, *decision.to, host);
         } else {
-          round_.retry(index);
+          round_.retry(index, decision.error);
         }
         continue;
       case restore_action::fail_too_large: {
@@ -247,6 +308,14 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
       }
       case restore_action::fail_key:
         failed(r, decision.error, answer->text());
+        continue;
+      case restore_action::rebuild:
+        if (decision.why == rebuild_reason::restore_refused) {
+          restore_refused(target.address(), answer->text());
+        } else if (decision.why == rebuild_reason::over_bulk_limit) {
+          context_.router.note_refused_bulk(std::max(r.payload.size(), r.key.size()));
+        }
+        rebuild(r, decision.why);
         continue;
       case restore_action::stop_oom:
         co_return fatal(make_error_code(decision.error),
@@ -268,7 +337,7 @@ asio::awaitable<bool> batch_writer::write_group(const round_group& group, link& 
       co_return fatal(broken,
                       fmt::format("writing to the target: {}", target.connection().last_error()));
     }
-    if (!co_await target.pause_before_retry()) {
+    if (!co_await target.pause_before_retry(broken)) {
       co_return fatal(broken, fmt::format("writing to the target: {} (gave up after retrying)",
                                           target.connection().last_error()));
     }
@@ -302,7 +371,15 @@ asio::awaitable<bool> batch_writer::settle(link& target, const record& r, restor
         if (auto done = co_await target.exec(commands, answer); !done) {
           co_return fatal(done.error().code, done.error().message);
         }
-        action = judge_replace(answer[0]);
+        const restore_decision replaced = judge_replace(answer[0], key);
+        if (replaced.action == restore_action::rebuild) {
+          if (replaced.why == rebuild_reason::restore_refused) {
+            restore_refused(target.address(), answer[0].text());
+          }
+          rebuild(r, replaced.why);
+          co_return true;
+        }
+        action = replaced.action;
         if (action == restore_action::fail_key) {
           failed(r, protocol::classify_error_reply(answer[0].text()), answer[0].text());
           co_return true;
@@ -343,6 +420,14 @@ asio::awaitable<std::string> batch_writer::memory_of(link& target) {
 
 }  // namespace
 
+std::string restore_refused_warning(std::string_view where, std::string_view answer) {
+  return fmt::format(
+      "target {} refuses RESTORE ({}): ferry copies every key with type commands instead (struct "
+      "mode: slower; a small key is written in one MULTI/EXEC, a large one is built under a "
+      "temporary key in its slot and renamed into place)",
+      where, answer);
+}
+
 asio::awaitable<void> write_batches(write_context& context, record_channel& in,
                                     settled_sink settled) {
   auto executor = co_await asio::this_coro::executor;
@@ -352,18 +437,38 @@ asio::awaitable<void> write_batches(write_context& context, record_channel& in,
   for (;;) {
     auto [ec, batch] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
+    const std::size_t charged = batch.charged_bytes;
+    const std::uint64_t seq = batch.scan_seq;
     std::optional<settled_part> done;
+    const auto started = std::chrono::steady_clock::now();
+    const bool attempted = !context.control.failed();
     // Checked again after the write: a key failed in it whose line the failed-keys file could
     // not take has failed the job, and its part must stay open so that no checkpoint passes it.
-    if (!context.control.failed() && co_await writer.write(batch) && !context.control.failed()) {
+    const bool written = attempted && co_await writer.write(batch) && !context.control.failed();
+    if (attempted && context.meters != nullptr) {
+      context.meters->writes.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    if (written) {
       done = settled_part{
           batch.scan_seq, writer.tally(),
-          verifying ? sample_copied(writer.written(), context.verify_sample) : copied_batch{}};
+          verifying ? sample_copied(writer.written(), context.verify_sample) : copied_batch{},
+          writer.rebuilds() ? 1u : 0u};
     }
-    context.budget.release(batch.charged_bytes);
+    std::vector<record> rebuilds = writer.take_rebuilds();
+    // The payloads go before struct mode gets its keys: a writer waiting on the struct stage
+    // must hold none of the budget the readers need.
+    batch = record_batch{};
+    context.budget.release(charged);
     // Waits while the commit stage (and the verifier behind it) is behind: back-pressure on the
-    // copy rather than memory.
+    // copy rather than memory. The part is reported before its struct-mode keys leave, so the
+    // ledger knows they are to come before any of them can be settled.
     if (done) co_await settled(std::move(*done));
+    if (done && !rebuilds.empty()) {
+      rebuild_batch handed{seq, std::move(rebuilds)};
+      co_await context.rebuild->async_send(boost::system::error_code{}, std::move(handed),
+                                           asio::as_tuple(asio::use_awaitable));
+    }
     const auto retries = writer.retries();
     shard_counters::add(context.counters.retries, retries - retries_seen);
     retries_seen = retries;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -205,6 +206,20 @@ asio::awaitable<void> write_to_file(export_file& file, shard_context& shard, rec
     std::optional<settled_part> done;
     if (!shard.control.failed()) {
       counts mine;
+      // A payload larger than the thread's budget was not read (the readers hand it on for
+      // struct mode, which a file has not): it is failed with its size and what to do.
+      std::erase_if(batch.records, [&](const record& r) {
+        if (r.kind != record_kind::rebuild) return false;
+        ++mine.failed;
+        shard_counters::add(shard.counters.failed, 1);
+        shard.failures.record(
+            shard.label, r.key.view(), "too_big",
+            fmt::format("its DUMP payload ({} bytes) is larger than this worker thread's share "
+                        "of --max-inflight-bytes ({} bytes): export again with a larger "
+                        "--max-inflight-bytes or fewer --threads",
+                        r.size, shard.budget.capacity()));
+        return true;
+      });
       if (auto written = file.write(batch, mine); !written) {
         shard.control.fail(written.error());
       } else {
@@ -351,6 +366,14 @@ export_report export_job::run() {
                               limiter.keys_per_sec()},
         .pace = {},
         .finished = false,
+        .meters = nullptr,
+        // The file needs every payload whole: only the thread's budget bounds a key.
+        .big_key_bytes = SIZE_MAX,
+        .caps = {},
+        .sizes = {},
+        .job_id = {},
+        .struct_budget = nullptr,
+        .source_map = nullptr,
         .sink = {},
     }));
     shard_context& shard = *w.shards.back();

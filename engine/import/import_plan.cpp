@@ -17,9 +17,16 @@ using protocol::errc;
 namespace {
 
 std::string count_text(std::uint64_t n) {
-  std::string digits = std::to_string(n);
-  for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3) digits.insert(at, ",");
-  return digits;
+  // Built forwards rather than with insert(), which GCC 12 at -O2 wrongly warns about
+  // (-Wrestrict).
+  const std::string digits = std::to_string(n);
+  std::string text;
+  text.reserve(digits.size() + digits.size() / 3);
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i != 0 && (digits.size() - i) % 3 == 0) text.push_back(',');
+    text.push_back(digits[i]);
+  }
+  return text;
 }
 
 /// Loads the state file to resume, or makes sure a fresh job does not overwrite one.
@@ -172,7 +179,7 @@ job_identity import_identity(const import_config& config, std::optional<std::uin
       config.input == "-" ? std::string("-")
                           : std::filesystem::absolute(config.input).lexically_normal().string();
   return {fmt::format("rdb:{}#db={}", file, db ? std::to_string(*db) : std::string("first")),
-          endpoint_identity(config.target.where), "", "", ""};
+          endpoint_identity(config.target.where), "", "", "", ""};
 }
 
 maybe<void> same_file(const checkpoint& previous, const file_identity& identity,

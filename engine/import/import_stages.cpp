@@ -134,6 +134,12 @@ stage_result run_stages(stage_services& s, const std::function<void()>& tick) {
         .budget = *w.budget,
         .router = *w.router,
         .verify_sample = 0,
+        .meters = nullptr,
+        // RESTORE only: struct mode reads its keys from a source server, and an import's
+        // values are in the file (import_feed.cpp fails what only struct mode could carry).
+        .mode = nullptr,
+        .rebuild = nullptr,
+        .warnings = nullptr,
     });
     w.records = std::make_unique<record_channel>(executor, writers + 1);
   }

@@ -60,8 +60,6 @@ namespace {
 
 using namespace detail;
 
-constexpr std::string_view change_classes = "g$lshzxetd";
-
 /// Per database over every master of a side: keys.
 std::map<int, std::uint64_t> databases(const side_report& side) {
   std::map<int, std::uint64_t> dbs;
@@ -260,26 +258,6 @@ void check_sizes(rules& x) {
 }
 
 }  // namespace
-
-std::string missing_notification_flags(std::string_view value) {
-  std::string missing;
-  if (value.find('K') == std::string_view::npos && value.find('E') == std::string_view::npos) {
-    missing += 'K';
-  }
-  const bool all = value.find('A') != std::string_view::npos;
-  for (const char c : change_classes) {
-    if (!all && value.find(c) == std::string_view::npos) missing += c;
-  }
-  return missing;
-}
-
-std::string notification_setting(std::string_view value) {
-  std::string setting(value);
-  for (const char c : sync_notification_flags) {
-    if (setting.find(c) == std::string::npos) setting += c;
-  }
-  return setting;
-}
 
 std::optional<buffer_limit> pubsub_limit(std::string_view value) {
   std::vector<std::string_view> words;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/plan/plan_report.hpp"
+#include "protocol/wire/keyspace_events.hpp"
 
 namespace ferry::engine {
 
@@ -22,16 +23,11 @@ plan_verdict verdict_of(const std::vector<finding>& findings) noexcept;
 /// what multi-key commands the source's application runs mean for either.
 std::string clustering_advice(const plan_report& report);
 
-/// The keyspace-event flags `ferry sync` subscribes with: K (keyspace channel) and A (every class
-/// that changes keys: g$lshzxetd).
-inline constexpr std::string_view sync_notification_flags = "KA";
-
-/// The classes `value` (notify-keyspace-events) lacks for sync, as flags ("K", "gx"); empty when
-/// nothing is missing. 'E' stands in for 'K' (ferry can read either channel).
-std::string missing_notification_flags(std::string_view value);
-
-/// The value to set so that sync has what it needs and nothing set before is lost.
-std::string notification_setting(std::string_view value);
+// The keyspace-event classes `ferry sync` needs ("KA") are decided where sync reads them
+// (protocol/wire/keyspace_events.hpp); the plan warns by the same rule.
+using protocol::missing_notification_flags;
+using protocol::notification_setting;
+using protocol::sync_notification_flags;
 
 /// client-output-buffer-limit's pubsub class.
 struct buffer_limit {

@@ -212,7 +212,11 @@ asio::awaitable<outcome> plan(const plan_config& config, plan_report& r) {
 
 }  // namespace
 
-ferry_capabilities current_capabilities() noexcept { return {}; }
+ferry_capabilities current_capabilities() noexcept {
+  // Struct mode (engine/copy/struct_stage, engine/transfer) and function copy
+  // (engine/copy/function_copy) are in this build.
+  return {.struct_mode = true, .copies_functions = true};
+}
 
 plan_report run_plan(const plan_config& config) {
   const auto started = clock::now();

@@ -15,10 +15,13 @@ boost::asio::awaitable<void> byte_budget::acquire(std::size_t bytes) {
   }
   used_ += bytes;
   peak_ = std::max(peak_, used_);
+  if (shared_ != nullptr) shared_->fetch_add(bytes, std::memory_order_relaxed);
 }
 
 void byte_budget::release(std::size_t bytes) noexcept {
-  used_ -= std::min(bytes, used_);
+  const std::size_t given = std::min(bytes, used_);
+  used_ -= given;
+  if (shared_ != nullptr) shared_->fetch_sub(given, std::memory_order_relaxed);
   wake_.cancel();
 }
 

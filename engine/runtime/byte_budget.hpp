@@ -8,6 +8,7 @@
 //
 // Thread: one worker thread (its io_context); not thread-safe.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -32,11 +33,16 @@ class byte_budget {
   std::size_t peak() const noexcept { return peak_; }
   /// The configured capacity.
   std::size_t capacity() const noexcept { return capacity_; }
+  /// Also adds what is taken to `total`, and subtracts what is given back (one atomic shared by
+  /// every worker thread's budget, read by the metrics endpoint); null to stop. Set it before
+  /// anything is taken.
+  void share_with(std::atomic<std::size_t>* total) noexcept { shared_ = total; }
 
  private:
   std::size_t capacity_;
   std::size_t used_ = 0;
   std::size_t peak_ = 0;
+  std::atomic<std::size_t>* shared_ = nullptr;
   // Never expires; release() cancels the waits, and each waiter checks again.
   boost::asio::steady_timer wake_;
 };

@@ -30,14 +30,12 @@
 #include <string>
 #include <vector>
 
+#include "engine/runtime/reserved_keys.hpp"
 #include "engine/runtime/result.hpp"
 #include "protocol/net/connection.hpp"
 #include "protocol/wire/topology.hpp"
 
 namespace ferry::engine {
-
-/// The reserved prefix of ferry's marks on a target (`ferry verify` does not report them).
-inline constexpr std::string_view mark_prefix = "ferry:mark:";
 
 /// One mark and the node that held it when last looked at.
 struct target_mark {

@@ -54,6 +54,10 @@ struct compare_options {
   bool source_pexpiretime = true;
   /// The same for the target.
   bool target_pexpiretime = true;
+  /// Digest scripts as EVAL_RO/EVALSHA_RO on sides that answer PEXPIRETIME (Redis >= 7), which
+  /// CLIENT PAUSE WRITE lets through (ferry sync compares while its cut-over pauses the source;
+  /// the ACL needs +eval_ro +evalsha_ro).
+  bool read_only_scripts = false;
   /// Keys estimated larger than this (estimated_bytes: a string's length, 64 bytes per element
   /// of a collection) get no server-side digest, which would make the server hold a DUMP of
   /// that size three times over and block it meanwhile; they are compared element by element.

@@ -122,7 +122,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     c.arg_ref(keys[i]);
     if (!scripts) return;
     c.begin(5);
-    c.arg("EVALSHA");
+    c.arg(options_.read_only_scripts && reader.pexpiretime ? "EVALSHA_RO" : "EVALSHA");
     c.arg(script_sha_);
     c.arg("1");
     c.arg_ref(keys[i]);
@@ -193,7 +193,8 @@ asio::awaitable<outcome> key_comparer::read_script_digests(
   const std::string limit = std::to_string(options_.digest_max_bytes);
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
     c.begin(5);
-    c.arg("EVAL");  // also loads the script on that server for later EVALSHAs
+    // Also loads the script on that server for later EVALSHAs.
+    c.arg(options_.read_only_scripts && reader.pexpiretime ? "EVAL_RO" : "EVAL");
     c.arg(digest_script);
     c.arg("1");
     c.arg_ref(some[i]);

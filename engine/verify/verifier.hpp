@@ -158,6 +158,8 @@ class verifier {
   verify_counts progress() const { return counters_.snapshot(); }
   /// Asks the job to stop comparing new keys. Safe from any thread.
   void drain() noexcept { control_.drain(); }
+  /// The fatal failure that stops the job, once there is one. Safe from any thread.
+  std::optional<protocol::failure> failure() const { return control_.failure(); }
 
  private:
   verify_config config_;

@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "engine/runtime/channels.hpp"
+#include "engine/runtime/reserved_keys.hpp"
 #include "engine/runtime/task_group.hpp"
 #include "engine/verify/key_compare.hpp"
 #include "engine/verify/repair.hpp"
@@ -65,16 +66,20 @@ asio::awaitable<void> scan_node(verify_context& ctx, protocol::connection_option
     }
     const std::string_view next = scan.elements[0].text();
     std::from_chars(next.data(), next.data() + next.size(), cursor);
-    const auto& found = scan.elements[1].elements;
+    // ferry's own keys (a job's marks on the target, sync's probe keys on the source) are not
+    // the user's data: neither side's are compared.
+    key_list found;
+    for (const auto& key : scan.elements[1].elements) {
+      if (!is_reserved_key(key.text())) found.push_back(key.str);
+    }
     verify_counts counts;
     counts[counted] = found.size();
     ctx.counters.add(counts);
     const std::size_t per_batch = std::max<std::size_t>(ctx.config.tune.batch_keys, 1);
     for (std::size_t at = 0; at < found.size(); at += per_batch) {
-      key_list keys;
-      for (std::size_t i = at; i < std::min(found.size(), at + per_batch); ++i) {
-        keys.push_back(found[i].str);
-      }
+      key_list keys(
+          found.begin() + static_cast<std::ptrdiff_t>(at),
+          found.begin() + static_cast<std::ptrdiff_t>(std::min(found.size(), at + per_batch)));
       auto [ec] = co_await out.async_send(boost::system::error_code{}, std::move(keys),
                                           asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;

@@ -142,6 +142,7 @@ asio::awaitable<error_code> connection::connect() {
   tls_.reset();
   plain_.reset();
   reader_ = std::make_unique<resp_reader>(options_.limits);
+  reader_->keep_bulks(keeping_);
   raw_error_.clear();
   first_bytes_.clear();
   // No credentials (an unreadable or expired token): fail before touching the network.
@@ -381,6 +382,7 @@ asio::awaitable<error_code> connection::exec(command_buffer& commands,
   replies.clear();
   if (!open_) co_return fail(errc::connection_closed, "not connected");
   if (commands.empty()) co_return error_code{};
+  reader_->keep_bulks(keeping_);  // each batch counts its kept bytes afresh
   if (auto ec = co_await write_all(commands)) {
     if (ec == errc::connection_closed) {
       // The server may have answered part of the batch before it closed: Redis closes right
@@ -397,6 +399,30 @@ asio::awaitable<error_code> connection::exec(command_buffer& commands,
   }
   co_return co_await read_replies(commands.commands(), replies);
 }
+
+asio::awaitable<error_code> connection::send(command_buffer& commands) {
+  if (!open_) co_return fail(errc::connection_closed, "not connected");
+  if (commands.empty()) co_return error_code{};
+  if (auto ec = co_await write_all(commands)) {
+    close();
+    co_return ec;
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> connection::receive(reply& out) {
+  if (!open_) co_return fail(errc::connection_closed, "not connected");
+  received_.clear();
+  if (auto ec = co_await read_replies(1, received_)) co_return ec;
+  out = std::move(received_.front());
+  co_return error_code{};
+}
+void connection::keep_bulks(bulk_keeping keeping) noexcept {
+  keeping_ = keeping;
+  if (reader_) reader_->keep_bulks(keeping);
+}
+
+std::size_t connection::kept_bytes() const noexcept { return reader_ ? reader_->kept_bytes() : 0; }
 
 asio::awaitable<error_code> connection::write_all(command_buffer& commands) {
   gather_.clear();

@@ -82,6 +82,20 @@ class connection {
   boost::asio::awaitable<boost::system::error_code> exec(command_buffer& commands,
                                                          std::vector<reply>& replies);
 
+  /// Writes `commands` without reading their replies: for a subscribed connection, whose answers
+  /// (confirmations, pongs) arrive among its messages and are read with `receive()`. A failure
+  /// closes the connection. One send at a time; it may run while a `receive()` waits.
+  boost::asio::awaitable<boost::system::error_code> send(command_buffer& commands);
+  /// Reads the next reply into `out`, waiting at most `io_timeout` for bytes (a subscribed
+  /// connection's messages, one at a time). A failure closes the connection. One receive at a
+  /// time; it may run while a `send()` writes.
+  boost::asio::awaitable<boost::system::error_code> receive(reply& out);
+  /// Which bulk strings the replies of later batches keep (see resp_reader): a reader that must
+  /// not hold a huge value learns its length instead. Each batch counts its kept bytes afresh.
+  void keep_bulks(bulk_keeping keeping) noexcept;
+  /// Bytes of bulk strings the last batch kept.
+  std::size_t kept_bytes() const noexcept;
+
   /// True when the login source has moved on (a renewed token) since this connection
   /// authenticated: `reauth()` should run before the next batch.
   bool login_outdated() const noexcept {
@@ -123,8 +137,10 @@ class connection {
   std::optional<boost::beast::tcp_stream> plain_;
   std::optional<tls_stream> tls_;
   std::unique_ptr<resp_reader> reader_;
+  bulk_keeping keeping_;
   std::vector<char> read_buffer_;
   std::vector<boost::asio::const_buffer> gather_;
+  std::vector<reply> received_;  // receive()'s one reply
   std::string last_error_;
   /// The socket's own error behind the last failed read or write.
   boost::system::error_code raw_error_;

@@ -17,6 +17,8 @@ enum class reply_kind : std::uint8_t {
   integer,  ///< an integer (`:`)
   nil,      ///< a nil bulk or nil array (`$-1`, `*-1`)
   array,    ///< an array (`*`), possibly nested
+  skipped,  ///< a bulk string the reader did not keep (see bulk_keeping): `integer` is its
+            ///< length, `str` its first bytes
 };
 
 /// One reply. Bulk, status and error text share the reader's storage (see `bytes`).
@@ -34,6 +36,8 @@ struct reply {
   bool is_error() const noexcept { return kind == reply_kind::error; }
   /// True for a nil reply.
   bool is_nil() const noexcept { return kind == reply_kind::nil; }
+  /// True for a bulk string the reader skipped (its length in `integer`).
+  bool is_skipped() const noexcept { return kind == reply_kind::skipped; }
   /// The text of a string, status or error reply.
   std::string_view text() const noexcept { return str.view(); }
 

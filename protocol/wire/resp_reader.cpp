@@ -49,6 +49,11 @@ struct resp_reader::builder {
   reply root;  // the top-level reply under construction; moved out by next()
   std::shared_ptr<char[]> chunk;
   std::size_t chunk_used = chunk_bytes;  // full: the first small string starts a chunk
+  std::size_t kept = 0;                  // bytes of bulk strings stored since keep_bulks()
+  // The next bulk string hiredis completes is the placeholder of a skipped one.
+  bool skip_armed = false;
+  std::size_t skip_length = 0;
+  std::string skip_prefix;
   bool failed = false;
   bool out_of_memory = false;
   errc failure = errc::protocol_violation;
@@ -106,6 +111,14 @@ struct resp_reader::builder {
   static void* create_string(const redisReadTask* task, char* str, std::size_t len) noexcept {
     builder& b = of(task);
     try {
+      if (task->type == REDIS_REPLY_STRING && b.skip_armed) {
+        b.skip_armed = false;
+        reply* r = b.slot_for(task);
+        r->kind = reply_kind::skipped;
+        r->integer = static_cast<std::int64_t>(b.skip_length);
+        r->str = bytes::copy_of(b.skip_prefix);
+        return r;
+      }
       if (len > b.limits.max_bulk_bytes) {
         return b.refuse(errc::reply_too_large,
                         task->type == REDIS_REPLY_STRING
@@ -128,6 +141,7 @@ struct resp_reader::builder {
                 : task->type == REDIS_REPLY_STATUS ? reply_kind::status
                                                    : reply_kind::error;
       r->str = b.store(str, len);
+      if (task->type == REDIS_REPLY_STRING) b.kept += len;
       return r;
     } catch (...) {  // std::bad_alloc, from the chunk, the vector or fmt
       return b.refuse_oom();
@@ -219,6 +233,11 @@ resp_reader::resp_reader(resp_reader&& other) noexcept
       pending_need_(std::exchange(other.pending_need_, 0)),
       fed_(std::exchange(other.fed_, 0)),
       returned_(std::exchange(other.returned_, 0)),
+      keeping_(other.keeping_),
+      skip_left_(std::exchange(other.skip_left_, 0)),
+      skip_length_(std::exchange(other.skip_length_, 0)),
+      skip_prefix_(std::move(other.skip_prefix_)),
+      skip_tail_(std::move(other.skip_tail_)),
       failure_(std::exchange(other.failure_, {})),
       error_(std::move(other.error_)) {}
 
@@ -233,6 +252,11 @@ resp_reader& resp_reader::operator=(resp_reader&& other) noexcept {
     pending_need_ = std::exchange(other.pending_need_, 0);
     fed_ = std::exchange(other.fed_, 0);
     returned_ = std::exchange(other.returned_, 0);
+    keeping_ = other.keeping_;
+    skip_left_ = std::exchange(other.skip_left_, 0);
+    skip_length_ = std::exchange(other.skip_length_, 0);
+    skip_prefix_ = std::move(other.skip_prefix_);
+    skip_tail_ = std::move(other.skip_tail_);
     failure_ = std::exchange(other.failure_, {});
     error_ = std::move(other.error_);
   }
@@ -245,9 +269,77 @@ std::size_t resp_reader::window() const noexcept {
   return want > held ? want - held : 0;
 }
 
+void resp_reader::keep_bulks(bulk_keeping keeping) noexcept {
+  keeping_ = keeping;
+  if (builder_) builder_->kept = 0;
+}
+
+std::size_t resp_reader::kept_bytes() const noexcept { return builder_ ? builder_->kept : 0; }
+
+bool resp_reader::should_skip(std::size_t length) const noexcept {
+  if (keeping_.skip_over != 0 && length > keeping_.skip_over) return true;
+  if (keeping_.budget == 0 || builder_->kept + length <= keeping_.budget) return false;
+  return builder_->kept != 0 || !keeping_.keep_first;
+}
+
+// hiredis is stuck on a bulk string's complete length header. Everything after the header (the
+// rest of hiredis's buffer, then the staged bytes) is taken back; hiredis keeps the '$' it
+// consumed and, once the payload and its CRLF have gone by, is handed "0\r\n\r\n" in their
+// place, which completes the reply as an empty string that the builder turns into a skipped one.
+void resp_reader::start_skip(std::size_t digits, std::size_t length) {
+  const char* p = reader_->buf + reader_->pos;
+  const std::size_t avail = reader_->len - reader_->pos;
+  std::string after(p + digits + 2, avail - digits - 2);
+  after.append(staged_, staged_pos_, std::string::npos);
+  const sds fresh = sdsempty();
+  if (fresh == nullptr) throw std::bad_alloc();
+  sdsfree(reader_->buf);
+  reader_->buf = fresh;
+  reader_->pos = 0;
+  reader_->len = 0;
+  staged_.clear();
+  staged_pos_ = 0;
+  pending_need_ = 0;
+  skip_left_ = length + 2;
+  skip_length_ = length;
+  skip_prefix_.clear();
+  skip_tail_.clear();
+  const std::string_view rest = drop_skipped(after);
+  if (!failure_) staged_.append(rest);
+}
+
+// Consumes what `data` holds of the skipped bulk string; returns what follows it.
+std::string_view resp_reader::drop_skipped(std::string_view data) {
+  const std::size_t n = std::min(skip_left_, data.size());
+  const std::size_t at = skip_length_ + 2 - skip_left_;  // index of data[0] in the bulk string
+  const std::size_t prefix_end = std::min(skip_length_, skipped_prefix_bytes);
+  if (at < prefix_end) skip_prefix_.append(data.data(), std::min(n, prefix_end - at));
+  if (at + n > skip_length_) {
+    const std::size_t from = std::max(at, skip_length_);
+    skip_tail_.append(data.data() + (from - at), at + n - from);
+  }
+  skip_left_ -= n;
+  if (skip_left_ != 0) return {};
+  if (skip_tail_ != "\r\n") {
+    fail(make_error_code(errc::protocol_violation),
+         fmt::format("malformed RESP reply: a bulk string of {} bytes is not followed by CRLF",
+                     skip_length_));
+    return {};
+  }
+  builder_->skip_armed = true;
+  builder_->skip_length = skip_length_;
+  builder_->skip_prefix = skip_prefix_;
+  staged_.append("0\r\n\r\n");
+  return data.substr(n);
+}
+
 void resp_reader::feed(std::string_view data) {
   if (failure_ || reader_ == nullptr || data.empty()) return;
   fed_ += data.size();
+  if (skip_left_ != 0) {
+    data = drop_skipped(data);
+    if (failure_ || data.empty()) return;
+  }
   std::size_t direct = 0;
   if (staged_pos_ == staged_.size()) {
     // Nothing staged: give hiredis what it may hold straight away, which for a large bulk string
@@ -282,6 +374,7 @@ boost::system::result<std::optional<reply>> resp_reader::next() {
   if (reader_ == nullptr) {
     return fail(make_error_code(errc::protocol_violation), "resp_reader used after a move");
   }
+  if (skip_left_ != 0) return std::optional<reply>{};  // in the middle of a skipped bulk string
   for (;;) {
     void* out = nullptr;
     const int rc = redisReaderGetReply(reader_, &out);
@@ -329,7 +422,13 @@ bool resp_reader::check_pending() {
       length = length * 10 + digit;
     }
     const bool complete = digits + 1 < avail && p[digits] == '\r' && p[digits + 1] == '\n';
-    if (overflow || length > limits_.max_bulk_bytes) {
+    // A bulk string to be skipped is never stored, so the size limit does not apply to it.
+    const bool skips_large = keeping_.skip_over != 0 && keeping_.skip_over < limits_.max_bulk_bytes;
+    if (!overflow && complete && should_skip(length)) {
+      start_skip(digits, length);
+      return !failure_;
+    }
+    if (overflow || (length > limits_.max_bulk_bytes && !skips_large)) {
       // More digits can only make it larger, so a partial header already decides.
       fail(make_error_code(errc::reply_too_large),
            fmt::format("reply announces a bulk string of {}{} bytes, over the limit of {} bytes",
@@ -370,7 +469,9 @@ boost::system::error_code resp_reader::fail(boost::system::error_code code, std:
   failure_ = code;
   error_ = std::move(message);
   pending_need_ = 0;
+  skip_left_ = 0;
   if (builder_) {
+    builder_->skip_armed = false;
     builder_->root = reply{};  // drop the partial reply (and the chunks it holds)
     builder_->chunk.reset();
     builder_->chunk_used = chunk_bytes;

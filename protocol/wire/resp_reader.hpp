@@ -33,6 +33,22 @@ struct reader_limits {
   std::size_t max_array_elements = std::size_t{1} << 24;
 };
 
+/// Which bulk strings a reader keeps. A bulk string it does not keep is read past without being
+/// stored and comes back as a `reply_kind::skipped` reply holding its length and first bytes:
+/// a reader learns that a value is big (and, from a DUMP payload's first byte, its type) without
+/// holding it, and the peer's stream stays in sync.
+struct bulk_keeping {
+  /// Bulk strings longer than this are skipped; 0 keeps every one.
+  std::size_t skip_over = 0;
+  /// Once bulk strings kept since `keep_bulks()` would pass this many bytes, the next one is
+  /// skipped too; 0 for no budget. Bulk strings of up to a few KiB may be parsed before the
+  /// reader sees their header and are always kept, so the budget bounds the large ones.
+  std::size_t budget = 0;
+  /// Keep the first bulk string even when it alone passes the budget (one huge value goes
+  /// through alone); false to skip it too (the caller reserves its size and reads it again).
+  bool keep_first = true;
+};
+
 /// Turns a byte stream into replies. Not thread-safe; one per connection.
 class resp_reader {
  public:
@@ -50,6 +66,14 @@ class resp_reader {
   resp_reader(resp_reader&& other) noexcept;
   /// Moves the parser state, mid-reply included; `other` is left without a parser.
   resp_reader& operator=(resp_reader&& other) noexcept;
+
+  /// First bytes of a skipped bulk string kept in its reply.
+  static constexpr std::size_t skipped_prefix_bytes = 16;
+
+  /// Sets which bulk strings are kept from now on and starts counting kept bytes again.
+  void keep_bulks(bulk_keeping keeping) noexcept;
+  /// Bytes of bulk strings kept since `keep_bulks()`.
+  std::size_t kept_bytes() const noexcept;
 
   /// Appends bytes received from the peer (ignored once the reader failed).
   void feed(std::string_view data);
@@ -77,6 +101,9 @@ class resp_reader {
   bool check_pending();
   boost::system::error_code fail(boost::system::error_code code, std::string message);
   void shrink_hiredis_buffer() noexcept;
+  bool should_skip(std::size_t length) const noexcept;
+  void start_skip(std::size_t digits, std::size_t length);
+  std::string_view drop_skipped(std::string_view data);
 
   std::unique_ptr<builder> builder_;  // the object functions' state; hiredis's privdata
   redisReader* reader_ = nullptr;
@@ -86,6 +113,11 @@ class resp_reader {
   std::size_t pending_need_ = 0;  // bytes hiredis needs for its pending bulk string, if known
   std::size_t fed_ = 0;
   std::size_t returned_ = 0;
+  bulk_keeping keeping_;
+  std::size_t skip_left_ = 0;  // bytes of a skipped bulk string (and its CRLF) still to come
+  std::size_t skip_length_ = 0;
+  std::string skip_prefix_;  // its first bytes
+  std::string skip_tail_;    // its last two bytes seen so far: must be CRLF
   boost::system::error_code failure_;
   std::string error_;
 };

@@ -35,8 +35,8 @@ bool same(const counts& a, const counts& b) {
 
 bool same(const checkpoint& a, const checkpoint& b) {
   if (!(a.job == b.job) || a.job_id != b.job_id || a.generation != b.generation ||
-      a.status != b.status || a.moved != b.moved || a.shards.size() != b.shards.size() ||
-      a.marks.size() != b.marks.size()) {
+      a.status != b.status || a.moved != b.moved || a.part_slots != b.part_slots ||
+      a.shards.size() != b.shards.size() || a.marks.size() != b.marks.size()) {
     return false;
   }
   for (std::size_t i = 0; i < a.marks.size(); ++i) {

@@ -1,6 +1,7 @@
 // deploy/bin/ferry-job, the wrapper the systemd units, the container image and the Kubernetes
-// Jobs run: the first run starts the job with --state, a restart resumes it, and passwords come
-// from the credentials directory as file names only, never as arguments.
+// Jobs run: passwords come from the credentials directory as file names only, never as
+// arguments; and the command line they all give it, `--state FILE --resume-if-exists`, starts
+// the job the first time and resumes it after a restart.
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -41,11 +42,11 @@ TEST(deploy_ferry_job, starts_with_a_state_file_then_resumes_from_it) {
   const fs::path state = dir / "state.json";
   const auto run = [&](const std::string& report) {
     return run_tool({"/usr/bin/env", std::string("FERRY_BINARY=") + FERRY_BINARY,
-                     "FERRY_STATE=" + state.string(),
                      "CREDENTIALS_DIRECTORY=" + credentials.string(), ferry_job.string(), "copy",
                      "--source", source.url(), "--target",
-                     fmt::format("redis://127.0.0.1:{}", target.port()), "--report",
-                     (dir / report).string(), "--progress", "never"});
+                     fmt::format("redis://127.0.0.1:{}", target.port()), "--state", state.string(),
+                     "--resume-if-exists", "--report", (dir / report).string(), "--progress",
+                     "never"});
   };
   const tool_result first = run("first.json");
   ASSERT_EQ(first.exit_code, 0) << first.output;
@@ -64,15 +65,13 @@ TEST(deploy_ferry_job, starts_with_a_state_file_then_resumes_from_it) {
 }
 
 // The arguments ferry-job gives ferry, seen by a stand-in that writes them one per line.
-TEST(deploy_ferry_job, adds_state_resume_and_password_files_only_as_names) {
+TEST(deploy_ferry_job, adds_password_files_only_as_names) {
   temp_dir dir("ferry-job-args");
   const fs::path stand_in = dir / "ferry";
   std::ofstream(stand_in) << "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.args\"\n";
   fs::permissions(stand_in, fs::perms::owner_all);
   const fs::path credentials = dir / "credentials";
   fs::create_directories(credentials);
-  std::ofstream(credentials / "source-password") << "source-secret\n";
-  const fs::path state = dir / "state.json";
   const auto args_of = [&](std::vector<std::string> env) {
     std::vector<std::string> argv{"/usr/bin/env", "FERRY_BINARY=" + stand_in.string()};
     argv.insert(argv.end(), env.begin(), env.end());
@@ -85,19 +84,24 @@ TEST(deploy_ferry_job, adds_state_resume_and_password_files_only_as_names) {
     return file_contents(dir / "ferry.args");
   };
   // Nothing to add: the options pass through unchanged.
-  EXPECT_EQ(args_of({}), "copy\n--source\nredis://a:1\n--target\nredis://b:2\n");
-  // A state file that does not exist yet: --state only.
-  EXPECT_EQ(args_of({"FERRY_STATE=" + state.string()}),
-            fmt::format("copy\n--state\n{}\n--source\nredis://a:1\n--target\nredis://b:2\n",
-                        state.string()));
-  // Once it exists: --resume too; and the one credential present, by file name.
-  std::ofstream(state) << "{}";
-  const std::string args =
-      args_of({"FERRY_STATE=" + state.string(), "CREDENTIALS_DIRECTORY=" + credentials.string()});
-  EXPECT_EQ(args, fmt::format("copy\n--state\n{}\n--resume\n--source-password-file\n{}\n"
+  const std::string plain = "copy\n--source\nredis://a:1\n--target\nredis://b:2\n";
+  EXPECT_EQ(args_of({}), plain);
+  // A credentials directory without a password for either side adds nothing.
+  EXPECT_EQ(args_of({"CREDENTIALS_DIRECTORY=" + credentials.string()}), plain);
+  // The one credential present, by file name; then both.
+  std::ofstream(credentials / "source-password") << "source-secret\n";
+  std::string args = args_of({"CREDENTIALS_DIRECTORY=" + credentials.string()});
+  EXPECT_EQ(args, fmt::format("copy\n--source-password-file\n{}\n--source\nredis://a:1\n"
+                              "--target\nredis://b:2\n",
+                              (credentials / "source-password").string()));
+  std::ofstream(credentials / "target-password") << "target-secret\n";
+  args = args_of({"CREDENTIALS_DIRECTORY=" + credentials.string()});
+  EXPECT_EQ(args, fmt::format("copy\n--source-password-file\n{}\n--target-password-file\n{}\n"
                               "--source\nredis://a:1\n--target\nredis://b:2\n",
-                              state.string(), (credentials / "source-password").string()));
+                              (credentials / "source-password").string(),
+                              (credentials / "target-password").string()));
   EXPECT_EQ(args.find("source-secret"), std::string::npos);
+  EXPECT_EQ(args.find("target-secret"), std::string::npos);
 }
 
 TEST(deploy_ferry_job, refuses_to_run_without_a_command) {

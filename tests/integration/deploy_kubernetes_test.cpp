@@ -2,7 +2,7 @@
 // its completions, keeps each part's state file on the shared volume, takes its options from the
 // ConfigMap and its passwords from the Secret, fails an index for the exit codes a retry cannot
 // fix, asks for the resources the lab measured, and runs as the image's user; every flag it
-// passes exists in ferry (or is one phase 2 adds); and the verify Job's command, run here as
+// passes exists in ferry; and the verify Job's command, run here as
 // Kubernetes would run it, verifies a real copy.
 
 #include <fmt/format.h>
@@ -16,6 +16,7 @@
 #include <string>
 
 #include "cli/common/exit_codes.hpp"
+#include "tests/integration/kubernetes_support.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/json_files.hpp"
 #include "tests/support/prometheus.hpp"
@@ -26,47 +27,6 @@ namespace ferry::testing {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path manifests = fs::path(FERRY_SOURCE_DIR) / "deploy/kubernetes";
-
-// Flags the manifests pass that ferry does not have yet; phase 2 of issue 16 adds them.
-const std::set<std::string> pending_flags = {"--shard-index", "--shard-count", "--metrics"};
-
-// Every document of every manifest, by kind and name.
-std::map<std::string, YAML::Node> load_all() {
-  std::map<std::string, YAML::Node> docs;
-  for (const auto& entry : fs::directory_iterator(manifests)) {
-    if (entry.path().extension() != ".yaml") continue;
-    for (const YAML::Node& doc : YAML::LoadAllFromFile(entry.path().string())) {
-      docs[doc["kind"].as<std::string>() + "/" + doc["metadata"]["name"].as<std::string>()] = doc;
-    }
-  }
-  return docs;
-}
-
-std::vector<std::string> strings(const YAML::Node& list) {
-  std::vector<std::string> out;
-  for (const auto& item : list) out.push_back(item.as<std::string>());
-  return out;
-}
-
-// "--name=value" → {"--name", "value"}.
-std::map<std::string, std::string> flags_of(const std::vector<std::string>& args) {
-  std::map<std::string, std::string> flags;
-  for (const auto& a : args) {
-    const auto eq = a.find('=');
-    if (a.starts_with("--"))
-      flags[a.substr(0, eq)] = eq == std::string::npos ? "" : a.substr(eq + 1);
-  }
-  return flags;
-}
-
-std::map<std::string, std::string> env_of(const YAML::Node& container) {
-  std::map<std::string, std::string> env;
-  for (const auto& e : container["env"]) {
-    env[e["name"].as<std::string>()] = e["value"] ? e["value"].as<std::string>() : "<from field>";
-  }
-  return env;
-}
 
 // Bytes of a Kubernetes quantity such as "128Mi".
 double bytes_of(const std::string& quantity) {
@@ -87,7 +47,7 @@ void expect_sound_pod(const YAML::Node& job, const std::map<std::string, YAML::N
   EXPECT_EQ(pod["securityContext"]["runAsUser"].as<int>(), 10001);  // the Dockerfile's USER
   const YAML::Node container = pod["containers"][0];
   EXPECT_EQ(container["name"].as<std::string>(), "ferry");
-  EXPECT_EQ(strings(container["command"]),
+  EXPECT_EQ(yaml_strings(container["command"]),
             std::vector<std::string>{"/usr/libexec/ferry/ferry-job"});
   EXPECT_EQ(env_of(container).at("CREDENTIALS_DIRECTORY"), "/run/secrets/ferry");
   EXPECT_FALSE(container["securityContext"]["allowPrivilegeEscalation"].as<bool>());
@@ -109,7 +69,7 @@ void expect_sound_pod(const YAML::Node& job, const std::map<std::string, YAML::N
   }
   const std::string config = container["envFrom"][0]["configMapRef"]["name"].as<std::string>();
   ASSERT_TRUE(docs.contains("ConfigMap/" + config));
-  for (const auto& a : strings(container["args"])) {
+  for (const auto& a : yaml_strings(container["args"])) {
     for (const char* var : {"FERRY_SOURCE", "FERRY_TARGET"}) {
       if (a.find(std::string("$(") + var + ")") != std::string::npos) {
         EXPECT_TRUE(docs.at("ConfigMap/" + config)["data"][var]) << var << " not in " << config;
@@ -142,7 +102,7 @@ std::set<std::string> ferry_flags(const std::string& command) {
 }
 
 TEST(deploy_kubernetes, the_indexed_job_splits_the_migration_and_resumes_each_part) {
-  const auto docs = load_all();
+  const auto docs = load_manifests();
   for (const char* name : {"Job/ferry-copy", "Job/ferry-verify", "Secret/ferry-credentials",
                            "ConfigMap/ferry-options", "PersistentVolumeClaim/ferry-state"}) {
     ASSERT_TRUE(docs.contains(name)) << name;
@@ -153,53 +113,43 @@ TEST(deploy_kubernetes, the_indexed_job_splits_the_migration_and_resumes_each_pa
   const int completions = spec["completions"].as<int>();
   EXPECT_EQ(spec["parallelism"].as<int>(), completions);
   const YAML::Node container = spec["template"]["spec"]["containers"][0];
-  const auto args = strings(container["args"]);
+  const auto args = yaml_strings(container["args"]);
   ASSERT_FALSE(args.empty());
   EXPECT_EQ(args[0], "copy");
   const auto flags = flags_of(args);
   EXPECT_EQ(flags.at("--shard-index"), "$(JOB_COMPLETION_INDEX)");
   EXPECT_EQ(flags.at("--shard-count"), std::to_string(completions));
-  // Each part has its own state file, report and failed-keys file on the shared volume.
-  const auto env = env_of(container);
-  EXPECT_EQ(env.at("FERRY_STATE"), "/state/$(JOB_COMPLETION_INDEX).json");
+  // Each part has its own state file, report and failed-keys file on the shared volume, and a
+  // replaced pod continues its part's state file.
+  EXPECT_EQ(flags.at("--state"), "/state/$(JOB_COMPLETION_INDEX).json");
+  EXPECT_TRUE(flags.contains("--resume-if-exists"));
+  EXPECT_FALSE(flags.contains("--resume"));
   EXPECT_TRUE(flags.at("--report").find("$(JOB_COMPLETION_INDEX)") != std::string::npos);
   EXPECT_TRUE(flags.at("--failed-keys").find("$(JOB_COMPLETION_INDEX)") != std::string::npos);
-  // JOB_COMPLETION_INDEX is declared before FERRY_STATE, which refers to it.
-  EXPECT_EQ(container["env"][0]["name"].as<std::string>(), "JOB_COMPLETION_INDEX");
+  // The args refer to JOB_COMPLETION_INDEX, so the container declares it.
+  EXPECT_EQ(env_of(container).at("JOB_COMPLETION_INDEX"), "<from field>");
+  // Metrics on the pod's port, kept up after the part ended for the last scrapes.
+  EXPECT_EQ(flags.at("--metrics"), "0.0.0.0:9121");
+  EXPECT_GE(std::stod(flags.at("--metrics-linger")), 30);
+  EXPECT_EQ(container["ports"][0]["containerPort"].as<int>(), 9121);
   const auto pvc = docs.at("PersistentVolumeClaim/ferry-state");
-  EXPECT_EQ(strings(pvc["spec"]["accessModes"]), std::vector<std::string>{"ReadWriteMany"});
+  EXPECT_EQ(yaml_strings(pvc["spec"]["accessModes"]), std::vector<std::string>{"ReadWriteMany"});
   expect_sound_pod(job, docs);
   expect_sound_pod(docs.at("Job/ferry-verify"), docs);
 }
 
-TEST(deploy_kubernetes, every_flag_exists_in_ferry_or_is_pending) {
-  const auto docs = load_all();
+TEST(deploy_kubernetes, every_flag_exists_in_ferry) {
+  const auto docs = load_manifests();
   for (const char* name : {"Job/ferry-copy", "Job/ferry-verify"}) {
-    const auto args = strings(docs.at(name)["spec"]["template"]["spec"]["containers"][0]["args"]);
+    const auto args =
+        yaml_strings(docs.at(name)["spec"]["template"]["spec"]["containers"][0]["args"]);
     const auto offered = ferry_flags(args.at(0));
     for (const auto& [flag, value] : flags_of(args)) {
       if (offered.contains(flag)) continue;
-      if (pending_flags.contains(flag)) {
-        std::printf("%s: %s is not in ferry yet (phase 2 of issue 16 adds it)\n", name,
-                    flag.c_str());
-        continue;
-      }
       ADD_FAILURE() << name << " passes " << flag << ", which `ferry " << args[0]
                     << " --help` does not offer";
     }
   }
-}
-
-// Kubernetes's $(VAR) expansion in args, from a container's environment.
-std::string expand(std::string text, const std::map<std::string, std::string>& env) {
-  for (const auto& [name, value] : env) {
-    const std::string ref = "$(" + name + ")";
-    for (auto at = text.find(ref); at != std::string::npos;
-         at = text.find(ref, at + value.size())) {
-      text.replace(at, ref.size(), value);
-    }
-  }
-  return text;
 }
 
 TEST(deploy_kubernetes, the_verify_jobs_command_verifies_a_real_copy) {
@@ -228,21 +178,12 @@ TEST(deploy_kubernetes, the_verify_jobs_command_verifies_a_real_copy) {
 
   // The pod's command and args, with the ConfigMap's variables pointed at these servers and the
   // volumes at directories here.
-  const auto docs = load_all();
-  const YAML::Node container =
-      docs.at("Job/ferry-verify")["spec"]["template"]["spec"]["containers"][0];
-  const std::map<std::string, std::string> env{{"FERRY_SOURCE", source.url()},
-                                               {"FERRY_TARGET", target_url}};
-  std::vector<std::string> argv{"/usr/bin/env", std::string("FERRY_BINARY=") + FERRY_BINARY,
-                                "CREDENTIALS_DIRECTORY=" + secrets.string()};
-  const fs::path wrapper = fs::path(FERRY_SOURCE_DIR) / "deploy/bin/ferry-job";
-  ASSERT_EQ(strings(container["command"]).at(0), "/usr/libexec/ferry/ferry-job");
-  argv.push_back(wrapper.string());
-  for (auto arg : strings(container["args"])) {
-    arg = expand(arg, env);
-    arg = std::regex_replace(arg, std::regex("^(--[a-z-]+=)/state/"), "$1" + state.string() + "/");
-    argv.push_back(arg);
-  }
+  const auto docs = load_manifests();
+  const YAML::Node container = job_container(docs, "ferry-verify");
+  ASSERT_EQ(yaml_strings(container["command"]).at(0), "/usr/libexec/ferry/ferry-job");
+  const std::vector<std::string> argv =
+      pod_command(container, {{"FERRY_SOURCE", source.url()}, {"FERRY_TARGET", target_url}},
+                  {"CREDENTIALS_DIRECTORY=" + secrets.string()}, state);
   const tool_result verify = run_tool(argv);
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
   const auto report = read_json(state / "verify-report.json");

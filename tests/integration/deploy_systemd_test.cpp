@@ -116,13 +116,13 @@ TEST_P(deploy_systemd, restart_policy_follows_ferrys_exit_codes) {
   // Interrupted: a clean stop under `systemctl stop`, a restart (resuming) otherwise.
   EXPECT_EQ(one(settings, "SuccessExitStatus"), std::to_string(exit_interrupted));
   EXPECT_EQ(one(settings, "RestartForceExitStatus"), std::to_string(exit_interrupted));
-  // The state file lives in the unit's state directory and the wrapper resumes from it.
+  // The state file lives in the unit's state directory; a restart resumes from it.
   EXPECT_EQ(one(settings, "StateDirectory"), "ferry/%i");
-  EXPECT_NE(one(settings, "Environment").find("FERRY_STATE=%S/ferry/%i/state.json"),
-            std::string::npos);
-  EXPECT_TRUE(one(settings, "ExecStart")
-                  .starts_with("/usr/libexec/ferry/ferry-job " + GetParam().substr(6) + " "))
-      << one(settings, "ExecStart");
+  const std::string exec = one(settings, "ExecStart");
+  EXPECT_TRUE(exec.starts_with("/usr/libexec/ferry/ferry-job " + GetParam().substr(6) + " "))
+      << exec;
+  EXPECT_NE(exec.find(" --state %S/ferry/%i/state.json --resume-if-exists "), std::string::npos)
+      << exec;
   EXPECT_EQ(one(settings, "EnvironmentFile"), "/etc/ferry/%i.env");
   // Passwords only as credentials, found in the credential store by name.
   const auto [first, last] = settings.equal_range("LoadCredential");

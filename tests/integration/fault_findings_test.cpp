@@ -141,7 +141,13 @@ TEST_F(fault_findings_test, a_source_restarted_empty_mid_copy_is_reported_with_t
   EXPECT_EQ(repair.exit_code, 0) << repair.output();
   sync_client fresh_source = source.client();
   sync_client target_client = target.client();
-  expect_exact_copy(fresh_source, target_client);
+  // The stopped job's marks (ferry:mark:*) stay on the target until a run of it ends complete;
+  // verify skips them on both sides (README, "Verifying"). Everything else is exact.
+  keyspace on_target;
+  for (auto& key : dump_keyspace(target_client)) {
+    if (key.key.rfind("ferry:mark:", 0) != 0) on_target.push_back(std::move(key));
+  }
+  EXPECT_EQ(diff_keyspaces(dump_keyspace(fresh_source), on_target), "");
 }
 
 TEST_F(fault_findings_test, killed_connections_before_the_last_look_at_the_target_are_survived) {

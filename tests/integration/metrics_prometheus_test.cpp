@@ -1,15 +1,26 @@
 // A real Prometheus (Debian's) scrapes the metrics endpoint every second; its HTTP API returns
-// the values the job holds, histograms included.
+// the values the job holds, histograms included; and it scrapes a real `ferry copy --metrics`
+// while it copies, and finds the job's keys copied equal to its report's (the last scrape comes
+// while the endpoint lingers after the job, --metrics-linger).
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <thread>
 
 #include "engine/metrics/http_server.hpp"
 #include "engine/metrics/job_metrics.hpp"
+#include "tests/integration/metrics_support.hpp"
+#include "tests/support/dataset.hpp"
+#include "tests/support/ferry_process.hpp"
+#include "tests/support/json_files.hpp"
 #include "tests/support/prometheus.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace ferry::testing {
 namespace {
@@ -75,6 +86,65 @@ TEST(metrics_prometheus, a_real_prometheus_scrapes_the_values_the_job_holds) {
   const auto rss = prometheus.value("process_resident_memory_bytes{job='ferry'}");
   ASSERT_TRUE(rss);
   EXPECT_GT(*rss, 1 << 20);
+}
+
+TEST(metrics_prometheus, a_real_prometheus_scrapes_a_running_copy_and_its_final_counts) {
+  if (!prometheus_server::available()) {
+    std::printf("prometheus not installed (Debian's prometheus package): test skipped\n");
+    GTEST_SKIP();
+  }
+  redis_server source;
+  redis_server target;
+  {
+    sync_client writer = source.client();
+    fill_every_type(writer);
+    fill_strings(writer, 24'000, 100, 51);
+  }
+  temp_dir dir("metrics-prometheus-copy");
+  const auto report_file = dir / "report.json";
+  // Slowed so that scrapes come while it copies; the endpoint stays up after the job for the
+  // last scrapes (Prometheus marks a target's series stale once it stops answering).
+  ferry_process ferry({"copy", "--source", source.url(), "--target", target.url(), "--report",
+                       report_file.string(), "--progress", "never", "--max-keys-per-sec", "3000",
+                       "--metrics", "127.0.0.1:0", "--metrics-linger", "60"},
+                      dir.path());
+  const std::uint16_t port = metrics_port(ferry);
+  ASSERT_NE(port, 0) << ferry.err_so_far();
+
+  prometheus_options options;
+  options.targets = {fmt::format("127.0.0.1:{}", port)};
+  prometheus_server prometheus(options);
+  ASSERT_TRUE(prometheus.wait_for_scrape(60s)) << prometheus.log_tail();
+  // Scraped while running, with keys copied and more to come.
+  const auto running = prometheus.wait_for(
+      "sum(ferry_keys_copied_total{job='ferry'}) and on() ferry_job_phase{job='ferry',"
+      "phase='running'} == 1",
+      [](double v) { return v > 0; }, 60s);
+  EXPECT_TRUE(running) << "no scrape while the copy ran: " << prometheus.log_tail();
+
+  for (const auto deadline = std::chrono::steady_clock::now() + 120s;
+       !std::filesystem::exists(report_file) && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(std::filesystem::exists(report_file)) << ferry.err_so_far();
+  const auto report = read_json(report_file);
+  ASSERT_EQ(report.at("status"), "complete") << report.dump();
+  const double copied = report.at("totals").at("copied").get<double>();
+  ASSERT_GT(copied, 24'000);
+  // The last scrapes, while the endpoint lingers: the report's count, and the phase.
+  const auto seen = prometheus.wait_for(
+      "sum(ferry_keys_copied_total{job='ferry'})", [&](double v) { return v == copied; }, 30s);
+  EXPECT_EQ(seen.value_or(-1), copied) << prometheus.log_tail();
+  const auto complete = prometheus.wait_for(
+      "ferry_job_phase{job='ferry',phase='complete'}", [](double v) { return v == 1; }, 30s);
+  EXPECT_EQ(complete.value_or(-1), 1);
+  EXPECT_EQ(prometheus.value("sum(ferry_payload_bytes_total{job='ferry'})").value_or(-1),
+            report.at("totals").at("bytes").get<double>());
+  EXPECT_GT(
+      prometheus.value("sum(ferry_read_batch_duration_seconds_count{job='ferry'})").value_or(0), 0);
+
+  ferry.signal(SIGTERM);  // ends the linger
+  EXPECT_EQ(ferry.wait(30s).exit_code, 0);
 }
 
 }  // namespace

@@ -185,7 +185,7 @@ TEST_F(plan_test, a_target_too_small_is_a_blocker_and_one_with_room_is_not) {
   EXPECT_EQ(evicting.codes(), (std::set<std::string>{"target_evicts"}));
 }
 
-TEST_F(plan_test, a_target_that_refuses_restore_is_a_blocker_for_this_build) {
+TEST_F(plan_test, a_target_that_refuses_restore_is_a_warning_struct_mode_takes) {
   redis_server source;
   sync_client client = source.client();
   fill_strings(client, 50, 10);
@@ -195,10 +195,10 @@ TEST_F(plan_test, a_target_that_refuses_restore_is_a_blocker_for_this_build) {
   redis_server target(no_restore);
 
   const plan_run run = run_plan({"--source", source.url(), "--target", target.url()}, dir_);
-  EXPECT_EQ(run.result.exit_code, 2) << run.result.output();
-  EXPECT_EQ(run.codes(), (std::set<std::string>{"restore_refused"}));
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.output();
+  EXPECT_EQ(run.codes("warning"), (std::set<std::string>{"restore_refused"}));
   EXPECT_EQ(run.json["target"]["masters"][0]["restore_available"], false);
-  EXPECT_EQ(run.json["capabilities"]["struct_mode"], false);
+  EXPECT_EQ(run.json["capabilities"]["struct_mode"], true);
 }
 
 TEST_F(plan_test, a_non_empty_target_is_a_blocker) {

@@ -105,10 +105,12 @@ TEST_F(string_reads_test, strings_go_by_get_and_set_the_rest_by_dump_exactly) {
   EXPECT_GE(gets, 2'500u);
   EXPECT_LT(dumps, static_cast<std::uint64_t>(keys) / 2);
   EXPECT_GE(gets + dumps, static_cast<std::uint64_t>(keys));
+  // The report counts the readers' commands; the version probe before the copy adds one SCAN
+  // and at most one DUMP (of the smallest sampled key).
   EXPECT_EQ(sent["get"].get<std::uint64_t>(), gets);
-  EXPECT_EQ(sent["dump"].get<std::uint64_t>(), dumps);
-  EXPECT_EQ(sent["expiry"].get<std::uint64_t>(), calls.at("pexpiretime"));
-  EXPECT_EQ(sent["scan"].get<std::uint64_t>(), calls.at("scan"));
+  EXPECT_LE(dumps - sent["dump"].get<std::uint64_t>(), 1u);
+  EXPECT_LE(calls.at("pexpiretime") - sent["expiry"].get<std::uint64_t>(), 1u);
+  EXPECT_LE(calls.at("scan") - sent["scan"].get<std::uint64_t>(), 1u);
   EXPECT_EQ(report()["totals"]["copied"].get<std::uint64_t>() +
                 report()["totals"]["vanished"].get<std::uint64_t>(),
             static_cast<std::uint64_t>(keys));
@@ -127,7 +129,7 @@ TEST_F(string_reads_test, string_reads_dump_sends_no_get) {
   ASSERT_EQ(run.exit_code, 0) << run.output();
   const auto calls = command_calls(source_client);  // before the oracle's own GETs
   EXPECT_EQ(calls.count("get"), 0u);
-  EXPECT_EQ(calls.at("dump"), report()["source_commands"]["dump"].get<std::uint64_t>());
+  EXPECT_LE(calls.at("dump") - report()["source_commands"]["dump"].get<std::uint64_t>(), 1u);
   EXPECT_EQ(report()["source_commands"]["get"], 0);
   std::this_thread::sleep_for(std::chrono::milliseconds{2'000});  // str:soon expires
   expect_exact_copy(source_client, target_client);
@@ -148,7 +150,7 @@ TEST_F(string_reads_test, a_dataset_of_hashes_turns_to_dump_after_a_few_batches)
   ASSERT_EQ(run.exit_code, 0) << run.output();
   const auto calls = command_calls(source_client);
   expect_exact_copy(source_client, target_client);
-  EXPECT_EQ(calls.at("dump"), 20'000u);
+  EXPECT_LE(calls.at("dump") - 20'000u, 1u);  // and the version probe's
   // Only the first batches of each reader try GET (refused with WRONGTYPE, which Redis counts
   // as a failed call).
   const std::uint64_t gets = calls.count("get") ? calls.at("get") : 0;
@@ -206,9 +208,9 @@ TEST_F(string_reads_test, a_source_user_without_get_is_read_with_dump_and_told) 
   EXPECT_THAT(run.output(), HasSubstr("+get"));
 }
 
-// A 7.0 source's DUMP payloads are RDB 10, which Redis 6.2 cannot RESTORE (issue 18 brings the
-// downgrade); its strings go by value with SET ... PXAT, which 6.2 has. Before 6.2 there is no
-// PXAT: every key goes by DUMP (and a 5.0 target refuses 7.0's payloads until then).
+// A 7.0 source's DUMP payloads are RDB 10, which Redis 6.2 cannot RESTORE; its strings go by
+// value with SET ... PXAT, which 6.2 has. Before 6.2 there is no PXAT: the readers DUMP every key
+// (and struct mode writes what 5.0 cannot RESTORE).
 TEST_F(string_reads_test, a_6_2_target_gets_strings_by_set_pxat_and_5_0_by_dump) {
   FERRY_SKIP_UNLESS_SERVER("6.2");
   FERRY_SKIP_UNLESS_SERVER("5.0");
@@ -224,13 +226,15 @@ TEST_F(string_reads_test, a_6_2_target_gets_strings_by_set_pxat_and_5_0_by_dump)
     source_client.checked({"CONFIG", "RESETSTAT"});
     const ferry_result run = run_ferry(copy_args(source.url(), target.url()));
     const auto calls = command_calls(source_client);
-    if (version == "5.0") {
-      EXPECT_EQ(calls.count("get"), 0u) << "a Redis 5 target has no SET ... PXAT";
-      EXPECT_EQ(calls.at("dump"), 2'001u);
-      continue;
-    }
     ASSERT_EQ(run.exit_code, 0) << version << ": " << run.output();
-    EXPECT_EQ(calls.at("get"), 2'001u);
+    if (version == "5.0") {
+      // No SET ... PXAT: the readers DUMP every key (and the payloads 5.0 cannot read go by
+      // struct mode, whose own GETs follow).
+      EXPECT_GE(calls.at("dump"), 2'001u);
+      EXPECT_EQ(report()["source_commands"]["get"], 0);
+    } else {
+      EXPECT_EQ(calls.at("get"), 2'001u);
+    }
     // Strings digest alike on every version (value and absolute expiry).
     EXPECT_EQ(debug_digest(target_client), debug_digest(source_client)) << version;
     EXPECT_GT(target_client.checked({"PTTL", "ttl"}).integer, 3'500'000) << version;

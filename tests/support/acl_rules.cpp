@@ -3,10 +3,16 @@
 namespace ferry::testing {
 
 const std::vector<std::string>& source_rules_copy() {
-  static const std::vector<std::string> rules = {
-      "resetkeys", "~*",    "resetchannels", "-@all",           "+ping",          "+client|setname",
-      "+select",   "+info", "+dbsize",       "+cluster|shards", "+cluster|slots", "+cluster|nodes",
-      "+readonly", "+scan", "+dump",         "+pexpiretime",    "+pttl",          "+get"};
+  static const std::vector<std::string> rules = {"resetkeys",      "~*",
+                                                 "resetchannels",  "-@all",
+                                                 "+ping",          "+client|setname",
+                                                 "+select",        "+info",
+                                                 "+dbsize",        "+cluster|shards",
+                                                 "+cluster|slots", "+cluster|nodes",
+                                                 "+readonly",      "+scan",
+                                                 "+dump",          "+pexpiretime",
+                                                 "+pttl",          "+get",
+                                                 "+function|list", "+function|dump", "+memory|usage"};
   return rules;
 }
 

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -134,6 +135,30 @@ void read_batch(sync_client& client, const std::vector<std::string>& keys, keysp
     meta.push_back({"PEXPIRETIME", key});
   }
   const auto meta_replies = client.pipeline(meta);
+  // Servers before 7.0 have no PEXPIRETIME: their absolute expiry is PTTL from now, exact to
+  // the round trip (compare such dumps with a tolerance on expiries).
+  std::vector<std::int64_t> expiry(keys.size(), -1);
+  std::vector<command> ttls;
+  std::vector<std::size_t> by_ttl;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const reply& r = meta_replies[2 * i + 1];
+    if (r.kind == reply_kind::error) {
+      ttls.push_back({"PTTL", keys[i]});
+      by_ttl.push_back(i);
+    } else {
+      expiry[i] = r.integer;
+    }
+  }
+  if (!ttls.empty()) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    const auto ttl_replies = client.pipeline(ttls);
+    for (std::size_t j = 0; j < ttls.size(); ++j) {
+      const std::int64_t ttl = must(ttl_replies[j], ttls[j], client).integer;
+      expiry[by_ttl[j]] = ttl >= 0 ? now + ttl : -1;
+    }
+  }
   std::vector<key_record> records;
   std::vector<command> reads;
   for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -144,7 +169,7 @@ void read_batch(sync_client& client, const std::vector<std::string>& keys, keysp
     key_record record;
     record.key = keys[i];
     record.type = type;
-    record.expire_at_ms = must(meta_replies[2 * i + 1], meta[2 * i + 1], client).integer;
+    record.expire_at_ms = expiry[i];
     if (type == "string") {
       reads.push_back({"GET", keys[i]});
     } else if (type == "list") {

@@ -12,7 +12,8 @@ namespace {
 
 checkpoint sample() {
   checkpoint state;
-  state.job = {"redis://127.0.0.1:6379/0", "rediss://host:10000/2", "user:*", "hash", "0-99"};
+  state.job = {
+      "redis://127.0.0.1:6379/0", "rediss://host:10000/2", "user:*", "hash", "0-99", "1/3"};
   state.job_id = "00c0ffee00c0ffee";
   state.generation = 7;
   state.marks.push_back({"ferry:mark:{1}:00c0ffee00c0ffee", 9842, "127.0.0.1:7000", "run-9"});
@@ -32,6 +33,7 @@ checkpoint sample() {
                           slot_set{}.set(5).set(6)});
   state.shards.push_back({"127.0.0.1:7001", "def", "run-2", {0, true, counts{}}, std::nullopt});
   state.moved.set(16383);
+  state.part_slots = slot_set{}.set(5).set(6).set(7);
   return state;
 }
 
@@ -59,6 +61,32 @@ TEST(checkpoint, json_round_trip_keeps_everything) {
   EXPECT_EQ(back->marks[0].slot, 9842);
   EXPECT_EQ(back->marks[0].node, "127.0.0.1:7000");
   EXPECT_EQ(back->marks[0].run_id, "run-9");
+  EXPECT_EQ(back->job.part, "1/3");
+  ASSERT_TRUE(back->part_slots.has_value());
+  EXPECT_EQ(slot_text(*back->part_slots), "5-7");
+}
+
+TEST(checkpoint, a_job_that_is_not_split_has_no_part) {
+  checkpoint state = sample();
+  state.job.part.clear();
+  state.part_slots.reset();
+  const nlohmann::json json = to_json(state);
+  EXPECT_FALSE(json.contains("part_slots"));
+  auto back = checkpoint_from_json(json);
+  ASSERT_TRUE(back.has_value()) << back.error();
+  EXPECT_EQ(back->job.part, "");
+  EXPECT_FALSE(back->part_slots.has_value());
+  // A state file written before the split existed reads as a job that is not split.
+  nlohmann::json older = json;
+  older["job"].erase("part");
+  back = checkpoint_from_json(older);
+  ASSERT_TRUE(back.has_value()) << back.error();
+  EXPECT_EQ(back->job.part, "");
+  // Resuming another part is refused by name.
+  job_identity other = state.job;
+  other.part = "2/3";
+  EXPECT_THAT(describe_differences(state.job, other),
+              ::testing::HasSubstr("--shard-index/--shard-count: '' then, '2/3' now"));
 }
 
 TEST(checkpoint, identity_is_the_endpoint_not_how_its_secret_was_given) {
@@ -94,6 +122,29 @@ TEST(checkpoint, malformed_states_are_refused_with_a_reason) {
   json = to_json(sample());
   json["shards"][0].erase("cursor");
   EXPECT_FALSE(checkpoint_from_json(json).has_value());
+}
+
+TEST(checkpoint, versions_generations_and_mark_slots_must_be_whole_numbers_in_range) {
+  // Found by the checkpoint fuzzer's long run: "version": 118446744073709551616 (a float to
+  // nlohmann) went through get<int>, which is undefined behaviour.
+  for (const nlohmann::json& bad :
+       {nlohmann::json(1.18446744073709551616e20), nlohmann::json(2.5), nlohmann::json(-1),
+        nlohmann::json(std::uint64_t{1} << 63), nlohmann::json("2")}) {
+    auto json = to_json(sample());
+    json["version"] = bad;
+    EXPECT_FALSE(checkpoint_from_json(json).has_value()) << bad.dump();
+    json = to_json(sample());
+    json["generation"] = bad;
+    if (!bad.is_number_unsigned()) {
+      EXPECT_FALSE(checkpoint_from_json(json).has_value()) << "generation " << bad.dump();
+    }
+  }
+  auto json = to_json(sample());
+  json["target_marks"] = nlohmann::json::array(
+      {{{"key_base64", "YQ=="}, {"slot", 70000}, {"node", "n"}, {"run_id", "r"}}});
+  auto result = checkpoint_from_json(json);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_THAT(result.error(), ::testing::HasSubstr("slot"));
 }
 
 TEST(checkpoint, only_whole_unsigned_cursors_and_counts_are_read) {

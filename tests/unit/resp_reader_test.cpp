@@ -22,7 +22,7 @@ namespace ferry::protocol {
 
 // Readable failure output for replies.
 void PrintTo(const reply& r, std::ostream* os) {
-  static constexpr const char* prefix[] = {"$", "+", "-", ":", "nil", "["};
+  static constexpr const char* prefix[] = {"$", "+", "-", ":", "nil", "[", "skipped:"};
   *os << prefix[static_cast<int>(r.kind)];
   if (r.kind == reply_kind::integer) *os << r.integer;
   if (!r.str.empty()) *os << testing::PrintToString(r.str.str());

@@ -81,6 +81,63 @@ TEST(judge_restore, decides_every_answer_under_every_situation) {
   }
 }
 
+TEST(judge_restore, with_struct_mode_what_restore_cannot_carry_is_rebuilt_and_says_why) {
+  restore_situation can{policy::unset, false, false, false};
+  can.can_rebuild = true;
+  struct rebuild_row {
+    const char* what;
+    const char* answer;
+    action expected;
+    rebuild_reason why;
+  };
+  const rebuild_row rows[] = {
+      {"payload from a newer server", "ERR DUMP payload version or checksum are wrong",
+       action::rebuild, rebuild_reason::bad_payload},
+      {"a type the target does not know", "ERR Bad data format", action::rebuild,
+       rebuild_reason::bad_payload},
+      {"over proto-max-bulk-len", "ERR Protocol error: invalid bulk length", action::rebuild,
+       rebuild_reason::over_bulk_limit},
+      {"RESTORE renamed away", "ERR unknown command 'RESTORE', with args beginning with: ",
+       action::rebuild, rebuild_reason::restore_refused},
+      {"RESTORE not allowed (6.x)",
+       "NOPERM this user has no permissions to run the 'restore' command or its subcommand",
+       action::rebuild, rebuild_reason::restore_refused},
+      {"RESTORE not allowed (7.x)",
+       "NOPERM User ferry has no permissions to run the 'restore' command", action::rebuild,
+       rebuild_reason::restore_refused},
+      {"a key pattern the user may not write", "NOPERM No permissions to access a key",
+       action::stop, rebuild_reason::none},
+      {"out of memory stays fatal", "OOM command not allowed when used memory > 'maxmemory'.",
+       action::stop_oom, rebuild_reason::none},
+      {"a replica stays fatal", "READONLY You can't write against a read only replica.",
+       action::stop, rebuild_reason::none},
+  };
+  for (const rebuild_row& r : rows) {
+    const reply answer = error(r.answer);
+    const restore_decision d = judge_restore(&answer, can);
+    EXPECT_EQ(d.action, r.expected) << r.what;
+    EXPECT_EQ(d.why, r.why) << r.what;
+    // A RESTORE ... REPLACE meeting the same refusal.
+    if (r.expected == action::rebuild) {
+      EXPECT_EQ(judge_replace(answer, can).action, action::rebuild) << r.what;
+      EXPECT_EQ(judge_replace(answer, can).why, r.why) << r.what;
+    }
+  }
+  EXPECT_EQ(judge_replace(ok(), can).action, action::rescanned);
+  EXPECT_EQ(judge_replace(error("ERR Bad data format"), {}).action, action::fail_key);
+  // A DEL never goes to struct mode.
+  const reply unknown = error("ERR unknown command 'DEL'");
+  EXPECT_EQ(judge_erase(&unknown).action, action::stop);
+}
+
+TEST(refuses_restore, tells_a_missing_restore_from_a_refused_key) {
+  EXPECT_TRUE(refuses_restore("ERR unknown command 'RESTORE', with args beginning with: "));
+  EXPECT_TRUE(refuses_restore("ERR unknown command `RESTORE`, with args beginning with: "));
+  EXPECT_TRUE(refuses_restore("NOPERM User u has no permissions to run the 'restore' command"));
+  EXPECT_FALSE(refuses_restore("NOPERM No permissions to access a key"));
+  EXPECT_FALSE(refuses_restore("ERR DUMP payload version or checksum are wrong"));
+}
+
 TEST(judge_restore, a_redirect_carries_its_node) {
   const reply moved = error("MOVED 3999 10.0.0.2:7002");
   const auto d = judge_restore(&moved, {});

@@ -1,0 +1,546 @@
+// The rebuild machine: what every key goes through (probe, the whole or chunked value of a
+// string, list, set, sorted set or hash, the final rename). Streams: rebuild_stream.cpp.
+
+#include "engine/transfer/key_rebuild.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "engine/transfer/rebuild_commands.hpp"
+#include "protocol/wire/key_slot.hpp"
+
+namespace ferry::engine {
+
+using protocol::command_buffer;
+using protocol::errc;
+using protocol::reply;
+using namespace rebuild_commands;
+
+std::string temp_key_prefix(std::uint16_t slot, std::string_view job, std::uint64_t n) {
+  return fmt::format("{}{{{}}}:{}:{}", temp_key_marker, protocol::hash_tag_for(slot), job, n);
+}
+
+key_rebuild::key_rebuild(params p, const rebuild_caps& caps, const rebuild_sizes& sizes)
+    : params_(std::move(p)), caps_(caps), sizes_(sizes), type_(params_.type) {
+  begin();
+}
+
+void key_rebuild::begin() {
+  side_ = rebuild_side::source;
+  items_.clear();
+  field_expiry_.clear();
+  held_ = 0;
+  expire_at_ = 0;
+  cursor_.assign(1, '0');  // (not = "0": GCC 12 -Wrestrict misfires)
+  offset_ = 0;
+  read_all_ = false;
+  start_length_ = -1;
+  end_length_ = -1;
+  written_ = 0;
+  outcome_.bytes = 0;
+  outcome_.lost_pending = 0;
+  temp_made_ = false;
+  groups_.clear();
+  group_ = 0;
+  pending_from_.assign(1, '-');
+  consumers_.clear();
+  consumers_read_ = false;
+  if (type_ == value_type::unknown || type_ == value_type::module) {
+    phase_ = phase::probe;  // a module's name comes from TYPE
+    return;
+  }
+  if (type_ == value_type::stream) {
+    next_temp();
+    phase_ = phase::stream_meta;
+    return;
+  }
+  const bool small = params_.size_hint != 0 && params_.size_hint <= sizes_.whole_bytes;
+  if (small && !params_.keep_existing) {
+    phase_ = phase::whole_read;
+    return;
+  }
+  next_temp();
+  count_ = type_ == value_type::string ? sizes_.chunk_bytes
+                                       : std::min<std::size_t>(count_, sizes_.max_chunk_elements);
+  phase_ = phase::chunk_read;
+}
+
+void key_rebuild::next_temp() {
+  temp_ = fmt::format("{}:{}", params_.temp_prefix, attempt_);
+  temp_made_ = false;
+}
+
+void key_rebuild::finish(rebuild_end end) {
+  outcome_.end = end;
+  outcome_.expire_at_ms = expire_at_;
+  side_ = rebuild_side::done;
+  items_.clear();
+  held_ = 0;
+}
+
+void key_rebuild::fail(rebuild_end end, errc error, std::string detail) {
+  outcome_.error = error;
+  outcome_.detail = std::move(detail);
+  // A temporary key already written goes now rather than when it expires.
+  if (temp_made_ && end == rebuild_end::failed) {
+    pending_end_ = end;
+    phase_ = phase::cleanup;
+    side_ = rebuild_side::target;
+    items_.clear();
+    held_ = 0;
+    return;
+  }
+  finish(end);
+}
+
+void key_rebuild::start_again() {
+  ambiguous_ = true;  // an earlier attempt may have written the key
+  if (++attempt_ > sizes_.max_attempts) {
+    fail(rebuild_end::fatal, errc::timeout,
+         fmt::format("the target kept redirecting or refusing the key after {} attempts",
+                     sizes_.max_attempts));
+    return;
+  }
+  ++outcome_.restarts;
+  begin();
+}
+
+void key_rebuild::broken() { start_again(); }
+
+void key_rebuild::restart_with_type() {
+  // The key changed type under us: learn it again. Counts as an attempt, so a key that keeps
+  // changing ends.
+  type_ = value_type::unknown;
+  params_.size_hint = 0;
+  start_again();
+}
+
+bool key_rebuild::refused(const reply& r, std::string_view command) {
+  if (!r.is_error()) return false;
+  const errc kind = protocol::classify_error_reply(r.text());
+  if (kind == errc::wrong_type) {
+    restart_with_type();
+    return true;
+  }
+  const bool target = side_ == rebuild_side::target;
+  if (kind == errc::oom) {
+    fail(rebuild_end::fatal, kind, std::string(r.text()));
+    return true;
+  }
+  if (protocol::disposition_of(kind) == protocol::disposition::fatal) {
+    fail(rebuild_end::fatal, kind,
+         fmt::format("the {} refused {}: {}{}", target ? "target" : "source", command, r.text(),
+                     protocol::refusal_advice(kind, r.text())));
+    return true;
+  }
+  fail(rebuild_end::failed, kind,
+       fmt::format("{} on the {}: {}", command, target ? "target" : "source", r.text()));
+  return true;
+}
+
+void key_rebuild::adapt(std::size_t elements, std::size_t bytes) {
+  if (type_ == value_type::string || elements == 0) return;
+  const std::size_t per = std::max<std::size_t>(bytes / elements, 1);
+  const std::size_t wanted =
+      std::clamp<std::size_t>(sizes_.chunk_bytes / per, 1, sizes_.max_chunk_elements);
+  count_ = wanted < count_ ? wanted : std::min(wanted, count_ * 2);
+}
+
+// A reply holding skipped bulks (larger than the driver lets a reply keep): ask for fewer
+// elements, or give up on an element larger than ferry holds at once.
+bool key_rebuild::items_skipped(const reply& array) {
+  const std::size_t biggest = largest_skipped(array);
+  if (biggest == 0) return false;
+  const std::size_t total = reply_bytes(array) + skipped_bytes(array) + 64;
+  if (biggest > sizes_.max_element_bytes || (count_ == 1 && total > sizes_.max_element_bytes)) {
+    fail(rebuild_end::failed, errc::key_too_large,
+         fmt::format("an element of {} bytes is larger than ferry holds at once ({} bytes, a "
+                     "worker thread's share of --max-inflight-bytes); raise --max-inflight-bytes "
+                     "to copy this key",
+                     biggest, sizes_.max_element_bytes));
+    return true;
+  }
+  if (count_ > 1) {
+    count_ = std::max<std::size_t>(count_ / 4, 1);
+  } else {
+    want_bytes_ = total;  // reserve all of it next time
+  }
+  return true;
+}
+
+std::size_t key_rebuild::next_read_bytes() const noexcept {
+  // Replies of scalars, lengths and expiries, XINFO and a page of XPENDING.
+  constexpr std::size_t small_step = 64 << 10;
+  switch (phase_) {
+    case phase::whole_read:
+      // A DUMP payload may be compressed: leave room for what it inflates to.
+      return std::min<std::size_t>(2 * params_.size_hint + small_step, sizes_.max_element_bytes);
+    case phase::chunk_read:
+    case phase::stream_read:
+      if (type_ == value_type::string) return count_ + 64;
+      return std::min(std::max(2 * sizes_.chunk_bytes, want_bytes_), sizes_.max_element_bytes);
+    default:
+      return small_step;
+  }
+}
+
+std::size_t key_rebuild::encode(command_buffer& out, bool asking) const {
+  const std::size_t before = out.commands();
+  if (side_ == rebuild_side::source) {
+    encode_source(out, asking);
+  } else if (side_ == rebuild_side::target) {
+    encode_target(out, asking);
+  }
+  const std::size_t added = out.commands() - before;
+  return asking ? added / 2 : added;
+}
+
+void key_rebuild::encode_source(command_buffer& out, bool asking) const {
+  const protocol::bytes& key = params_.key;
+  writer w{out, asking};
+  switch (phase_) {
+    case phase::probe:
+      w.key_command("TYPE", key);
+      return;
+    case phase::whole_read:
+      whole_read_command(w, type_, key);
+      w.key_command(expiry_command(caps_), key);
+      return;
+    case phase::whole_ttls:
+    case phase::chunk_ttls:
+      field_ttls_command(w, key, items_);
+      return;
+    case phase::chunk_read:
+      chunk_read_command(w, type_, key, cursor_, offset_, count_);
+      if (start_length_ < 0) w.key_command(length_command(type_), key);
+      return;
+    case phase::final_read:
+      w.key_command(length_command(type_), key);
+      w.key_command(expiry_command(caps_), key);
+      return;
+    default:
+      encode_stream_source(out, asking);
+      return;
+  }
+}
+
+void key_rebuild::encode_target(command_buffer& out, bool asking) const {
+  const protocol::bytes& key = params_.key;
+  writer w{out, asking};
+  const std::int64_t temp_ttl = sizes_.temp_ttl.count();
+  switch (phase_) {
+    case phase::whole_write: {
+      w.plain({"MULTI"});
+      w.key_command("DEL", key);
+      write_items_command(w, type_, key.view(), items_, /*first=*/true, 0);
+      field_expiry_commands(w, key.view(), items_, field_expiry_);
+      if (expire_at_ > 0) w.key_int("PEXPIREAT", key.view(), expire_at_);
+      w.plain({"EXEC"});
+      return;
+    }
+    case phase::chunk_write:
+      if (type_ == value_type::string && !temp_made_) {
+        write_items_command(w, type_, temp_, items_, /*first=*/true, temp_ttl);
+        return;
+      }
+      write_items_command(w, type_, temp_, items_, !temp_made_, 0);
+      field_expiry_commands(w, temp_, items_, field_expiry_);
+      w.key_int("PEXPIRE", temp_, temp_ttl);
+      return;
+    case phase::final_write:
+      w.key_command(length_command(type_), temp_);
+      w.plain({"MULTI"});
+      w.key_command("EXISTS", key);
+      if (expire_at_ > 0) {
+        w.key_int("PEXPIREAT", temp_, expire_at_);
+      } else {
+        w.key_command("PERSIST", temp_);
+      }
+      w.two_keys(params_.keep_existing ? "RENAMENX" : "RENAME", temp_, key);
+      w.plain({"EXEC"});
+      return;
+    case phase::cleanup:
+      w.key_command("DEL", temp_);
+      return;
+    default:
+      encode_stream_target(out, asking);
+      return;
+  }
+}
+
+void key_rebuild::take(std::span<reply> r, std::int64_t now_ms) {
+  switch (phase_) {
+    case phase::probe:
+      return take_probe(r);
+    case phase::whole_read:
+      return take_whole_read(r, now_ms);
+    case phase::whole_ttls:
+    case phase::chunk_ttls:
+      return take_ttls(r);
+    case phase::whole_write:
+      return take_whole_write(r);
+    case phase::chunk_read:
+      return take_chunk_read(r);
+    case phase::chunk_write:
+      return take_chunk_write(r);
+    case phase::stream_meta:
+      return take_stream_meta(r);
+    case phase::stream_read:
+      return take_stream_read(r);
+    case phase::stream_create:
+      return take_simple_write(r, phase::groups_write);
+    case phase::stream_write:
+      return take_simple_write(r, read_all_ ? phase::groups_write : phase::stream_read);
+    case phase::groups_write:
+      return take_simple_write(r, groups_.empty() ? phase::final_read : phase::group_read);
+    case phase::group_read:
+      return take_group_read(r);
+    case phase::group_write:
+      return take_group_write(r);
+    case phase::final_read:
+      return take_final_read(r, now_ms);
+    case phase::final_write:
+      return take_final_write(r);
+    case phase::cleanup:
+      return take_cleanup(r);
+  }
+}
+
+void key_rebuild::take_probe(std::span<reply> r) {
+  if (refused(r[0], "TYPE")) return;
+  type_ = type_from_reply(r[0].text());
+  if (type_ == value_type::none) return finish(rebuild_end::vanished);
+  if (type_ == value_type::module) {
+    return fail(rebuild_end::failed, errc::bad_payload,
+                fmt::format("a value of module type '{}': the target refused its DUMP payload "
+                            "and type commands cannot copy it; load that module on the target",
+                            r[0].text()));
+  }
+  const value_type learned = type_;
+  params_.type = learned;
+  begin();
+  type_ = learned;
+}
+
+namespace {
+
+std::int64_t absolute_expiry(const reply& r, bool pexpiretime, std::int64_t now_ms) {
+  if (r.integer < 0) return r.integer;  // -1 none, -2 no key
+  return pexpiretime ? r.integer : now_ms + r.integer;
+}
+
+std::size_t bytes_of(const std::vector<reply>& items) {
+  std::size_t n = 0;
+  for (const reply& item : items) n += reply_bytes(item);
+  return n;
+}
+
+}  // namespace
+
+void key_rebuild::take_whole_read(std::span<reply> r, std::int64_t now_ms) {
+  if (refused(r[0], whole_read_name(type_)) || refused(r[1], expiry_command(caps_))) return;
+  const std::int64_t expiry = absolute_expiry(r[1], caps_.source_pexpiretime, now_ms);
+  if (expiry == -2 || r[0].is_nil()) return finish(rebuild_end::vanished);
+  if (largest_skipped(r[0]) != 0) {
+    // Larger than its hint said (it grew, or compressed well): chunk it.
+    params_.size_hint = 0;
+    return begin();
+  }
+  if (type_ == value_type::string) {
+    items_.assign(1, std::move(r[0]));
+  } else {
+    if (r[0].elements.empty()) return finish(rebuild_end::vanished);
+    items_ = std::move(r[0].elements);
+  }
+  expire_at_ = expiry > 0 ? expiry : 0;
+  if (expire_at_ != 0 && expire_at_ <= now_ms) return finish(rebuild_end::vanished);
+  held_ = bytes_of(items_);
+  if (type_ == value_type::hash && caps_.source_field_ttls && params_.field_ttls) {
+    phase_ = phase::whole_ttls;
+    return;
+  }
+  phase_ = phase::whole_write;
+  side_ = rebuild_side::target;
+}
+
+void key_rebuild::take_ttls(std::span<reply> r) {
+  field_expiry_.clear();
+  if (r[0].is_error()) {
+    if (protocol::classify_error_reply(r[0].text()) != errc::unknown_command &&
+        refused(r[0], "HPEXPIRETIME")) {
+      return;
+    }
+  } else {
+    bool any = false;
+    for (const reply& e : r[0].elements) {
+      field_expiry_.push_back(e.integer);
+      any = any || e.integer >= 0;
+    }
+    if (field_expiry_.size() * 2 != items_.size()) field_expiry_.clear();
+    if (any && !caps_.target_field_ttls) {
+      return fail(rebuild_end::failed, errc::bad_payload,
+                  "the hash has field expiries (Redis 7.4 HEXPIRE), which the target cannot "
+                  "hold; copy it into Redis 7.4 or later");
+    }
+    if (!any) field_expiry_.clear();
+  }
+  phase_ = phase_ == phase::whole_ttls ? phase::whole_write : phase::chunk_write;
+  side_ = rebuild_side::target;
+}
+
+void key_rebuild::take_whole_write(std::span<reply> r) {
+  const reply& exec = r.back();
+  if (const reply* bad = first_error(r.first(r.size() - 1)); bad != nullptr) {
+    refused(*bad, "MULTI/EXEC");
+    return;
+  }
+  if (exec.is_error()) {
+    refused(exec, "EXEC");
+    return;
+  }
+  if (const reply* bad = first_error(exec.elements); bad != nullptr) {
+    refused(*bad, "a write in MULTI/EXEC");
+    return;
+  }
+  const bool existed = !exec.elements.empty() && exec.elements[0].integer > 0;
+  outcome_.bytes += held_;
+  finish(existed && !ambiguous_ ? rebuild_end::rescanned : rebuild_end::copied);
+}
+
+void key_rebuild::take_chunk_read(std::span<reply> r) {
+  const std::string_view command = chunk_read_name(type_);
+  if (refused(r[0], command)) return;
+  if (r.size() > 1) {
+    if (refused(r[1], length_command(type_))) return;
+    start_length_ = r[1].integer;
+  }
+  if (type_ == value_type::string) {
+    const std::size_t got = r[0].str.size();
+    read_all_ = got < count_;
+    offset_ += got;
+    if (got == 0 && temp_made_) {
+      phase_ = phase::final_read;
+      return;
+    }
+    items_.assign(1, std::move(r[0]));
+  } else if (type_ == value_type::list) {
+    if (items_skipped(r[0])) return;  // read again, fewer at a time
+    read_all_ = r[0].elements.size() < count_;
+    offset_ += r[0].elements.size();
+    items_ = std::move(r[0].elements);
+  } else {
+    if (r[0].elements.size() != 2) {
+      return fail(rebuild_end::failed, errc::protocol_violation,
+                  fmt::format("{} on the source gave a malformed reply", command));
+    }
+    if (items_skipped(r[0].elements[1])) return;
+    cursor_ = r[0].elements[0].str.str();
+    read_all_ = cursor_ == "0";
+    items_ = std::move(r[0].elements[1].elements);
+  }
+  held_ = bytes_of(items_);
+  const std::size_t stride = type_ == value_type::hash || type_ == value_type::zset ? 2 : 1;
+  adapt(items_.size() / stride, held_);
+  if (items_.empty() && type_ != value_type::string) {
+    phase_ = read_all_ ? phase::final_read : phase::chunk_read;
+    return;
+  }
+  if (type_ == value_type::hash && caps_.source_field_ttls && params_.field_ttls) {
+    phase_ = phase::chunk_ttls;
+    return;
+  }
+  phase_ = phase::chunk_write;
+  side_ = rebuild_side::target;
+}
+
+void key_rebuild::take_chunk_write(std::span<reply> r) {
+  if (const reply* bad = first_error(r); bad != nullptr) {
+    refused(*bad, write_name(type_));
+    return;
+  }
+  temp_made_ = true;
+  const std::size_t stride = type_ == value_type::hash || type_ == value_type::zset ? 2 : 1;
+  written_ += type_ == value_type::string ? items_[0].str.size() : items_.size() / stride;
+  outcome_.bytes += held_;
+  items_.clear();
+  field_expiry_.clear();
+  held_ = 0;
+  side_ = rebuild_side::source;
+  phase_ = read_all_ ? phase::final_read : phase::chunk_read;
+}
+
+void key_rebuild::take_simple_write(std::span<reply> r, phase next) {
+  if (const reply* bad = first_error(r); bad != nullptr) {
+    refused(*bad, "XADD/XSETID/XGROUP");
+    return;
+  }
+  temp_made_ = true;
+  if (phase_ == phase::stream_write) {
+    written_ += items_.size();
+    outcome_.bytes += held_;
+  }
+  items_.clear();
+  held_ = 0;
+  side_ = rebuild_side::source;
+  phase_ = next;
+  if (next == phase::groups_write) side_ = rebuild_side::target;
+}
+
+void key_rebuild::take_final_read(std::span<reply> r, std::int64_t now_ms) {
+  if (refused(r[0], length_command(type_)) || refused(r[1], expiry_command(caps_))) return;
+  const std::int64_t expiry = absolute_expiry(r[1], caps_.source_pexpiretime, now_ms);
+  end_length_ = r[0].integer;
+  expire_at_ = expiry > 0 ? expiry : 0;
+  const bool gone = expiry == -2 || (expire_at_ != 0 && expire_at_ <= now_ms);
+  if (gone || !temp_made_) {
+    if (!gone && end_length_ > 0) return start_again();  // it filled up while we read nothing
+    pending_end_ = rebuild_end::vanished;
+    if (!temp_made_) return finish(rebuild_end::vanished);
+    phase_ = phase::cleanup;
+    side_ = rebuild_side::target;
+    return;
+  }
+  if (start_length_ >= 0 && end_length_ != start_length_) outcome_.changed = true;
+  phase_ = phase::final_write;
+  side_ = rebuild_side::target;
+}
+
+void key_rebuild::take_final_write(std::span<reply> r) {
+  const reply& exec = r.back();
+  if (const reply* bad = first_error(r.first(r.size() - 1)); bad != nullptr) {
+    refused(*bad, "MULTI/EXEC");
+    return;
+  }
+  if (exec.is_error()) {
+    refused(exec, "EXEC");
+    return;
+  }
+  if (exec.elements.size() != 3) {
+    return fail(rebuild_end::failed, errc::protocol_violation,
+                "the target's EXEC reply to the final RENAME is malformed");
+  }
+  const reply& renamed = exec.elements[2];
+  if (renamed.is_error()) {
+    // The temporary key is gone (it expired, or a failover lost it): build it again.
+    if (renamed.text().find("no such key") != std::string_view::npos) return start_again();
+    refused(renamed, params_.keep_existing ? "RENAMENX" : "RENAME");
+    return;
+  }
+  if (r[0].integer != end_length_) outcome_.changed = true;
+  if (params_.keep_existing && renamed.integer == 0) {
+    pending_end_ = rebuild_end::exists;
+    phase_ = phase::cleanup;
+    return;
+  }
+  const bool existed = exec.elements[0].integer > 0;
+  finish(existed && !ambiguous_ ? rebuild_end::rescanned : rebuild_end::copied);
+}
+
+void key_rebuild::take_cleanup(std::span<reply>) {
+  // Whatever DEL said, the temporary key expires on its own.
+  temp_made_ = false;
+  finish(pending_end_);
+}
+
+}  // namespace ferry::engine

@@ -3,6 +3,7 @@
 // gzip in both directions (concatenated members, truncated and damaged streams), function
 // payloads that parse as FUNCTION DUMP's, and the file fingerprint of a state file.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -93,17 +94,17 @@ TEST(import_batch_builder, many_batches_keep_their_own_bytes) {
   std::vector<record_batch> batches;
   for (int b = 0; b < 3; ++b) {
     for (int k = 0; k < 500; ++k) {
-      std::string payload = "value-" + std::to_string(b) + "-" + std::to_string(k);
-      builder.add("k" + std::to_string(b * 1000 + k), payload, 0);
+      std::string payload = fmt::format("value-{}-{}", b, k);
+      builder.add(fmt::format("k{}", b * 1000 + k), payload, 0);
     }
     batches.push_back(builder.seal(static_cast<std::uint64_t>(b)));
   }
   for (int b = 0; b < 3; ++b) {
     ASSERT_EQ(batches[b].records.size(), 500u);
     for (int k = 0; k < 500; k += 97) {
-      EXPECT_EQ(batches[b].records[k].key.view(), "k" + std::to_string(b * 1000 + k));
+      EXPECT_EQ(batches[b].records[k].key.view(), fmt::format("k{}", b * 1000 + k));
       EXPECT_EQ(batches[b].records[k].payload.view(),
-                "value-" + std::to_string(b) + "-" + std::to_string(k));
+                fmt::format("value-{}-{}", b, k));
     }
   }
 }

@@ -3,6 +3,7 @@
 # with on the same data:
 #
 #   bench/lab/import_bench.sh [--small N] [--mixed N] [--repeats N] [--results FILE | --no-results]
+#                             [--ferry BIN --lab-fill BIN]   (binaries built already: no build)
 #
 #   copy    `ferry copy` from the plain source that BGSAVEd the file, into the TLS target
 #   import  `ferry import FILE` into the same TLS target (emptied first)
@@ -25,6 +26,8 @@ small=1000000
 mixed=200000
 repeats=3
 results=bench/RESULTS.md
+ferry=
+lab_fill=
 while (($#)); do
   case $1 in
     --small) small=$2; shift 2 ;;
@@ -32,19 +35,23 @@ while (($#)); do
     --repeats) repeats=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --no-results) results=; shift ;;
-    *) echo "usage: $0 [--small N] [--mixed N] [--repeats N] [--results FILE | --no-results]" >&2
+    --ferry) ferry=$(realpath "$2"); shift 2 ;;
+    --lab-fill) lab_fill=$(realpath "$2"); shift 2 ;;
+    *) echo "usage: $0 [--small N] [--mixed N] [--repeats N] [--results FILE | --no-results] [--ferry BIN --lab-fill BIN]" >&2
        exit 2 ;;
   esac
 done
 
 # shellcheck source=bench/lab/servers.sh
 source bench/lab/servers.sh
-build=${FERRY_BUILD_DIR:-build/release}
-echo "== building ferry and lab_fill (Release, $build) =="
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" --target ferry lab_fill -j 2 >/dev/null
-ferry=$repo/$build/cli/ferry
-lab_fill=$repo/$build/bench/lab_fill
+if [[ -z $ferry || -z $lab_fill ]]; then
+  build=${FERRY_BUILD_DIR:-build/release}
+  echo "== building ferry and lab_fill (Release, $build) =="
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" --target ferry lab_fill -j 2 >/dev/null
+  ferry=$repo/$build/cli/ferry
+  lab_fill=$repo/$build/bench/lab_fill
+fi
 work=$(mktemp -d /tmp/ferry-import-bench.XXXXXX)
 cleanup() { lab_stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
@@ -118,9 +125,11 @@ for scenario in small mixed; do
   echo "   fill: $("$lab_fill" --port "$source_port" --dataset "$dataset" --count "$count" --seed 7)"
   digest=$(lab_digest "$source_port")
   keys=$(lab_cli "$source_port" DBSIZE)
-  lab_cli "$source_port" CONFIG SET dbfilename "$scenario.rdb" >/dev/null
+  # dbfilename is a protected config from Redis 7 on (CONFIG SET refuses it): the file is
+  # saved under its default name and moved.
   lab_cli "$source_port" SAVE >/dev/null
   file=$work/source/$scenario.rdb
+  mv "$work/source/dump.rdb" "$file"
   echo "   file: $(stat -c %s "$file") bytes"
   printf '%s\tkeys\t%s\t%s\n' "$scenario" "$keys" "$(stat -c %s "$file")" >>"$work/sizes"
   for run in $(seq 1 "$repeats"); do

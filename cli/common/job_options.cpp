@@ -77,8 +77,7 @@ void add_tuning_options(CLI::App& command, engine::tuning& tune, tuning_flags& f
       ->check(CLI::Range(std::size_t{1} << 20, std::size_t{64} << 30))
       ->capture_default_str();
   if (choice.source) {
-    command
-        .add_option("--readers", tune.readers_per_shard, "Source connections reading per shard")
+    command.add_option("--readers", tune.readers_per_shard, "Source connections reading per shard")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
   }
@@ -155,7 +154,6 @@ std::optional<std::string> check_outputs(
   }
   return std::nullopt;
 }
-
 
 void add_source_read_options(CLI::App& command, source_read_flags& flags) {
   command

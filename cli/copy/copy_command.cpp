@@ -6,8 +6,8 @@
 #include <memory>
 #include <optional>
 
-#include "cli/common/job_options.hpp"
 #include "cli/common/exit_codes.hpp"
+#include "cli/common/job_options.hpp"
 #include "cli/common/json_file.hpp"
 #include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"

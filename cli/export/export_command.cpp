@@ -41,8 +41,8 @@ int conclude(const engine::export_report& report, const engine::export_config& c
     case engine::job_status::left_behind: {
       std::string dbs;
       for (const auto& db : report.left_behind) {
-        dbs += fmt::format("{}db {} ({} keys)", dbs.empty() ? "" : ", ", db.db,
-                           with_commas(db.keys));
+        dbs +=
+            fmt::format("{}db {} ({} keys)", dbs.empty() ? "" : ", ", db.db, with_commas(db.keys));
       }
       fmt::print(stderr,
                  "ferry export: the file holds db {} only: {} were NOT exported; export each "
@@ -97,8 +97,8 @@ int run_export(export_flags& flags) {
       progress = std::make_unique<progress_printer>(
           [&job] {
             const engine::counts c = job.progress();
-            return progress_sample{c.settled(), c.estimated, job.file_bytes(), "failed",
-                                   c.failed, {}};
+            return progress_sample{c.settled(), c.estimated, job.file_bytes(),
+                                   "failed",    c.failed,    {}};
           },
           live_progress(flags.output));
     }

@@ -112,7 +112,7 @@ int run_import(import_flags& flags) {
           [&job] {
             const engine::import_progress now = job.progress();
             return progress_sample{now.keys.settled(), now.keys.estimated, now.file_read,
-                                   "failed", now.keys.failed, {}};
+                                   "failed",           now.keys.failed,    {}};
           },
           live_progress(flags.output));
     }

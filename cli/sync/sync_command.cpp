@@ -6,8 +6,8 @@
 #include <mutex>
 #include <optional>
 
-#include "cli/common/job_options.hpp"
 #include "cli/common/exit_codes.hpp"
+#include "cli/common/job_options.hpp"
 #include "cli/common/json_file.hpp"
 #include "cli/common/progress.hpp"
 #include "cli/common/signals.hpp"
@@ -90,7 +90,8 @@ int run_sync(sync_flags& all) {
                                 config.copy.ignore_other_dbs));
   }
   if (!flags.output.report_path.empty()) {
-    if (auto written = write_json_file(flags.output.report_path, sync_report_json(report)); !written) {
+    if (auto written = write_json_file(flags.output.report_path, sync_report_json(report));
+        !written) {
       // The job's outcome is the summary above; only its report is lost (a partial .tmp file
       // never replaces an earlier report).
       fmt::print(stderr,

@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdint>
 #include <filesystem>
 
 #include "engine/auth/idle_reauth.hpp"
@@ -71,8 +71,9 @@ asio::awaitable<maybe<void>> probe_node(source_node& node, export_plan& plan) {
   std::vector<protocol::reply> replies;
   if (auto ec = co_await c.exec(commands, replies)) co_return protocol::failure{ec, c.last_error()};
   if (replies[1].is_error()) {
-    co_return fail_with(protocol::classify_error_reply(replies[1].text()),
-                        fmt::format("source node {}: DBSIZE refused: {}", where, replies[1].text()));
+    co_return fail_with(
+        protocol::classify_error_reply(replies[1].text()),
+        fmt::format("source node {}: DBSIZE refused: {}", where, replies[1].text()));
   }
   node.keys = static_cast<std::uint64_t>(std::max<std::int64_t>(replies[1].integer, 0));
   if (!replies[0].is_error()) {
@@ -104,7 +105,8 @@ asio::awaitable<maybe<void>> probe_node(source_node& node, export_plan& plan) {
     dump.push({"DUMP", replies[3].text()});
     std::vector<protocol::reply> payload;
     if (auto ec = co_await c.exec(dump, payload)) co_return protocol::failure{ec, c.last_error()};
-    if (payload[0].kind == protocol::reply_kind::string) node.rdb_version = version_of_payload(payload[0].text());
+    if (payload[0].kind == protocol::reply_kind::string)
+      node.rdb_version = version_of_payload(payload[0].text());
   }
   co_return maybe<void>{};
 }
@@ -120,14 +122,14 @@ asio::awaitable<maybe<void>> read_functions(const protocol::connection_options& 
   std::vector<protocol::reply> replies;
   if (auto ec = co_await c.exec(commands, replies)) co_return protocol::failure{ec, c.last_error()};
   if (replies[0].is_error() || replies[1].is_error()) {
-    const auto kind = protocol::classify_error_reply(
-        replies[0].is_error() ? replies[0].text() : replies[1].text());
+    const auto kind = protocol::classify_error_reply(replies[0].is_error() ? replies[0].text()
+                                                                           : replies[1].text());
     if (kind == errc::unknown_command) co_return maybe<void>{};  // before Redis 7: none
-    co_return fail_with(kind, fmt::format("source {}: FUNCTION DUMP refused: {}; allow "
-                                          "+function|dump +function|list for ferry's user",
-                                          options.where.address(),
-                                          replies[0].is_error() ? replies[0].text()
-                                                                : replies[1].text()));
+    co_return fail_with(kind,
+                        fmt::format("source {}: FUNCTION DUMP refused: {}; allow "
+                                    "+function|dump +function|list for ferry's user",
+                                    options.where.address(),
+                                    replies[0].is_error() ? replies[0].text() : replies[1].text()));
   }
   plan.libraries = replies[0].elements.size();
   if (plan.libraries != 0) plan.functions = std::string(replies[1].text());
@@ -277,10 +279,9 @@ export_report export_job::run() {
     keys += n.keys;
     expires += n.expires;
   }
-  auto file = export_file::create({config_.output, plan.version,
-                                   plan.redis_version.empty() ? "7.2.0" : plan.redis_version,
-                                   config_.gzip_level, keys, expires,
-                                   static_cast<std::uint64_t>(plan.source.where.db)});
+  auto file = export_file::create(
+      {config_.output, plan.version, plan.redis_version.empty() ? "7.2.0" : plan.redis_version,
+       config_.gzip_level, keys, expires, static_cast<std::uint64_t>(plan.source.where.db)});
   if (!file) {
     report.failure = file.error();
     return done();
@@ -328,8 +329,8 @@ export_report export_job::run() {
     const auto executor = pool.io(t).get_executor();
     workers[t].budget = std::make_unique<byte_budget>(
         executor, std::max<std::size_t>(config_.tune.max_inflight_bytes / threads, 1));
-    workers[t].unused_router = std::make_unique<slot_router>(executor, plan.source, plan.facts.map,
-                                                             copy.tune, control_);
+    workers[t].unused_router =
+        std::make_unique<slot_router>(executor, plan.source, plan.facts.map, copy.tune, control_);
   }
   export_file& out = **file;
   for (std::size_t n = 0; n < runs.size(); ++n) {
@@ -362,8 +363,7 @@ export_report export_job::run() {
                                .router = *w.unused_router},
         .ledger = scan_ledger{},
         .position = *run.position,
-        .sizing = batch_sizer{copy.tune.batch_keys, copy.tune.batch_bytes,
-                              limiter.keys_per_sec()},
+        .sizing = batch_sizer{copy.tune.batch_keys, copy.tune.batch_bytes, limiter.keys_per_sec()},
         .pace = {},
         .finished = false,
         .meters = nullptr,
@@ -395,15 +395,16 @@ export_report export_job::run() {
   for (auto& w : workers) report.peak_inflight_bytes += w.budget->peak();
   for (const auto& warning : warnings.all()) report.warnings.push_back(warning);
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    report.shards.push_back(
-        {runs[i].source.where.address(), shards_.counters(i).snapshot(), plan.nodes[i].rdb_version});
+    report.shards.push_back({runs[i].source.where.address(), shards_.counters(i).snapshot(),
+                             plan.nodes[i].rdb_version});
     report.totals += report.shards.back().totals;
   }
   report.downgraded = out.downgraded();
   report.dedup_bytes = out.dedup_bytes();
 
   bool complete = true;
-  for (std::size_t i = 0; i < runs.size(); ++i) complete = complete && shards_.position(i).get().complete;
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    complete = complete && shards_.position(i).get().complete;
   if (!control_.failed() && complete && cluster) {
     // Keys of a slot that moved during the scan may be missing: the file would not be whole.
     auto now = run_blocking(inspect(plan.source, "source"));
@@ -434,10 +435,9 @@ export_report export_job::run() {
   report.file_bytes = std::filesystem::file_size(config_.output, size_error);
   file_bytes_.store(report.file_bytes, std::memory_order_relaxed);
   report.left_behind = plan.other_dbs;
-  report.status = report.totals.failed != 0 ? job_status::keys_failed
-                  : !plan.other_dbs.empty() && !config_.ignore_other_dbs
-                      ? job_status::left_behind
-                      : job_status::complete;
+  report.status = report.totals.failed != 0                              ? job_status::keys_failed
+                  : !plan.other_dbs.empty() && !config_.ignore_other_dbs ? job_status::left_behind
+                                                                         : job_status::complete;
   return done();
 }
 

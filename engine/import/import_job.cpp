@@ -19,6 +19,19 @@ namespace asio = boost::asio;
 
 namespace {
 
+/// A target that refuses RESTORE (renamed away, not allowed to the user) needs struct mode,
+/// which an import does not have: struct mode (engine/transfer) reads each value from a source
+/// server and is not yet fed from a file's decoded values. The writers stop the job at the first
+/// refusal (nothing is imported); this says why and the way round.
+void advise_without_restore(protocol::failure& failure) {
+  if (failure.message.find("refused RESTORE") == std::string::npos) return;
+  failure.message +=
+      ". ferry import writes keys with RESTORE only: its struct mode (type commands, which such "
+      "a target takes) is not built yet. Import into a target that allows RESTORE, or load the "
+      "file into a redis-server of your own (redis-server --dir DIR --dbfilename FILE) and run "
+      "`ferry copy` from it, whose struct mode writes this target";
+}
+
 /// Checkpoints kept in memory to go back to when a target node loses keys.
 constexpr std::size_t max_history = 64;
 
@@ -211,6 +224,7 @@ class import_run {
     if (control_.failed()) {
       report.status = job_status::fatal;
       report.failure = control_.failure();
+      if (report.failure) advise_without_restore(*report.failure);
       status = "failed";
     } else if (!report.complete) {
       report.status = job_status::interrupted;

@@ -178,8 +178,11 @@ job_identity import_identity(const import_config& config, std::optional<std::uin
   const std::string file =
       config.input == "-" ? std::string("-")
                           : std::filesystem::absolute(config.input).lexically_normal().string();
-  return {fmt::format("rdb:{}#db={}", file, db ? std::to_string(*db) : std::string("first")),
-          endpoint_identity(config.target.where), "", "", "", ""};
+  job_identity identity;  // no --match, --type, --slots or part: an import takes the file
+  identity.source =
+      fmt::format("rdb:{}#db={}", file, db ? std::to_string(*db) : std::string("first"));
+  identity.target = endpoint_identity(config.target.where);
+  return identity;
 }
 
 maybe<void> same_file(const checkpoint& previous, const file_identity& identity,

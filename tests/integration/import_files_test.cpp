@@ -296,5 +296,32 @@ TEST_F(import_files, a_cut_stream_imports_exactly_what_came_before_the_cut) {
   EXPECT_EQ(report()["complete"], false);
 }
 
+TEST_F(import_files, a_target_refusing_restore_stops_before_any_key_with_the_way_round) {
+  // Struct mode is not fed from a file yet: the job must stop at the first refusal, claim
+  // nothing, and say what to do instead.
+  redis_server source;
+  sync_client src = source.client();
+  dataset_options data;
+  data.count_per_kind = 5;
+  fill_every_type(src, data);
+  const auto file = saved(source);
+
+  server_options o = tls_server();
+  o.extra_args = {"--rename-command", "RESTORE", ""};
+  redis_server target(o);
+  sync_client dst = target.client();
+  const ferry_result run = run_ferry(args(file.string(), target.url()));
+  EXPECT_EQ(run.exit_code, 2) << run.output();
+  EXPECT_THAT(run.err, HasSubstr("refused RESTORE"));
+  EXPECT_THAT(run.err, HasSubstr("struct mode"));
+  EXPECT_THAT(run.err, HasSubstr("--dbfilename"));
+  const auto r = report();
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_EQ(r["totals"]["imported"], 0);
+  EXPECT_EQ(r["complete"], false);
+  // Only ferry's marks are on the target (the failed job keeps them), no key of the file.
+  EXPECT_EQ(dst.checked({"DBSIZE"}).integer, marks_in(dst));
+}
+
 }  // namespace
 }  // namespace ferry::testing

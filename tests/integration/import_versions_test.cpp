@@ -3,11 +3,18 @@
 // encodings, fill_every_type where the version has its commands, function libraries, 2,000
 // small strings, keys in databases 0 and 1) into a standalone TLS target, both databases, and
 // into a 3-master TLS cluster, database 0. The oracle is the servers' own DEBUG DIGEST (a
-// cluster's masters combined) and FUNCTION LIST, never ferry's counters.
+// cluster's masters combined) and FUNCTION LIST, never ferry's counters. And a 7.4 file into a
+// 5.0 server: what the exact downgrade carries is imported, the rest failed as needs_struct
+// (no struct mode for imports yet), checked against the per-key dump.
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <set>
+
+#include "engine/runtime/key_text.hpp"
 #include "tests/integration/import_support.hpp"
 #include "tests/support/ferry_process.hpp"
 #include "tests/support/json_files.hpp"
@@ -105,6 +112,66 @@ TEST_P(import_versions, bgsave_files_into_a_tls_server_and_a_tls_cluster) {
 
 INSTANTIATE_TEST_SUITE_P(versions, import_versions, ::testing::ValuesIn(known_server_versions()),
                          [](const auto& param_info) { return param_name(param_info.param); });
+
+TEST(import_into_an_older_server, exact_downgrades_are_imported_the_rest_failed_as_needs_struct) {
+  FERRY_SKIP_UNLESS_SERVER("7.4");
+  FERRY_SKIP_UNLESS_SERVER("5.0");
+  temp_dir dir{"import-older"};
+  server_options from;
+  from.version = "7.4";
+  redis_server source(from);
+  sync_client src = source.client();
+  dataset_options data;
+  data.count_per_kind = 5;
+  data.with_expiry_fraction = 0;  // 5.0's expiries are read back as PTTL: not to the ms
+  const fill_result filled = fill_every_type(src, data);
+  const auto file = dir / "dump.rdb";
+  std::filesystem::copy_file(source.save_rdb(), file);
+  server_options to;
+  to.version = "5.0";
+  redis_server target(to);
+  sync_client dst = target.client();
+
+  const ferry_result run = run_ferry({"import", file.string(), "--target", target.url(), "--report",
+                                      (dir / "report.json").string(), "--failed-keys",
+                                      (dir / "failed.jsonl").string(), "--progress", "never"});
+  EXPECT_EQ(run.exit_code, 1) << run.output();
+  const auto r = read_json(dir / "report.json");
+  const std::uint64_t imported = r["totals"]["imported"];
+  const std::uint64_t failed = r["totals"]["failed"];
+  EXPECT_GT(failed, 0u) << run.output();
+  EXPECT_GT(imported, 0u) << run.output();
+  EXPECT_EQ(r["needs_struct"], failed);
+  EXPECT_EQ(imported + failed, filled.keys);
+
+  std::set<std::string> failed_keys;
+  for (const auto& line : read_json_lines(dir / "failed.jsonl")) {
+    EXPECT_EQ(line["kind"], "needs_struct") << line.dump();
+    EXPECT_NE(line["error"].get<std::string>().find("struct mode"), std::string::npos)
+        << line.dump();
+    std::string key;
+    ASSERT_TRUE(engine::decode_base64(line["key_base64"].get<std::string>(), key));
+    failed_keys.insert(key);
+  }
+  EXPECT_EQ(failed_keys.size(), failed);
+  // The oracle: the target holds exactly the source's keys that were not failed, each equal.
+  // 5.0 prints a zset's scores with %.17g, 7.4 in the shortest form that reads back the same:
+  // the numbers are compared.
+  const auto scores_as_numbers = [](keyspace keys) {
+    for (key_record& k : keys) {
+      if (k.type != "zset") continue;
+      for (std::size_t i = 1; i < k.value.size(); i += 2) {
+        k.value[i] = fmt::format("{}", std::strtod(k.value[i].c_str(), nullptr));
+      }
+    }
+    return keys;
+  };
+  keyspace expected;
+  for (auto& k : dump_keyspace(src)) {
+    if (failed_keys.count(k.key) == 0) expected.push_back(std::move(k));
+  }
+  EXPECT_EQ(diff_keyspaces(scores_as_numbers(expected), scores_as_numbers(dump_keyspace(dst))), "");
+}
 
 }  // namespace
 }  // namespace ferry::testing

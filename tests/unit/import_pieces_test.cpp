@@ -103,8 +103,7 @@ TEST(import_batch_builder, many_batches_keep_their_own_bytes) {
     ASSERT_EQ(batches[b].records.size(), 500u);
     for (int k = 0; k < 500; k += 97) {
       EXPECT_EQ(batches[b].records[k].key.view(), fmt::format("k{}", b * 1000 + k));
-      EXPECT_EQ(batches[b].records[k].payload.view(),
-                fmt::format("value-{}-{}", b, k));
+      EXPECT_EQ(batches[b].records[k].payload.view(), fmt::format("value-{}-{}", b, k));
     }
   }
 }

@@ -28,13 +28,7 @@ fuzz_seconds=${FERRY_FUZZ_SECONDS:-30}
 # ends (the copy stays exact; only the warning's slot list is shorter). `measures` are the tests
 # that assert on ferry's peak RSS (meaningless under ASan, whose allocator keeps freed memory),
 # its rate or its wall-clock time. Both sets run against the Release build.
-# The sync tests run in Release too: under ASan they found a use-after-free at shutdown (a
-# shard's timers and connections outliving their io_context), fixed in sync_shard::run; after
-# the fix the instrumented live and gap tests passed but one: the failover test once found a
-# stream group's entries-read differing after a 7.0 failover (open), and the cut-over test,
-# which waits on the source's pause, was not rerun instrumented. To move back under the
-# sanitizers once those pass there.
-release_only='^(long_job_test\.(sigkill_at_several_points|sigterm_drains)|reshard_test\.slots_moved_both_ways|sync_(live|gap|cutover)_test\.)'
+release_only='^(long_job_test\.(sigkill_at_several_points|sigterm_drains)|reshard_test\.slots_moved_both_ways)'
 measures='^(verify_scale\.|copy_limits_test\.|long_job_test\.max_keys_per_sec)'
 
 server_pids() { pgrep -x 'redis-server|valkey-server' | sort || true; }
@@ -68,8 +62,7 @@ mapfile -t bench_targets < <(cmake --build build/release --target help |
   sed -n 's/^\.\.\. \(bench_[a-z0-9_]*\|lab_[a-z0-9_]*\)$/\1/p')
 cmake --build build/release -j "$jobs" --target ferry integration_verify_scale_test \
   integration_copy_limits_test integration_long_job_test integration_reshard_test \
-  integration_packaging_deb_test integration_deploy_container_test integration_sync_live_test \
-  integration_sync_gap_test integration_sync_cutover_test faults_test \
+  integration_packaging_deb_test integration_deploy_container_test faults_test \
   "${bench_targets[@]}"
 step_done "release build"
 ctest --test-dir build/release -L integration -R "$release_only|$measures" --output-on-failure \

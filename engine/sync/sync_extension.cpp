@@ -142,8 +142,12 @@ maybe<void> sync_extension::prepare(const copy_plan& plan, const checkpoint* pre
   compare.target_pexpiretime = plan.sides.target_facts.major_version >= 7;
   // Reconciles and stream sweeps go on while a cut-over pauses the source's writes.
   compare.read_only_scripts = true;
+  // The comparisons route each key to its slot's master. Not READONLY: a master demoted by a
+  // failover answers with MOVED to the new master instead of serving its own copy, whose stream
+  // groups may differ from the new master's (entries-read is recomputed on a replica) and would
+  // hide exactly the differences a failover's reconcile is there to find.
   protocol::connection_options seed = plan.sides.source;
-  seed.readonly = cluster_;
+  seed.readonly = false;
   const std::size_t shards = std::max<std::size_t>(plan.shards.size(), 1);
   settings_ = std::make_unique<sync_settings>(sync_settings{
       .copy = config_.copy,
@@ -245,7 +249,10 @@ bool sync_extension::ready_for_cutover() const {
   std::lock_guard lock(stats_mutex_);
   if (stats_.empty()) return false;
   for (const auto& s : stats_) {
-    // Keys a drain of a second or two re-copies (a few thousand per shard at worst).
+    // Keys a drain of a second or two re-copies (a few thousand per shard at worst). A stream
+    // sweep does not hold the pause back: while consumers XACK without a break, one is always
+    // due (a slow sweep would never let the cut-over begin); the drain waits for the sweep that
+    // follows the pause instead.
     const shard_convergence c{s->snapshot_done, s->subscribed, s->reconciling, 0};
     if (!c.converged() || s->dirty_keys > cutover_dirty_keys) return false;
   }
@@ -257,7 +264,7 @@ bool sync_extension::converged_now() const {
   std::lock_guard lock(stats_mutex_);
   if (stats_.empty()) return false;
   for (const auto& s : stats_) {
-    const shard_convergence c{s->snapshot_done, s->subscribed, s->reconciling,
+    const shard_convergence c{s->snapshot_done, s->subscribed, s->reconciling || s->sweeping,
                               static_cast<std::size_t>(s->dirty_keys.load())};
     if (!c.converged()) return false;
   }
@@ -450,6 +457,9 @@ void sync_extension::advance_cutover(bool settled) {
                 fmt::format("the subscriber of shard {} did not answer its fence", sources_[i]);
           } else if (s.reconciling) {
             pending = fmt::format("shard {} was still reconciling", sources_[i]);
+          } else if (s.sweeping) {
+            pending = fmt::format("shard {} was still comparing its streams' consumer groups",
+                                  sources_[i]);
           } else if (s.dirty_keys != 0) {
             pending = fmt::format("shard {} still had {} key(s) to re-copy", sources_[i],
                                   s.dirty_keys.load());
@@ -557,7 +567,7 @@ sync_progress sync_extension::progress() const {
   p.shards = stats_.size();
   for (const auto& s : stats_) {
     p.snapshot_done += s->snapshot_done ? 1 : 0;
-    p.reconciling += s->reconciling ? 1 : 0;
+    p.reconciling += s->reconciling || s->sweeping ? 1 : 0;
     p.events += s->events;
     p.applied += s->recopied + s->erased;
     p.dirty += s->dirty_keys;

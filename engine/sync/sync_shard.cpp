@@ -94,9 +94,8 @@ std::int64_t steady_ms() {
 void sync_shard::publish() {
   stats_.dirty_keys = dirty_.keys();
   stats_.dirty_bytes = dirty_.bytes();
-  // A stream sweep too: consumer groups may differ until it has run.
-  stats_.reconciling =
-      pending_.has_value() || reconcile_running_ || sweep_pending_ || sweep_running_;
+  stats_.reconciling = pending_.has_value() || reconcile_running_;
+  stats_.sweeping = sweep_pending_ || sweep_running_;
 }
 
 bool sync_shard::wanted(std::string_view key) const {

@@ -67,6 +67,8 @@ struct shard_sync_stats {
   std::atomic<bool> snapshot_done{false};  ///< the shard's snapshot is on the target
   std::atomic<bool> subscribed{false};     ///< its subscriber holds its subscription
   std::atomic<bool> reconciling{false};    ///< a reconcile is pending or running
+  /// A stream sweep is pending or running: consumer groups may differ until it has run.
+  std::atomic<bool> sweeping{false};
   std::atomic<std::uint64_t> fenced{0};    ///< the last fence whose pong arrived
   std::atomic<std::uint64_t> released{0};  ///< the last slot release it finished
   std::atomic<std::uint64_t> samples{0};   ///< INFO commandstats looks finished (or skipped)

@@ -11,6 +11,8 @@
 #include "cli/common/exit_codes.hpp"
 #include "cli/common/secrets.hpp"
 #include "cli/copy/copy_command.hpp"
+#include "cli/export/export_command.hpp"
+#include "cli/import/import_command.hpp"
 #include "cli/plan/plan_command.hpp"
 #include "cli/sync/sync_command.hpp"
 #include "cli/verify/verify_command.hpp"
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
   add_verify_command(app, exit_code);
   add_plan_command(app, exit_code);
   add_sync_command(app, exit_code);
+  add_import_command(app, exit_code);
+  add_export_command(app, exit_code);
   // Passwords typed in URLs leave the process list before anything else happens.
   std::vector<std::string> arguments = take_arguments(argc, argv);
   std::reverse(arguments.begin(), arguments.end());  // CLI11 takes them last first

@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev
   libssl-dev openssl
-  libhiredis-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libhiredis-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
   time procps

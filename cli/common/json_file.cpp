@@ -17,7 +17,10 @@ boost::system::result<void, std::string> write_json_file(const std::string& path
   const std::string temp = path + ".tmp";
   {
     std::ofstream out(temp, std::ios::trunc);
-    out << json.dump(2) << '\n';
+    // A server's error text may quote a key's or payload's bytes (RESTORE's "with args
+    // beginning with: ..."), which need not be UTF-8: replaced (U+FFFD), never an exception that
+    // loses the report.
+    out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out.flush();
     if (!out) return fmt::format("cannot write '{}': {}", temp, std::strerror(errno));
   }

@@ -184,24 +184,35 @@ boost::system::result<engine::side, std::string> resolve(const side_flags& side,
 
 }  // namespace
 
-void add_connection_options(CLI::App& command, connection_flags& flags) {
-  add_side(command, flags.source, "source",
-           "Source URL: redis[s]://[user[:password]@]host[:port][/db] (any node of a cluster)");
-  add_side(command, flags.target, "target",
-           "Target URL: redis[s]://[user[:password]@]host[:port][/db] (any node of a cluster)");
+void add_connection_options(CLI::App& command, connection_flags& flags, command_sides sides) {
+  if (sides != command_sides::target_only) {
+    add_side(command, flags.source, "source",
+             "Source URL: redis[s]://[user[:password]@]host[:port][/db] (any node of a cluster)");
+  }
+  if (sides != command_sides::source_only) {
+    add_side(command, flags.target, "target",
+             "Target URL: redis[s]://[user[:password]@]host[:port][/db] (any node of a cluster)");
+  }
+  const bool both = sides == command_sides::both;
   command
       .add_option("--cacert", flags.cacert,
-                  "PEM file of CAs trusted for both sides (default: the system's store)")
+                  both ? "PEM file of CAs trusted for both sides (default: the system's store)"
+                       : "PEM file of CAs trusted (default: the system's store)")
       ->check(CLI::ExistingFile)
       ->type_name("FILE");
-  command.add_option("--cert", flags.cert, "Client certificate (PEM) for both sides")
+  command
+      .add_option("--cert", flags.cert,
+                  both ? "Client certificate (PEM) for both sides" : "Client certificate (PEM)")
       ->check(CLI::ExistingFile)
       ->type_name("FILE");
-  command.add_option("--key", flags.key, "Client private key (PEM) for both sides")
+  command
+      .add_option("--key", flags.key,
+                  both ? "Client private key (PEM) for both sides" : "Client private key (PEM)")
       ->check(CLI::ExistingFile)
       ->type_name("FILE");
   command.add_flag("--insecure", flags.insecure,
-                   "Do not verify TLS certificates or host names on either side (dangerous)");
+                   both ? "Do not verify TLS certificates or host names on either side (dangerous)"
+                        : "Do not verify the TLS certificate or host name (dangerous)");
   command
       .add_option("--token-refresh-margin", flags.token_refresh_margin_s,
                   "Renew access tokens (and AUTH again on every open connection) at least "

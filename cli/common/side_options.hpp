@@ -1,5 +1,5 @@
 #pragma once
-// The connection options that `copy` and `verify` share: URLs, TLS, databases, credentials.
+// The connection options every command shares: URLs, TLS, databases, credentials.
 
 #include <CLI/CLI.hpp>
 #include <boost/system/result.hpp>
@@ -39,8 +39,16 @@ struct connection_flags {
   double token_refresh_margin_s = 180;
 };
 
-/// Adds --source, --target, TLS, database and credential options to `command`.
-void add_connection_options(CLI::App& command, connection_flags& flags);
+/// The sides a command connects to.
+enum class command_sides {
+  both,         ///< --source and --target (copy, verify)
+  source_only,  ///< --source (export)
+  target_only,  ///< --target (import)
+};
+
+/// Adds --source and/or --target, TLS, database and credential options to `command`.
+void add_connection_options(CLI::App& command, connection_flags& flags,
+                            command_sides sides = command_sides::both);
 
 /// Turns the flags into the engine's sides; the error names the flag or URL that is wrong and
 /// never contains a password. Warnings (--insecure, a password typed on the command line) are

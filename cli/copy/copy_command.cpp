@@ -7,8 +7,8 @@
 #include <memory>
 #include <optional>
 
-#include "cli/common/copy_options.hpp"
 #include "cli/common/exit_codes.hpp"
+#include "cli/common/job_options.hpp"
 #include "cli/common/json_file.hpp"
 #include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"
@@ -155,7 +155,7 @@ int run_copy(copy_command_flags& all, const CLI::App& command) {
   {
     const bool live = live_progress(flags);
     std::unique_ptr<progress_printer> progress;
-    if (flags.progress != "never") {
+    if (flags.output.progress != "never") {
       progress = std::make_unique<progress_printer>([&job] { return job.progress(); }, live);
     }
     if (metrics != nullptr) metrics->set_phase(engine::metrics::job_phase::running);
@@ -173,8 +173,8 @@ int run_copy(copy_command_flags& all, const CLI::App& command) {
     fmt::print(stderr, "ferry copy: {}\n",
                left_behind_text(report, config.source.where.db, config.ignore_other_dbs));
   }
-  if (!flags.report_path.empty()) {
-    if (auto written = write_json_file(flags.report_path, report_json(report)); !written) {
+  if (!flags.output.report_path.empty()) {
+    if (auto written = write_json_file(flags.output.report_path, report_json(report)); !written) {
       // The job's outcome is the summary above; only its report is lost (a partial .tmp file
       // never replaces an earlier report).
       fmt::print(stderr,

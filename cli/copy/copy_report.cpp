@@ -12,7 +12,6 @@
 #include "engine/copy/batches.hpp"
 
 namespace ferry::cli {
-namespace {
 
 const char* status_name(engine::job_status status) {
   switch (status) {
@@ -31,6 +30,8 @@ const char* status_name(engine::job_status status) {
   }
   return "unknown";
 }
+
+namespace {
 
 nlohmann::json counts_json(const engine::counts& c, double duration_s) {
   nlohmann::json by_reason = nlohmann::json::object();

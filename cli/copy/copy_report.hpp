@@ -15,6 +15,9 @@ namespace ferry::cli {
 /// and per shard; status is then `differences` when it found any (and nothing else failed).
 nlohmann::json report_json(const engine::copy_report& report);
 
+/// The report's word for a job's status ("complete", "keys_failed", ..., "failed").
+const char* status_name(engine::job_status status);
+
 /// A few lines for the terminal.
 std::string summary_text(const engine::copy_report& report);
 

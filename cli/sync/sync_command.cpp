@@ -6,8 +6,8 @@
 #include <mutex>
 #include <optional>
 
-#include "cli/common/copy_options.hpp"
 #include "cli/common/exit_codes.hpp"
+#include "cli/common/job_options.hpp"
 #include "cli/common/json_file.hpp"
 #include "cli/common/metrics_options.hpp"
 #include "cli/common/progress.hpp"
@@ -116,7 +116,7 @@ int run_sync(sync_flags& all) {
   engine::sync_report report;
   {
     std::unique_ptr<progress_printer> progress;
-    if (flags.progress != "never") {
+    if (flags.output.progress != "never") {
       // The lag shown is that of the last interval, not of the whole job.
       auto last = std::make_shared<engine::lag_snapshot>();
       progress = std::make_unique<progress_printer>(
@@ -152,8 +152,9 @@ int run_sync(sync_flags& all) {
                left_behind_text(report.snapshot, config.copy.source.where.db,
                                 config.copy.ignore_other_dbs));
   }
-  if (!flags.report_path.empty()) {
-    if (auto written = write_json_file(flags.report_path, sync_report_json(report)); !written) {
+  if (!flags.output.report_path.empty()) {
+    if (auto written = write_json_file(flags.output.report_path, sync_report_json(report));
+        !written) {
       // The job's outcome is the summary above; only its report is lost (a partial .tmp file
       // never replaces an earlier report).
       fmt::print(stderr,

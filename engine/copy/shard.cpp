@@ -125,7 +125,11 @@ asio::awaitable<void> copy_shard(shard_context& shard) {
   stages.spawn(run_then_end(
       readers, [&] { return read_batches(shard, keys, records, events); }, records, writers,
       on_error));
-  if (structs) {
+  if (shard.sink) {
+    // A sink instead of the target (`ferry export`): no target, so no struct mode either.
+    stages.spawn(run_then_end(
+        writers, [&] { return shard.sink(records, settled); }, events, 1, on_error));
+  } else if (structs) {
     // The writers end the rebuild stream, the struct stage then the event stream.
     stages.spawn(run_then_end(
         writers, [&] { return write_batches(shard.write, records, settled); }, rebuilds, builders,

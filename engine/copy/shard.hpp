@@ -19,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -32,8 +33,8 @@
 #include "engine/copy/failed_keys.hpp"
 #include "engine/copy/read_path.hpp"
 #include "engine/copy/scan_ledger.hpp"
-#include "engine/copy/source_commands.hpp"
 #include "engine/copy/shard_meters.hpp"
+#include "engine/copy/source_commands.hpp"
 #include "engine/copy/struct_stage.hpp"
 #include "engine/copy/write_stage.hpp"
 #include "engine/runtime/byte_budget.hpp"
@@ -141,6 +142,10 @@ struct shard_context {
   /// The worker thread's view of the source's slot map (struct mode's checks of keys a resumed
   /// job meets); may be null.
   slot_router* source_map = nullptr;
+  /// Where the record batches go instead of the target's writers (`ferry export` writes them to
+  /// a file): run `config.tune.writers_per_shard` times, like the writers, and ends when the
+  /// channel does. Empty: the writers (`write`).
+  std::function<boost::asio::awaitable<void>(record_channel&, settled_sink)> sink;
 };
 
 /// Runs the whole pipeline of one shard until its SCAN is done and every batch is settled, or

@@ -125,6 +125,7 @@ pass_result run_pass(const pass_services& services, const std::vector<shard_run>
         .job_id = services.job_id,
         .struct_budget = w.struct_budget.get(),
         .source_map = w.source_router.get(),
+        .sink = {},
     }));
     if (config.verify.enabled) {
       // As many comparers as writers, so that a full --verify keeps up with the copy.

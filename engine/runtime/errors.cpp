@@ -30,6 +30,8 @@ class engine_error_category final : public boost::system::error_category {
         return "internal error (a bug in ferry)";
       case job_error::source_restarted:
         return "a source node restarted during the job";
+      case job_error::input_file:
+        return "an input file cannot be read or is damaged";
     }
     return "unknown ferry.engine error";
   }
@@ -62,6 +64,8 @@ std::string_view job_error_name(job_error e) noexcept {
       return "internal";
     case job_error::source_restarted:
       return "source_restarted";
+    case job_error::input_file:
+      return "input_file";
   }
   return "unknown";
 }

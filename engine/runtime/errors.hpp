@@ -17,6 +17,7 @@ enum class job_error {
   internal,        ///< a bug: an exception escaped a stage of the pipeline
   /// a source node restarted during the job, so the scan cursor it went on with meant nothing
   source_restarted,
+  input_file,      ///< an input file (an RDB file to import) cannot be read or is damaged
 };
 
 /// The category of `job_error` ("ferry.engine").

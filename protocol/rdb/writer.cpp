@@ -7,6 +7,7 @@
 
 #include "protocol/rdb/crc64.hpp"
 #include "protocol/rdb/format.hpp"
+#include "protocol/rdb/lzf.hpp"
 #include "protocol/rdb/payload.hpp"
 
 namespace ferry::protocol::rdb {
@@ -109,30 +110,60 @@ result<void> file_writer::function_dump(std::string_view payload) {
           errc::bad_encoding, pos,
           fmt::format("byte {} of the FUNCTION DUMP payload is not a library record", pos)};
     }
-    // Walk the string's length prefix to find the record's end (functions are never encoded).
+    // The library's code is an RDB string, which Redis writes LZF-compressed when that is
+    // shorter (rdbcompression yes, the default): 0xC3, compressed and plain lengths, the bytes.
     std::size_t p = pos + 1;
-    if (p >= body.size()) break;
-    const auto first = static_cast<std::uint8_t>(body[p]);
-    std::uint64_t len = 0;
-    std::size_t head = 1;
-    switch (first >> 6) {
-      case 0:
-        len = first & 0x3f;
-        break;
-      case 1:
-        if (p + 1 >= body.size()) break;
-        len = (static_cast<std::uint64_t>(first & 0x3f) << 8) |
-              static_cast<unsigned char>(body[p + 1]);
-        head = 2;
-        break;
-      default:
-        if (first == 0x80 && p + 4 < body.size()) {
-          for (int i = 1; i <= 4; ++i) len = (len << 8) | static_cast<unsigned char>(body[p + i]);
-          head = 5;
-        } else {
-          return error{errc::bad_encoding, p,
-                       "a library in the FUNCTION DUMP payload has an encoded length"};
+    const auto length_at = [&](std::size_t at, std::uint64_t& len, std::size_t& head) -> bool {
+      if (at >= body.size()) return false;
+      const auto first = static_cast<std::uint8_t>(body[at]);
+      head = 1;
+      len = 0;
+      switch (first >> 6) {
+        case 0:
+          len = first & 0x3f;
+          return true;
+        case 1:
+          if (at + 1 >= body.size()) return false;
+          len = (static_cast<std::uint64_t>(first & 0x3f) << 8) |
+                static_cast<unsigned char>(body[at + 1]);
+          head = 2;
+          return true;
+        case 2: {
+          const int bytes = first == 0x80 ? 4 : first == 0x81 ? 8 : 0;
+          if (bytes == 0 || at + bytes >= body.size()) return false;
+          for (int i = 1; i <= bytes; ++i) {
+            len = (len << 8) | static_cast<unsigned char>(body[at + i]);
+          }
+          head = 1 + static_cast<std::size_t>(bytes);
+          return true;
         }
+        default:
+          return false;
+      }
+    };
+    if (p >= body.size()) {
+      return error{errc::truncated, p, "a library in the FUNCTION DUMP payload passes its end"};
+    }
+    const auto first = static_cast<std::uint8_t>(body[p]);
+    if (first == 0xC3) {
+      std::uint64_t clen = 0, ulen = 0;
+      std::size_t h1 = 0, h2 = 0;
+      if (!length_at(p + 1, clen, h1) || !length_at(p + 1 + h1, ulen, h2) ||
+          p + 1 + h1 + h2 + clen > body.size()) {
+        return error{errc::truncated, p, "a library in the FUNCTION DUMP payload passes its end"};
+      }
+      auto code = lzf_decompress(body.substr(p + 1 + h1 + h2, static_cast<std::size_t>(clen)),
+                                 static_cast<std::size_t>(ulen));
+      if (!code) return code.error();
+      if (auto e = function(*code); !e) return e;
+      pos = p + 1 + h1 + h2 + static_cast<std::size_t>(clen);
+      continue;
+    }
+    std::uint64_t len = 0;
+    std::size_t head = 0;
+    if ((first >> 6) == 3 || !length_at(p, len, head)) {
+      return error{errc::bad_encoding, p,
+                   "a library in the FUNCTION DUMP payload has an encoding that is not a string"};
     }
     if (p + head + len > body.size()) {
       return error{errc::truncated, p, "a library in the FUNCTION DUMP payload passes its end"};

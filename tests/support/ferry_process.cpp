@@ -24,7 +24,7 @@ namespace ferry::testing {
 
 ferry_process::ferry_process(const std::vector<std::string>& args, const std::filesystem::path& dir,
                              const std::map<std::string, std::string>& env,
-                             const ferry_limits& limits) {
+                             const ferry_limits& limits, const std::filesystem::path& stdin_file) {
   // Numbered, so several runs can share a directory and their output stays apart.
   static int runs = 0;
   ++runs;
@@ -47,7 +47,7 @@ ferry_process::ferry_process(const std::vector<std::string>& args, const std::fi
     if (getppid() != parent) _exit(127);
     const int out = open(out_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int err = open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int in = open("/dev/null", O_RDONLY);
+    const int in = open(stdin_file.c_str(), O_RDONLY);
     if (out < 0 || err < 0 || in < 0) _exit(127);
     dup2(in, 0);
     dup2(out, 1);
@@ -115,9 +115,10 @@ ferry_result ferry_process::wait(std::chrono::milliseconds timeout) {
 }
 
 ferry_result run_ferry(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
-                       const std::map<std::string, std::string>& env) {
+                       const std::map<std::string, std::string>& env,
+                       const std::filesystem::path& stdin_file) {
   temp_dir dir("ferry-run");
-  ferry_process process(args, dir.path(), env);
+  ferry_process process(args, dir.path(), env, {}, stdin_file);
   return process.wait(timeout);
 }
 

@@ -43,10 +43,10 @@ struct ferry_limits {
 class ferry_process {
  public:
   /// Starts `ferry <args...>` with `env` added to the environment; output goes to files in
-  /// `dir`. PR_SET_PDEATHSIG ties it to the calling thread.
+  /// `dir`, its standard input is `stdin_file`. PR_SET_PDEATHSIG ties it to the calling thread.
   ferry_process(const std::vector<std::string>& args, const std::filesystem::path& dir,
-                const std::map<std::string, std::string>& env = {},
-                const ferry_limits& limits = {});
+                const std::map<std::string, std::string>& env = {}, const ferry_limits& limits = {},
+                const std::filesystem::path& stdin_file = "/dev/null");
   ~ferry_process();
   ferry_process(const ferry_process&) = delete;
   ferry_process& operator=(const ferry_process&) = delete;
@@ -70,9 +70,10 @@ class ferry_process {
   ferry_result result_;
 };
 
-/// Runs ferry to its end (bounded by `timeout`).
+/// Runs ferry to its end (bounded by `timeout`), `stdin_file` as its standard input.
 ferry_result run_ferry(const std::vector<std::string>& args,
                        std::chrono::milliseconds timeout = std::chrono::seconds{120},
-                       const std::map<std::string, std::string>& env = {});
+                       const std::map<std::string, std::string>& env = {},
+                       const std::filesystem::path& stdin_file = "/dev/null");
 
 }  // namespace ferry::testing

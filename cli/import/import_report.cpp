@@ -1,0 +1,106 @@
+#include "cli/import/import_report.hpp"
+
+#include <fmt/format.h>
+
+#include "cli/common/progress.hpp"
+#include "cli/copy/copy_report.hpp"
+
+namespace ferry::cli {
+namespace {
+
+nlohmann::json counts_json(const engine::counts& c, double duration_s) {
+  return {{"scanned", c.scanned},     {"imported", c.copied},  {"expired", c.vanished},
+          {"skipped", c.skipped},     {"failed", c.failed},    {"bytes", c.bytes},
+          {"estimated", c.estimated}, {"retries", c.retries},  {"rescanned", c.rescanned},
+          {"duration_s", duration_s}};
+}
+
+nlohmann::json databases_json(const std::vector<engine::file_database>& databases) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : databases) {
+    out.push_back({{"db", d.db}, {"keys", d.keys ? nlohmann::json(*d.keys) : nlohmann::json()}});
+  }
+  return out;
+}
+
+std::string megabytes(std::uint64_t bytes) {
+  return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+}
+
+}  // namespace
+
+nlohmann::json import_report_json(const engine::import_report& r) {
+  nlohmann::json json{
+      {"status", status_name(r.status)},
+      {"input", r.input},
+      {"target", r.target},
+      {"target_server", r.target_server},
+      {"target_rdb_version", r.target_rdb_version},
+      {"file",
+       {{"size", r.file_size},
+        {"bytes_read", r.file_bytes_read},
+        {"gzip", r.gzip},
+        {"rdb_version", r.rdb_version},
+        {"checksum_checked", r.checksum_checked},
+        {"databases", databases_json(r.databases)},
+        {"db", r.db}}},
+      {"totals", counts_json(r.totals, r.duration_s)},
+      {"this_run", counts_json(r.this_run, r.duration_s)},
+      {"resumed", r.resumed},
+      {"start_offset", r.start_offset},
+      {"offset", r.offset},
+      {"complete", r.complete},
+      {"downgraded", r.downgraded},
+      {"needs_struct", r.needs_struct},
+      {"functions", {{"found", r.functions}, {"restored", r.functions_restored}}},
+      {"threads", r.threads},
+      {"peak_inflight_bytes", r.peak_inflight_bytes},
+      {"warnings", r.warnings},
+  };
+  json["modules"] = nlohmann::json::array();
+  for (const auto& m : r.modules) json["modules"].push_back({{"name", m.name}, {"keys", m.keys}});
+  json["left_behind"] = databases_json(r.left_behind);
+  if (r.failure) json["error"] = r.failure->message;
+  return json;
+}
+
+std::string import_summary_text(const engine::import_report& r) {
+  const auto& t = r.totals;
+  const auto& run = r.this_run;
+  const double seconds = std::max(r.duration_s, 1e-9);
+  std::string file = fmt::format("RDB {}", r.rdb_version);
+  if (r.file_size != 0) file += ", " + megabytes(r.file_size);
+  if (r.gzip) file += ", gzip";
+  std::string text = fmt::format(
+      "ferry import {}: {} ({}) -> {}\n"
+      "  read {} keys of db {}: imported {}  expired {}  skipped {}  failed {}\n"
+      "  {} of the file read in {:.2f} s ({:.1f} MB/s, {:.0f} keys/s), {} of payload written, {} "
+      "writer thread(s)\n",
+      status_name(r.status), r.input, file, r.target, with_commas(t.scanned), r.db,
+      with_commas(t.copied), with_commas(t.vanished), with_commas(t.skipped),
+      with_commas(t.failed), megabytes(r.file_bytes_read), r.duration_s,
+      static_cast<double>(r.file_bytes_read) / 1e6 / seconds,
+      static_cast<double>(run.settled()) / seconds, megabytes(run.bytes), r.threads);
+  if (r.downgraded != 0) {
+    text += fmt::format("  {} payload(s) rewritten for the target's RDB {} ({})\n",
+                        with_commas(r.downgraded), r.target_rdb_version, r.target_server);
+  }
+  if (r.needs_struct != 0) {
+    text += fmt::format(
+        "  {} key(s) not imported: only struct mode (type commands) could carry them to {}\n",
+        with_commas(r.needs_struct), r.target_server);
+  }
+  if (r.functions != 0) {
+    text += fmt::format("  function libraries: {} in the file, {} restored\n", r.functions,
+                        r.functions_restored);
+  }
+  if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
+  if (r.resumed) {
+    text += fmt::format(
+        "  resumed from a state file at byte {}: this run imported {} keys\n", r.start_offset,
+        with_commas(run.copied));
+  }
+  return text;
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,317 @@
+#include "engine/import/import_feed.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
+#include "engine/import/batch_builder.hpp"
+#include "engine/runtime/channels.hpp"
+#include "protocol/rdb/payload.hpp"
+
+namespace ferry::engine {
+
+namespace asio = boost::asio;
+namespace rdb = protocol::rdb;
+
+namespace {
+
+/// AUX fields that tell one saved file from another.
+constexpr std::string_view identity_fields[] = {"redis-ver", "ctime",       "used-mem",
+                                                "repl-id",   "repl-offset", "aof-base"};
+
+bool is_identity_field(std::string_view name) {
+  for (const auto field : identity_fields) {
+    if (name == field) return true;
+  }
+  return false;
+}
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// The reader's error as the job's: names the file and says what to do.
+protocol::failure file_failure(const std::string& name, const rdb::error& e) {
+  const bool damaged = e.code == rdb::errc::truncated || e.code == rdb::errc::bad_checksum ||
+                       e.code == rdb::errc::bad_encoding || e.code == rdb::errc::bad_length ||
+                       e.code == rdb::errc::io_failed;
+  return fail_with(job_error::input_file,
+                   fmt::format("the RDB file '{}' cannot be read at byte {}: {}{}", name, e.offset,
+                               e.message,
+                               damaged ? "; the file is damaged or incomplete: make it again (or "
+                                         "copy it again) and import the new one"
+                                       : ""));
+}
+
+/// Waits out a rate limit, waking early when the job stops.
+asio::awaitable<void> pause_for(std::chrono::steady_clock::duration delay,
+                                const job_control& control) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (!control.stopping() && std::chrono::steady_clock::now() < until) {
+    timer.expires_after(std::min<std::chrono::steady_clock::duration>(
+        until - std::chrono::steady_clock::now(), std::chrono::milliseconds{100}));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+/// The feed's state while it reads: the batch being built and what it has settled itself.
+class feeder {
+ public:
+  explicit feeder(feed_context& c) : c_(c) {}
+
+  asio::awaitable<void> run();
+
+ private:
+  /// Handles one key of the imported database.
+  void take_key(rdb::key_entry& key);
+  /// A key that cannot be imported: recorded, counted, settled by this batch.
+  void fail_key(const rdb::key_entry& key, std::string_view kind, const std::string& why);
+  /// Hands the batch on (or settles it here when nothing in it is to be written); `last` when
+  /// the file's end has been read.
+  asio::awaitable<bool> send(std::uint64_t next_offset);
+  bool full() const {
+    return batch_.keys() >= c_.config.tune.batch_keys || batch_.bytes() >= c_.config.tune.batch_bytes;
+  }
+  bool identity_checked();
+
+  feed_context& c_;
+  batch_builder batch_;
+  counts tally_;  // keys of the batch being built that the feed settled itself
+  std::uint64_t scanned_ = 0;
+  std::uint64_t seq_ = 0;
+  bool identity_done_ = false;
+};
+
+bool feeder::identity_checked() {
+  if (identity_done_) return true;
+  identity_done_ = true;
+  if (!c_.check_identity) return true;
+  if (auto same = c_.check_identity(c_.found.identity); !same) {
+    c_.control.fail(same.error());
+    return false;
+  }
+  return true;
+}
+
+void feeder::fail_key(const rdb::key_entry& key, std::string_view kind, const std::string& why) {
+  c_.failures.record(c_.label, key.key, kind, why);
+  shard_counters::add(c_.counters.failed, 1);
+  ++tally_.failed;
+}
+
+void feeder::take_key(rdb::key_entry& key) {
+  ++scanned_;
+  shard_counters::add(c_.counters.scanned, 1);
+  if (key.expire_ms != 0 && key.expire_ms <= now_ms()) {
+    // Expired before it could be written: what the target's own load of the file does too.
+    shard_counters::add(c_.counters.vanished, 1);
+    ++tally_.vanished;
+    return;
+  }
+  if (key.module_id) ++c_.found.modules[rdb::module_name(*key.module_id)];
+  if (key.streamed) {
+    // The struct-mode seam: the value's events would go to struct mode's target writer here.
+    ++c_.found.needs_struct;
+    fail_key(key, "needs_struct",
+             fmt::format("the value's DUMP payload is over {} bytes (--max-inflight-bytes / 2 "
+                         "caps what is held at once), so it can only be written in pieces with "
+                         "type commands (struct mode), which this build of `ferry import` does "
+                         "not have; raise --max-inflight-bytes above twice its size to RESTORE "
+                         "it whole",
+                         c_.max_payload_bytes));
+    return;
+  }
+  if (c_.target_version &&
+      !rdb::accepts_version(*c_.target_version, c_.found.header.version)) {
+    auto verdict = rdb::downgrade_payload(key.payload, *c_.target_version);
+    if (!verdict) {
+      fail_key(key, "bad_payload", verdict.error().message);
+      return;
+    }
+    if (verdict->verdict == rdb::downgrade_verdict::needs_struct) {
+      // The struct-mode seam: decode the payload (value_decoder) and write it with type
+      // commands once struct mode's target writer is shared with the importer.
+      ++c_.found.needs_struct;
+      fail_key(key, "needs_struct",
+               verdict->reason + "; this build of `ferry import` has no struct mode: import "
+                                 "into a newer target, or load the file with that server");
+      return;
+    }
+    if (verdict->verdict == rdb::downgrade_verdict::rewritten) ++c_.found.downgraded;
+  }
+  batch_.add(key.key, key.payload, key.expire_ms);
+}
+
+asio::awaitable<bool> feeder::send(std::uint64_t next_offset) {
+  const std::uint64_t seq = seq_++;
+  const std::uint64_t scanned = scanned_;
+  scanned_ = 0;
+  if (batch_.keys() == 0) {
+    // Nothing to write: the feed settles the batch itself (an empty one may end the file).
+    c_.ledger.opened(seq, next_offset, scanned);
+    c_.ledger.settled(seq, tally_);
+    tally_ = {};
+    co_return true;
+  }
+  if (c_.limiter.active()) {
+    co_await pause_for(
+        c_.limiter.take(batch_.keys(), batch_.bytes(), rate_limiter::clock::now()), c_.control);
+  }
+  record_batch batch = batch_.seal(seq);
+  batch.tally = tally_;
+  tally_ = {};
+  // Registered before it leaves, so the ledger knows it before any writer settles it.
+  c_.ledger.opened(seq, next_offset, scanned);
+  if (c_.control.stopping()) co_return false;  // never sent: its keys stay for the next run
+  auto [ec] = co_await c_.out.async_send(boost::system::error_code{}, std::move(batch),
+                                         asio::as_tuple(asio::use_awaitable));
+  co_return !ec;
+}
+
+asio::awaitable<void> feeder::run() {
+  rdb::reader_options options;
+  options.max_payload_bytes = c_.max_payload_bytes;
+  options.skip_keys_before = c_.start_offset;
+  rdb::file_reader reader(c_.source, options);
+  feed_findings& found = c_.found;
+  auto header = reader.open();
+  if (!header) {
+    found.failure = file_failure(c_.label, header.error());
+  } else {
+    found.header = **header;
+    found.identity.magic = found.header.magic;
+    found.identity.version = found.header.version;
+  }
+  std::uint64_t after_last_key = reader.offset();  // where the keys read whole end
+  while (header && !c_.control.stopping()) {
+    auto next = reader.next();
+    found.offset = reader.offset();
+    if (!next) {
+      // The keys read before the damage are whole: they are still written, then the job fails.
+      found.failure = file_failure(c_.label, next.error());
+      if (batch_.keys() != 0 || scanned_ != 0) co_await send(after_last_key);
+      break;
+    }
+    const rdb::record* r = *next;
+    if (r == nullptr) break;
+    if (r->type == rdb::record_type::aux) {
+      if (is_identity_field(r->name)) found.identity.aux[r->name] = r->value;
+      continue;
+    }
+    if (!identity_checked()) break;
+    switch (r->type) {
+      case rdb::record_type::select_db:
+      case rdb::record_type::slot_info:
+      case rdb::record_type::module_aux:
+      case rdb::record_type::aux:
+        continue;
+      case rdb::record_type::resize_db:
+        found.db_sizes[r->db] = r->db_size;
+        continue;
+      case rdb::record_type::function: {
+        ++found.functions;
+        auto restored = co_await c_.restore_function(r->value);
+        if (!restored) {
+          c_.control.fail(restored.error());
+        } else if (*restored) {
+          ++found.functions_restored;
+        }
+        continue;
+      }
+      case rdb::record_type::function_pre_ga:
+        ++found.functions;
+        found.warnings.push_back(fmt::format(
+            "the file holds function '{}' in the format of Redis 7.0's release candidates, "
+            "which no released server loads: it was not restored",
+            r->name));
+        continue;
+      case rdb::record_type::key: {
+        rdb::key_entry& key = const_cast<rdb::key_entry&>(r->key);
+        if (!found.db) found.db = key.db;
+        if (key.db != *found.db) {
+          ++found.other_dbs[key.db];
+          continue;
+        }
+        take_key(key);
+        after_last_key = reader.offset();
+        if (full() && !co_await send(after_last_key)) break;
+        continue;
+      }
+      case rdb::record_type::end:
+        found.end_reached = true;
+        found.checksum_checked = r->checksum_checked;
+        continue;
+    }
+  }
+  if (found.end_reached && !found.failure && !c_.control.stopping() && identity_checked()) {
+    co_await send(0);  // the last batch: the file is complete once it is settled
+  }
+  co_await end_stream(c_.out, c_.consumers);
+}
+
+}  // namespace
+
+std::string file_identity::fingerprint() const {
+  std::string text = fmt::format("{} {}", magic, version);
+  for (const auto& [name, value] : aux) text += fmt::format("; {}={}", name, value);
+  if (size != 0) text += fmt::format("; size={}", size);
+  return text;
+}
+
+maybe<file_survey> survey_file(rdb::byte_source& source, const std::string& name,
+                               std::uint64_t file_size) {
+  rdb::reader_options options;
+  options.skip_keys_before = UINT64_MAX;  // walk every value, build no payload
+  rdb::file_reader reader(source, options);
+  file_survey survey;
+  survey.identity.size = file_size;
+  auto header = reader.open();
+  if (!header) return file_failure(name, header.error());
+  survey.header = **header;
+  survey.identity.magic = survey.header.magic;
+  survey.identity.version = survey.header.version;
+  for (;;) {
+    auto next = reader.next();
+    if (!next) return file_failure(name, next.error());
+    const rdb::record* r = *next;
+    if (r == nullptr) {
+      return fail_with(job_error::input_file,
+                       fmt::format("the RDB file '{}' ends without its EOF record", name));
+    }
+    switch (r->type) {
+      case rdb::record_type::aux:
+        if (is_identity_field(r->name)) survey.identity.aux[r->name] = r->value;
+        break;
+      case rdb::record_type::select_db:
+        survey.databases.push_back({r->db, std::nullopt});
+        break;
+      case rdb::record_type::resize_db:
+        if (!survey.databases.empty() && survey.databases.back().db == r->db) {
+          survey.databases.back().keys = r->db_size;
+        }
+        break;
+      case rdb::record_type::function:
+      case rdb::record_type::function_pre_ga:
+        ++survey.functions;
+        break;
+      case rdb::record_type::end:
+        survey.checksum_checked = r->checksum_checked;
+        return survey;
+      default:
+        break;
+    }
+  }
+}
+
+asio::awaitable<void> feed_file(feed_context& context) {
+  feeder feed(context);
+  co_await feed.run();
+}
+
+}  // namespace ferry::engine

@@ -8,10 +8,10 @@
 namespace ferry::cli {
 namespace {
 
-nlohmann::json counts_json(const engine::counts& c, double duration_s) {
-  return {{"scanned", c.scanned},    {"exported", c.copied},     {"vanished", c.vanished},
-          {"failed", c.failed},      {"duplicates", c.rescanned}, {"bytes", c.bytes},
-          {"retries", c.retries},    {"estimated", c.estimated}, {"duration_s", duration_s}};
+nlohmann::json export_counts_json(const engine::counts& c, double duration_s) {
+  return {{"scanned", c.scanned}, {"exported", c.copied},      {"vanished", c.vanished},
+          {"failed", c.failed},   {"duplicates", c.rescanned}, {"bytes", c.bytes},
+          {"retries", c.retries}, {"estimated", c.estimated},  {"duration_s", duration_s}};
 }
 
 }  // namespace
@@ -29,7 +29,7 @@ nlohmann::json export_report_json(const engine::export_report& r) {
                         {"written", r.status != engine::job_status::fatal &&
                                         r.status != engine::job_status::interrupted}}},
                       {"point_in_time", false},
-                      {"totals", counts_json(r.totals, r.duration_s)},
+                      {"totals", export_counts_json(r.totals, r.duration_s)},
                       {"downgraded", r.downgraded},
                       {"threads", r.threads},
                       {"peak_inflight_bytes", r.peak_inflight_bytes},
@@ -37,7 +37,7 @@ nlohmann::json export_report_json(const engine::export_report& r) {
                       {"warnings", r.warnings}};
   json["shards"] = nlohmann::json::array();
   for (const auto& shard : r.shards) {
-    auto entry = counts_json(shard.totals, r.duration_s);
+    auto entry = export_counts_json(shard.totals, r.duration_s);
     entry["source"] = shard.source;
     entry["rdb_version"] = shard.rdb_version;
     json["shards"].push_back(std::move(entry));
@@ -59,12 +59,13 @@ std::string export_summary_text(const engine::export_report& r) {
       "  {:.1f} MB written in {:.2f} s ({:.1f} MB/s, {:.0f} keys/s), {} shard(s) on {} "
       "thread(s)\n",
       status_name(r.status), r.source, r.output, r.rdb_version, r.gzip ? ", gzip" : "",
-      with_commas(t.scanned), with_commas(t.copied), with_commas(t.vanished),
-      with_commas(t.failed), static_cast<double>(r.file_bytes) / 1e6, r.duration_s,
-      static_cast<double>(r.file_bytes) / 1e6 / seconds,
-      static_cast<double>(t.settled()) / seconds, r.shards.size(), r.threads);
-  if (r.functions != 0) text += fmt::format("  {} function librar{} written\n", r.functions,
-                                            r.functions == 1 ? "y" : "ies");
+      with_commas(t.scanned), with_commas(t.copied), with_commas(t.vanished), with_commas(t.failed),
+      static_cast<double>(r.file_bytes) / 1e6, r.duration_s,
+      static_cast<double>(r.file_bytes) / 1e6 / seconds, static_cast<double>(t.settled()) / seconds,
+      r.shards.size(), r.threads);
+  if (r.functions != 0)
+    text += fmt::format("  {} function librar{} written\n", r.functions,
+                        r.functions == 1 ? "y" : "ies");
   if (t.rescanned != 0) {
     text += fmt::format("  {} key(s) returned twice by SCAN were written once\n",
                         with_commas(t.rescanned));

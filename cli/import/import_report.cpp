@@ -8,10 +8,10 @@
 namespace ferry::cli {
 namespace {
 
-nlohmann::json counts_json(const engine::counts& c, double duration_s) {
-  return {{"scanned", c.scanned},     {"imported", c.copied},  {"expired", c.vanished},
-          {"skipped", c.skipped},     {"failed", c.failed},    {"bytes", c.bytes},
-          {"estimated", c.estimated}, {"retries", c.retries},  {"rescanned", c.rescanned},
+nlohmann::json import_counts_json(const engine::counts& c, double duration_s) {
+  return {{"scanned", c.scanned},     {"imported", c.copied}, {"expired", c.vanished},
+          {"skipped", c.skipped},     {"failed", c.failed},   {"bytes", c.bytes},
+          {"estimated", c.estimated}, {"retries", c.retries}, {"rescanned", c.rescanned},
           {"duration_s", duration_s}};
 }
 
@@ -44,8 +44,8 @@ nlohmann::json import_report_json(const engine::import_report& r) {
         {"checksum_checked", r.checksum_checked},
         {"databases", databases_json(r.databases)},
         {"db", r.db}}},
-      {"totals", counts_json(r.totals, r.duration_s)},
-      {"this_run", counts_json(r.this_run, r.duration_s)},
+      {"totals", import_counts_json(r.totals, r.duration_s)},
+      {"this_run", import_counts_json(r.this_run, r.duration_s)},
       {"resumed", r.resumed},
       {"start_offset", r.start_offset},
       {"offset", r.offset},
@@ -77,8 +77,8 @@ std::string import_summary_text(const engine::import_report& r) {
       "  {} of the file read in {:.2f} s ({:.1f} MB/s, {:.0f} keys/s), {} of payload written, {} "
       "writer thread(s)\n",
       status_name(r.status), r.input, file, r.target, with_commas(t.scanned), r.db,
-      with_commas(t.copied), with_commas(t.vanished), with_commas(t.skipped),
-      with_commas(t.failed), megabytes(r.file_bytes_read), r.duration_s,
+      with_commas(t.copied), with_commas(t.vanished), with_commas(t.skipped), with_commas(t.failed),
+      megabytes(r.file_bytes_read), r.duration_s,
       static_cast<double>(r.file_bytes_read) / 1e6 / seconds,
       static_cast<double>(run.settled()) / seconds, megabytes(run.bytes), r.threads);
   if (r.downgraded != 0) {
@@ -96,9 +96,8 @@ std::string import_summary_text(const engine::import_report& r) {
   }
   if (t.retries != 0) text += fmt::format("  {} batch(es) retried\n", t.retries);
   if (r.resumed) {
-    text += fmt::format(
-        "  resumed from a state file at byte {}: this run imported {} keys\n", r.start_offset,
-        with_commas(run.copied));
+    text += fmt::format("  resumed from a state file at byte {}: this run imported {} keys\n",
+                        r.start_offset, with_commas(run.copied));
   }
   return text;
 }

@@ -109,7 +109,10 @@ int run_export(export_flags& flags) {
   if (!flags.output.report_path.empty()) {
     if (auto written = write_json_file(flags.output.report_path, export_report_json(report));
         !written) {
-      fmt::print(stderr, "ferry export: --report: {}\n", written.error());
+      fmt::print(stderr,
+                 "ferry export: --report: {}; the export itself ended as the summary above says, "
+                 "but this run's report is lost: free space (or fix the permissions) there\n",
+                 written.error());
       if (report.status == engine::job_status::complete) return exit_failed;
     }
   }

@@ -123,7 +123,10 @@ int run_import(import_flags& flags) {
   if (!flags.output.report_path.empty()) {
     if (auto written = write_json_file(flags.output.report_path, import_report_json(report));
         !written) {
-      fmt::print(stderr, "ferry import: --report: {}\n", written.error());
+      fmt::print(stderr,
+                 "ferry import: --report: {}; the import itself ended as the summary above says, "
+                 "but this run's report is lost: free space (or fix the permissions) there\n",
+                 written.error());
       if (report.status == engine::job_status::complete) return exit_failed;
     }
   }

@@ -214,10 +214,13 @@ asio::awaitable<maybe<void>> target_guard::write_marks(std::uint64_t generation)
     if ((*replies)[0].is_error()) {
       const std::string_view refusal = (*replies)[0].text();
       const protocol::errc kind = protocol::classify_error_reply(refusal);
+      // The same words as a key's write refused for memory: which write ran into it first is
+      // chance.
+      const std::string_view state = kind == errc::oom ? " is out of memory" : "";
       co_return fail_with(
-          kind, fmt::format("target {}: cannot write ferry's mark {} (SET refused: "
-                            "{}){}",
-                            mark.node, mark.key, refusal, protocol::refusal_advice(kind, refusal)));
+          kind,
+          fmt::format("target {}{}: cannot write ferry's mark {} (SET refused: {}){}", mark.node,
+                      state, mark.key, refusal, protocol::refusal_advice(kind, refusal)));
     }
     mark.run_id = *id;
   }

@@ -31,7 +31,8 @@ fuzz_seconds=${FERRY_FUZZ_SECONDS:-15}
 release_only='^(long_job_test\.(sigkill_at_several_points|sigterm_drains)|reshard_test\.slots_moved_both_ways)'
 measures='^(verify_scale\.|copy_limits_test\.|long_job_test\.max_keys_per_sec)'
 
-server_pids() { pgrep -x 'redis-server|valkey-server' | sort || true; }
+# pgrep matches names of at most 15 characters: one call per server name, not one pattern.
+server_pids() { { pgrep -x redis-server; pgrep -x valkey-server; } | sort || true; }
 before=$(server_pids)
 status=0
 step_start=$SECONDS

@@ -4,16 +4,6 @@
 
 namespace ferry::cli {
 
-std::string with_commas(std::uint64_t n) {
-  std::string digits = std::to_string(n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 progress_printer::progress_printer(std::function<progress_sample()> sample, bool live,
                                    std::chrono::seconds log_every)
     : sample_(std::move(sample)), live_(live), log_every_(log_every) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine/copy/counters.hpp"
+#include "engine/runtime/number_text.hpp"
 
 namespace ferry::cli {
 
@@ -56,7 +57,6 @@ class progress_printer {
   std::thread thread_;
 };
 
-/// "1,234,567".
-std::string with_commas(std::uint64_t n);
+using engine::with_commas;
 
 }  // namespace ferry::cli

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/runtime/number_text.hpp"
+
 namespace ferry::cli {
 
 text_table::text_table(std::vector<std::string> titles) {
@@ -43,15 +45,6 @@ std::string text_table::render(std::size_t indent) const {
   return out;
 }
 
-std::string grouped(unsigned long long n) {
-  const std::string digits = std::to_string(n);
-  std::string out;
-  out.reserve(digits.size() + digits.size() / 3);
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
+std::string grouped(unsigned long long n) { return engine::with_commas(n); }
 
 }  // namespace ferry::cli

@@ -294,4 +294,34 @@ std::string describe_differences(const job_identity& a, const job_identity& b) {
   return out;
 }
 
+maybe<std::optional<checkpoint>> load_previous_state(
+    const checkpointing& state, std::string_view job,
+    const std::function<std::optional<std::string>(const checkpoint&)>& belongs) {
+  if (state.path.empty()) return std::optional<checkpoint>{};
+  if (!state.resume) {
+    if (std::filesystem::exists(state.path)) {
+      return fail_with(job_error::state_file,
+                       fmt::format("the state file '{}' already exists: add --resume to continue "
+                                   "that {}, or remove the file to start over",
+                                   state.path, job));
+    }
+    return std::optional<checkpoint>{};
+  }
+  if (!std::filesystem::exists(state.path)) {
+    return fail_with(job_error::state_file,
+                     fmt::format("--resume: the state file '{}' does not exist: run the same "
+                                 "command without --resume to start the {} (it creates the "
+                                 "file), or give the path of the state file of the {} to "
+                                 "continue",
+                                 state.path, job, job));
+  }
+  auto loaded = load_checkpoint(state.path);
+  if (!loaded) return fail_with(job_error::state_file, loaded.error());
+  if (auto objection = belongs(*loaded)) {
+    return fail_with(job_error::state_file,
+                     fmt::format("--resume: the state file '{}' {}", state.path, *objection));
+  }
+  return std::optional<checkpoint>{std::move(*loaded)};
+}
+
 }  // namespace ferry::engine

@@ -5,13 +5,17 @@
 
 #include <boost/system/result.hpp>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/copy/counters.hpp"
+#include "engine/runtime/result.hpp"
+#include "engine/runtime/settings.hpp"
 #include "engine/topology/slot_watch.hpp"
 #include "engine/topology/target_guard.hpp"
 #include "protocol/wire/endpoint.hpp"
@@ -121,6 +125,14 @@ boost::system::result<void, std::string> save_checkpoint(const std::string& path
                                                          const checkpoint& state);
 /// Reads the state file; the error names the file and what is wrong with it.
 boost::system::result<checkpoint, std::string> load_checkpoint(const std::string& path);
+
+/// The state file a job starts from: none without --state; with --state and no --resume, none,
+/// after making sure no earlier job's file would be overwritten; with --resume, the file loaded,
+/// once `belongs` (empty when it does) has no objection to it. `job` names the kind of job in
+/// the messages ("job", "import").
+maybe<std::optional<checkpoint>> load_previous_state(
+    const checkpointing& state, std::string_view job,
+    const std::function<std::optional<std::string>(const checkpoint&)>& belongs);
 
 /// How an endpoint identifies a job: scheme, host, port and database, never the user or the
 /// password (moving a password from the URL to a file is the same job).

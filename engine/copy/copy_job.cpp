@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 
 #include "engine/copy/copy_plan.hpp"
 #include "engine/copy/copy_run.hpp"
@@ -27,36 +26,15 @@ constexpr int max_recopies = 10;
 
 /// Loads the state file to resume, or makes sure a fresh job does not overwrite one.
 maybe<std::optional<checkpoint>> previous_state(const copy_config& config) {
-  const checkpointing& state = config.state;
-  if (state.path.empty()) return std::optional<checkpoint>{};
-  if (!state.resume) {
-    if (std::filesystem::exists(state.path)) {
-      return fail_with(job_error::state_file,
-                       fmt::format("the state file '{}' already exists: add --resume to continue "
-                                   "that job, or remove the file to start over",
-                                   state.path));
-    }
-    return std::optional<checkpoint>{};
-  }
-  if (!std::filesystem::exists(state.path)) {
-    return fail_with(job_error::state_file,
-                     fmt::format("--resume: the state file '{}' does not exist: run the same "
-                                 "command without --resume to start the job (it creates the "
-                                 "file), or give the path of the state file of the job to "
-                                 "continue",
-                                 state.path));
-  }
-  auto loaded = load_checkpoint(state.path);
-  if (!loaded) return fail_with(job_error::state_file, loaded.error());
   const job_identity now = identity_of(config);
-  if (loaded->job != now) {
-    return fail_with(job_error::state_file,
-                     fmt::format("--resume: the state file '{}' belongs to another job ({}); "
-                                 "run with the same source, target and filters, or remove the "
-                                 "file to start over",
-                                 state.path, describe_differences(loaded->job, now)));
-  }
-  return std::optional<checkpoint>{std::move(*loaded)};
+  return load_previous_state(
+      config.state, "job", [&](const checkpoint& loaded) -> std::optional<std::string> {
+        if (loaded.job == now) return std::nullopt;
+        return fmt::format(
+            "belongs to another job ({}); run with the same source, target and "
+            "filters, or remove the file to start over",
+            describe_differences(loaded.job, now));
+      });
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "engine/import/rdb_io.hpp"
 #include "engine/import/target_version.hpp"
+#include "engine/runtime/number_text.hpp"
 
 namespace ferry::engine {
 
@@ -16,48 +17,17 @@ using protocol::errc;
 
 namespace {
 
-std::string count_text(std::uint64_t n) {
-  // Built forwards rather than with insert(), which GCC 12 at -O2 wrongly warns about
-  // (-Wrestrict).
-  const std::string digits = std::to_string(n);
-  std::string text;
-  text.reserve(digits.size() + digits.size() / 3);
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (digits.size() - i) % 3 == 0) text.push_back(',');
-    text.push_back(digits[i]);
-  }
-  return text;
-}
-
-/// Loads the state file to resume, or makes sure a fresh job does not overwrite one.
+/// Loads the state file to resume, or makes sure a fresh import does not overwrite one.
 maybe<std::optional<checkpoint>> previous_state(const import_config& config) {
-  const checkpointing& state = config.state;
-  if (state.path.empty()) return std::optional<checkpoint>{};
-  if (!state.resume) {
-    if (std::filesystem::exists(state.path)) {
-      return fail_with(job_error::state_file,
-                       fmt::format("the state file '{}' already exists: add --resume to continue "
-                                   "that import, or remove the file to start over",
-                                   state.path));
-    }
-    return std::optional<checkpoint>{};
-  }
-  if (!std::filesystem::exists(state.path)) {
-    return fail_with(job_error::state_file,
-                     fmt::format("--resume: the state file '{}' does not exist: run the same "
-                                 "command without --resume to start the import (it creates the "
-                                 "file)",
-                                 state.path));
-  }
-  auto loaded = load_checkpoint(state.path);
-  if (!loaded) return fail_with(job_error::state_file, loaded.error());
-  if (loaded->shards.size() != 1 || loaded->job.source.rfind("rdb:", 0) != 0) {
-    return fail_with(job_error::state_file,
-                     fmt::format("--resume: the state file '{}' was written by another kind of "
-                                 "job (`ferry copy`?), not by `ferry import`",
-                                 state.path));
-  }
-  return std::optional<checkpoint>{std::move(*loaded)};
+  return load_previous_state(
+      config.state, "import", [](const checkpoint& loaded) -> std::optional<std::string> {
+        if (loaded.shards.size() == 1 && loaded.job.source.rfind("rdb:", 0) == 0) {
+          return std::nullopt;
+        }
+        return std::string(
+            "was written by another kind of job (`ferry copy`?), not by "
+            "`ferry import`");
+      });
 }
 
 /// Connects to every master of the target and reads INFO server: the lowest RDB version.
@@ -121,7 +91,7 @@ asio::awaitable<maybe<void>> inspect_target(import_plan& plan, const import_conf
                       "non-empty target only when told what to do with keys that exist there: "
                       "--on-existing fail (keep them, report each as failed), skip (keep them, "
                       "count them as skipped) or replace (overwrite them)",
-                      plan.target.where.address(), plan.target.where.db, count_text(total)));
+                      plan.target.where.address(), plan.target.where.db, with_commas(total)));
     }
   }
   co_return co_await learn_target(plan);
@@ -168,7 +138,7 @@ std::string describe_databases(const std::vector<file_database>& databases) {
   std::string text;
   for (const auto& d : databases) {
     if (!text.empty()) text += ", ";
-    text += d.keys ? fmt::format("db {} ({} keys)", d.db, count_text(*d.keys))
+    text += d.keys ? fmt::format("db {} ({} keys)", d.db, with_commas(*d.keys))
                    : fmt::format("db {} (key count not in the file)", d.db);
   }
   return text;

@@ -12,27 +12,12 @@
 
 #include "tests/support/dataset.hpp"
 #include "tests/support/ferry_process.hpp"
+#include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
 #include "tests/support/sync_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace ferry::testing {
-
-/// Every line of a JSON-lines file.
-inline std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& file) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-  }
-  return lines;
-}
-
-/// A whole JSON file.
-inline nlohmann::json read_json_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in);
-}
 
 /// A verify run's outputs in one place.
 class verify_run {
@@ -60,9 +45,9 @@ class verify_run {
   /// Every diff line.
   std::vector<nlohmann::json> diffs() const { return read_json_lines(diff_); }
   /// The report's totals.
-  nlohmann::json totals() const { return read_json_file(report_)["totals"]; }
+  nlohmann::json totals() const { return read_json(report_)["totals"]; }
   /// The whole report.
-  nlohmann::json report() const { return read_json_file(report_); }
+  nlohmann::json report() const { return read_json(report_); }
   /// The diff file, for messages.
   std::string diff_text() const {
     std::ifstream in(diff_);

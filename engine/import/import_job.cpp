@@ -19,17 +19,16 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// A target that refuses RESTORE (renamed away, not allowed to the user) needs struct mode,
-/// which an import does not have: struct mode (engine/transfer) reads each value from a source
-/// server and is not yet fed from a file's decoded values. The writers stop the job at the first
-/// refusal (nothing is imported); this says why and the way round.
+/// A target that refuses RESTORE (renamed away, not allowed to the user) is found before the
+/// first key (import_stages.cpp asks every master) and the import then writes every key with
+/// type commands. A refusal met later (the ACL changed during the job, a master that joined)
+/// stops it at that batch; this says why and the way round.
 void advise_without_restore(protocol::failure& failure) {
   if (failure.message.find("refused RESTORE") == std::string::npos) return;
   failure.message +=
-      ". ferry import writes keys with RESTORE only: its struct mode (type commands, which such "
-      "a target takes) is not built yet. Import into a target that allows RESTORE, or load the "
-      "file into a redis-server of your own (redis-server --dir DIR --dbfilename FILE) and run "
-      "`ferry copy` from it, whose struct mode writes this target";
+      ". The target ran RESTORE when the import began and refuses it now: run the import again "
+      "(with --resume when it keeps a state file); it asks the target first and writes every "
+      "key with type commands (struct mode) when RESTORE is refused, or pass --mode struct";
 }
 
 /// Checkpoints kept in memory to go back to when a target node loses keys.
@@ -74,8 +73,8 @@ class import_run {
     if (auto held = start_guard(); !held) control_.fail(held.error());
     if (!control_.failed()) save("running");
     if (!control_.failed()) {
-      stage_services services{config_, plan_,  control_, counters_,     failures_,
-                              ledger_, found_, input,    start_.cursor, {}};
+      stage_services services{config_, plan_, control_,      counters_, failures_, ledger_,
+                              found_,  input, start_.cursor, {},        job_id_};
       services.check_identity = [this](const file_identity& identity) {
         return check_identity(identity);
       };
@@ -258,6 +257,7 @@ class import_run {
     report.target_server = plan_.target_server;
     report.downgraded = found_.downgraded;
     report.needs_struct = found_.needs_struct;
+    report.restore_refused = found_.restore_refused;
     report.functions = found_.functions;
     report.functions_restored = found_.functions_restored;
     report.checksum_checked = found_.end_reached ? found_.checksum_checked

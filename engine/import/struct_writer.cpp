@@ -1,0 +1,220 @@
+#include "engine/import/struct_writer.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <random>
+
+#include "engine/import/struct_events.hpp"
+#include "protocol/wire/errors.hpp"
+#include "protocol/wire/key_slot.hpp"
+
+namespace ferry::engine {
+
+namespace asio = boost::asio;
+namespace rdb = protocol::rdb;
+using protocol::errc;
+using protocol::reply;
+
+namespace {
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+/// The first reply the driver handles itself (a redirect, or "not now"), or null.
+const reply* surprise_in(std::span<const reply> replies) {
+  for (const reply& r : replies) {
+    if (!r.is_error()) continue;
+    const errc kind = protocol::classify_error_reply(r.text());
+    if (kind == errc::moved || kind == errc::ask ||
+        protocol::disposition_of(kind) == protocol::disposition::retry) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+payload_events::payload_events(std::string_view payload, rdb::decode_options options)
+    : payload_(payload), options_(options) {
+  rewind();
+}
+
+bool payload_events::rewind() {
+  decoder_.reset();
+  error_.reset();
+  auto made = rdb::value_decoder::from_payload(payload_, options_);
+  if (made) {
+    decoder_.emplace(std::move(*made));
+  } else {
+    error_ = made.error();
+  }
+  return true;
+}
+
+rdb::result<const rdb::value_event*> payload_events::next() {
+  if (error_) return *error_;
+  return decoder_->next();
+}
+
+rebuild_caps import_caps(const protocol::server_facts& target) {
+  const auto at_least = [&](int major, int minor) {
+    return target.major_version > major ||
+           (target.major_version == major && target.minor_version >= minor);
+  };
+  rebuild_caps caps;
+  caps.target_pexpiretime = at_least(7, 0);
+  caps.target_field_ttls = at_least(7, 4);
+  caps.target_stream_v2 = at_least(7, 0);
+  caps.target_createconsumer = at_least(6, 2);
+  return caps;
+}
+
+struct_writer::struct_writer(asio::any_io_executor executor, slot_router& router,
+                             const tuning& tune, job_control& control,
+                             const struct_settings& settings)
+    : router_(router),
+      tune_(tune),
+      control_(control),
+      settings_(settings),
+      targets_(executor, router.seed(), tune, control),
+      pause_(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000}, tune.max_retry_time,
+             std::random_device{}()) {}
+
+asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view key,
+                                                             std::int64_t expire_at_ms,
+                                                             std::uint64_t size_hint,
+                                                             event_source& events) {
+  const std::uint16_t slot = protocol::key_slot(key);
+  const bool keep =
+      settings_.policy == existing_policy::skip || settings_.policy == existing_policy::fail;
+  event_rebuild machine({std::string(key), slot, expire_at_ms, size_hint, keep,
+                         temp_key_prefix(slot, settings_.job_id, keys_++), now_ms()},
+                        settings_.caps, settings_.sizes);
+  // A surprise on the target: the key starts again from its first event, or (a value streamed
+  // from the file, which is read once) is failed with what to do.
+  std::string surprise;
+  const auto again = [&](std::string what) -> asio::awaitable<void> {
+    ++restarts_;
+    const std::string temp = machine.temp_key();
+    const bool wrote = machine.temp_written();
+    machine.start_again();
+    if (machine.step() == event_step::done) co_return;  // too many attempts: fatal
+    if (!events.rewind()) {
+      machine.give_up(
+          errc::timeout,
+          fmt::format(
+              "{} while this value was being written in pieces (it is streamed from the file, "
+              "being over the payload limit, and the file is read once){}; nothing was written "
+              "under the key's name: import it again (`ferry import` of the file with "
+              "--on-existing skip keeps the keys already there), or raise --max-inflight-bytes "
+              "above twice its size so that it is held in memory and can be started again",
+              what,
+              wrote ? fmt::format(": the partial copy {} expires within {} s", temp,
+                                  settings_.sizes.temp_ttl.count() / 1000)
+                    : ""),
+          false);
+    }
+    co_return;
+  };
+  for (;;) {
+    if (control_.stopping()) {
+      co_return fail_with(job_error::stopped, "stopped while a key was written in struct mode");
+    }
+    switch (machine.step()) {
+      case event_step::done:
+        if (machine.outcome().end == rebuild_end::fatal) {
+          co_return fail_with(machine.outcome().error, machine.outcome().detail);
+        }
+        co_return machine.outcome();
+      case event_step::events: {
+        auto event = events.next();
+        if (!event) {
+          machine.give_up(errc::bad_payload,
+                          fmt::format("its value cannot be decoded: {}", event.error().message),
+                          true);
+        } else if (*event == nullptr) {
+          machine.give_up(errc::bad_payload, "its value's events ended before its end", true);
+        } else {
+          machine.take_event(**event);
+        }
+        continue;
+      }
+      case event_step::target:
+        break;
+    }
+    const protocol::topology& map = router_.map();
+    const auto master = map.master_of(slot);
+    if (!master) {
+      // A slot without an owner: ask for the map again.
+      if (auto done = co_await router_.refresh(); !done) co_return done.error();
+      co_await again(fmt::format("the target's slot {} had no owner", slot));
+      continue;
+    }
+    link& node = targets_.to(map.masters()[*master].where);
+    if (auto opened = co_await node.open(); !opened) {
+      co_return protocol::failure{opened.error().code,
+                                  fmt::format("writing to the target: {}", opened.error().message)};
+    }
+    const std::size_t expected = machine.expected_replies();
+    const auto broken = co_await node.exec_once(machine.commands(), replies_);
+    if (broken || replies_.size() < expected) {
+      if (broken && protocol::disposition_of(broken) != protocol::disposition::retry) {
+        co_return protocol::failure{
+            broken, fmt::format("writing to the target: {}", node.connection().last_error())};
+      }
+      const std::string what = fmt::format("the connection to the target {} broke", node.address());
+      co_await again(what);
+      if (broken && !co_await node.pause_before_retry()) {
+        co_return fail_with(errc::timeout,
+                            fmt::format("writing to the target: {} (gave up after retrying)",
+                                        node.connection().last_error()));
+      }
+      continue;
+    }
+    if (const reply* bad = surprise_in(replies_); bad != nullptr) {
+      const errc kind = protocol::classify_error_reply(bad->text());
+      const std::string what =
+          fmt::format("the target {} answered '{}'", node.address(), bad->text());
+      if (kind == errc::moved) {
+        if (auto done = co_await router_.refresh(); !done) co_return done.error();
+      } else {
+        const auto delay = pause_.next(backoff::clock::now());
+        if (!delay) {
+          co_return fail_with(errc::timeout,
+                              fmt::format("target: a key could not be written in struct mode "
+                                          "within --max-retry-time ({})",
+                                          what));
+        }
+        co_await sleep_for(*delay);
+      }
+      co_await again(what);
+      continue;
+    }
+    pause_.reset();
+    const unsigned attempts = machine.attempts();
+    machine.take(replies_);
+    if (machine.attempts() != attempts && machine.step() != event_step::done && !events.rewind()) {
+      // The temporary key vanished before its rename (it expired, or a failover lost it).
+      machine.give_up(errc::timeout,
+                      "its temporary key vanished from the target before it was renamed into "
+                      "place, and the value (streamed from the file) cannot be read again: "
+                      "import it again (`ferry import` with --on-existing skip)",
+                      false);
+    }
+  }
+}
+
+}  // namespace ferry::engine

@@ -8,10 +8,12 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/copy/side_versions.hpp"
 #include "engine/import/import_plan.hpp"
 #include "engine/import/import_stages.hpp"
 #include "engine/import/rdb_io.hpp"
 #include "engine/topology/target_guard.hpp"
+#include "engine/transfer/key_rebuild.hpp"
 
 namespace ferry::engine {
 
@@ -71,6 +73,20 @@ class import_run {
       return;
     }
     if (auto held = start_guard(); !held) control_.fail(held.error());
+    if (!control_.failed() && plan_.previous) {
+      // Struct mode's temporary keys of the interrupted run (they would expire on their own).
+      inspected_sides sides;
+      sides.target = plan_.target;
+      sides.target_facts = plan_.target_facts;
+      auto deleted = delete_temp_keys(sides, job_id_, config_.tune);
+      if (!deleted) {
+        report.warnings.push_back(deleted.error().message);
+      } else if (*deleted != 0) {
+        report.warnings.push_back(fmt::format(
+            "deleted {} temporary key(s) ({}...) that the interrupted run left on the target",
+            *deleted, temp_key_marker));
+      }
+    }
     if (!control_.failed()) save("running");
     if (!control_.failed()) {
       stage_services services{config_, plan_, control_,      counters_, failures_, ledger_,

@@ -119,7 +119,7 @@ asio::awaitable<void> feed_on_thread(stage_services& s, feed_channel& out, unsig
       std::max<std::size_t>(s.config.tune.max_inflight_bytes / 2, std::size_t{1} << 20);
   settings.job_id = s.job_id.empty() ? std::string("import") : s.job_id;
   settings.policy = s.config.existing;
-  struct_writer structs(executor, router, s.config.tune, s.control, settings);
+  struct_writer structs(executor, router, s.config.tune, s.control, settings, limiter);
   rebuild_reason all_struct = s.config.force_struct ? rebuild_reason::forced : rebuild_reason::none;
   if (all_struct == rebuild_reason::none) {
     auto refused = co_await probe_restore(router, s.config.tune, s.control, settings.job_id);

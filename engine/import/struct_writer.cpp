@@ -32,6 +32,18 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
+/// Waits out a rate limit, waking early when the job stops.
+asio::awaitable<void> pause_while(std::chrono::steady_clock::duration delay,
+                                  const job_control& control) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (!control.stopping() && std::chrono::steady_clock::now() < until) {
+    timer.expires_after(std::min<std::chrono::steady_clock::duration>(
+        until - std::chrono::steady_clock::now(), std::chrono::milliseconds{100}));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 /// The first reply the driver handles itself (a redirect, or "not now"), or null.
 const reply* surprise_in(std::span<const reply> replies) {
   for (const reply& r : replies) {
@@ -84,11 +96,12 @@ rebuild_caps import_caps(const protocol::server_facts& target) {
 
 struct_writer::struct_writer(asio::any_io_executor executor, slot_router& router,
                              const tuning& tune, job_control& control,
-                             const struct_settings& settings)
+                             const struct_settings& settings, rate_limiter& limiter)
     : router_(router),
       tune_(tune),
       control_(control),
       settings_(settings),
+      limiter_(limiter),
       targets_(executor, router.seed(), tune, control),
       pause_(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000}, tune.max_retry_time,
              std::random_device{}()) {}
@@ -105,7 +118,7 @@ asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view ke
                         settings_.caps, settings_.sizes);
   // A surprise on the target: the key starts again from its first event, or (a value streamed
   // from the file, which is read once) is failed with what to do.
-  std::string surprise;
+  std::uint64_t charged = 0;  // value bytes already charged to the rate limiter
   const auto again = [&](std::string what) -> asio::awaitable<void> {
     ++restarts_;
     const std::string temp = machine.temp_key();
@@ -206,6 +219,15 @@ asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view ke
     pause_.reset();
     const unsigned attempts = machine.attempts();
     machine.take(replies_);
+    if (limiter_.active()) {
+      // The rate limits hold for a value written in chunks too: waited out after each step.
+      const std::uint64_t built = machine.outcome().bytes;
+      const std::uint64_t sent = built > charged ? built - charged : 0;
+      charged = built;
+      co_await pause_while(limiter_.take(machine.step() == event_step::done ? 1 : 0, sent,
+                                         rate_limiter::clock::now()),
+                           control_);
+    }
     if (machine.attempts() != attempts && machine.step() != event_step::done && !events.rewind()) {
       // The temporary key vanished before its rename (it expired, or a failover lost it).
       machine.give_up(errc::timeout,

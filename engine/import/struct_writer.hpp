@@ -28,6 +28,7 @@
 #include "engine/copy/copy_config.hpp"
 #include "engine/runtime/backoff.hpp"
 #include "engine/runtime/job_control.hpp"
+#include "engine/runtime/rate_limiter.hpp"
 #include "engine/runtime/result.hpp"
 #include "engine/runtime/settings.hpp"
 #include "engine/transfer/key_rebuild.hpp"
@@ -78,9 +79,10 @@ struct struct_settings {
 /// See the file comment.
 class struct_writer {
  public:
-  /// Writes through `router` (the feed thread's view of the target).
+  /// Writes through `router` (the feed thread's view of the target), at most as fast as
+  /// `limiter` allows (--max-keys-per-sec, --max-bytes-per-sec: waited out after each step).
   struct_writer(boost::asio::any_io_executor executor, slot_router& router, const tuning& tune,
-                job_control& control, const struct_settings& settings);
+                job_control& control, const struct_settings& settings, rate_limiter& limiter);
 
   /// Writes `key` (absolute expiry `expire_at_ms`, 0 none; DUMP payload of `size_hint` bytes,
   /// 0 when streamed) from `events`. The outcome says how the key ended; an error stops the job
@@ -98,6 +100,7 @@ class struct_writer {
   const tuning& tune_;
   job_control& control_;
   const struct_settings& settings_;
+  rate_limiter& limiter_;
   node_links targets_;
   backoff pause_;
   std::vector<protocol::reply> replies_;

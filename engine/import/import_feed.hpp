@@ -16,7 +16,8 @@
 //
 // Memory: the reader's buffer and one payload up to the payload limit, plus the batch being
 // built; the channel to the relays holds a few batches, and the relays wait for the writer
-// thread's byte budget before they pass one on.
+// thread's byte budget before they pass one on. A key written by struct mode adds one chunk of
+// commands (about 512 KiB) and one element being assembled; a streamed value is never held.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>

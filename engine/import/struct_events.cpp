@@ -18,7 +18,7 @@ using namespace rebuild_commands;
 
 namespace {
 
-value_type type_of(rdb::value_kind kind) {
+value_type type_of_kind(rdb::value_kind kind) {
   switch (kind) {
     case rdb::value_kind::string:
       return value_type::string;
@@ -39,7 +39,7 @@ value_type type_of(rdb::value_kind kind) {
 }
 
 /// Items per element of the type: a zset's member and score, a hash's field and value.
-std::size_t stride_of(value_type type) {
+std::size_t items_per_element(value_type type) {
   return type == value_type::zset || type == value_type::hash ? 2 : 1;
 }
 
@@ -167,7 +167,7 @@ void event_rebuild::close_field() { field_open_ = false; }
 void event_rebuild::take_event(const rdb::value_event& e) {
   switch (e.type) {
     case rdb::event_type::begin:
-      type_ = type_of(e.kind);
+      type_ = type_of_kind(e.kind);
       if (type_ == value_type::module) {
         return fail(rebuild_end::failed, errc::bad_payload,
                     "a module's value: type commands cannot write it; load that module on the "
@@ -256,7 +256,7 @@ void event_rebuild::take_element(const rdb::value_event& e) {
 
 void event_rebuild::flush(bool last) {
   if (step_ != event_step::events || field_open_) return;
-  const std::size_t elements = items_.size() / stride_of(type_);
+  const std::size_t elements = items_.size() / items_per_element(type_);
   const bool full = type_ == value_type::string ? items_bytes_ >= sizes_.chunk_bytes
                                                 : items_bytes_ >= sizes_.chunk_bytes ||
                                                       elements >= sizes_.max_chunk_elements;
@@ -280,7 +280,8 @@ void event_rebuild::build_chunk() {
     if (any_field_expiry_) field_expiry_commands(w, temp_, items_, field_expiry_);
     w.key_int("PEXPIRE", temp_, temp_ttl);
   }
-  written_ += type_ == value_type::string ? items_[0].size() : items_.size() / stride_of(type_);
+  written_ +=
+      type_ == value_type::string ? items_[0].size() : items_.size() / items_per_element(type_);
   outcome_.bytes += items_bytes_;
   items_.clear();
   if (type_ == value_type::string) items_.emplace_back();
@@ -304,7 +305,8 @@ void event_rebuild::build_whole() {
   if (params_.expire_at_ms > 0) w.key_int("PEXPIREAT", params_.key, params_.expire_at_ms);
   w.plain({"EXEC"});
   outcome_.bytes += items_bytes_;
-  written_ += type_ == value_type::string ? items_[0].size() : items_.size() / stride_of(type_);
+  written_ +=
+      type_ == value_type::string ? items_[0].size() : items_.size() / items_per_element(type_);
   replies_ = commands_.commands();
   phase_ = phase::whole_write;
   step_ = event_step::target;

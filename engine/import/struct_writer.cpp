@@ -22,12 +22,12 @@ using protocol::reply;
 
 namespace {
 
-std::int64_t now_ms() {
+std::int64_t unix_now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
+asio::awaitable<void> pause_for_ms(std::chrono::milliseconds delay) {
   asio::steady_timer timer(co_await asio::this_coro::executor, delay);
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
@@ -114,7 +114,7 @@ asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view ke
   const bool keep =
       settings_.policy == existing_policy::skip || settings_.policy == existing_policy::fail;
   event_rebuild machine({std::string(key), slot, expire_at_ms, size_hint, keep,
-                         temp_key_prefix(slot, settings_.job_id, keys_++), now_ms()},
+                         temp_key_prefix(slot, settings_.job_id, keys_++), unix_now_ms()},
                         settings_.caps, settings_.sizes);
   // A surprise on the target: the key starts again from its first event, or (a value streamed
   // from the file, which is read once) is failed with what to do.
@@ -211,7 +211,7 @@ asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view ke
                                           "within --max-retry-time ({})",
                                           what));
         }
-        co_await sleep_for(*delay);
+        co_await pause_for_ms(*delay);
       }
       co_await again(what);
       continue;

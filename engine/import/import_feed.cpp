@@ -76,13 +76,29 @@ class feeder {
   asio::awaitable<void> write_struct(const rdb::key_entry& key, rebuild_reason why,
                                      event_source& events, std::string_view reason = {});
   /// A key that cannot be imported: recorded, counted, settled by this batch.
-  void fail_key(const rdb::key_entry& key, std::string_view kind, const std::string& why);
+  void fail_key(std::string_view key, std::string_view kind, const std::string& why);
+  void fail_key(const rdb::key_entry& key, std::string_view kind, const std::string& why) {
+    fail_key(std::string_view(key.key), kind, why);
+  }
+  /// Counts how struct mode ended a key, in this batch.
+  void settle_struct(std::string_view key, rebuild_reason why, const rebuild_outcome& o,
+                     std::string_view reason);
+  /// A key held in memory for struct mode: a small one waits to share a round trip with
+  /// others (flush_small), a larger one is written now.
+  asio::awaitable<void> struct_from_payload(rdb::key_entry& key, rebuild_reason why,
+                                            std::string_view reason = {});
+  /// Writes the small keys waiting for struct mode and settles them in this batch.
+  asio::awaitable<void> flush_small();
+  /// Struct mode failed the job: it says so, nothing more is settled.
+  void struct_failed(const protocol::failure& f);
   /// Hands the batch on (or settles it here when nothing in it is to be written); `last` when
   /// the file's end has been read.
   asio::awaitable<bool> send(std::uint64_t next_offset);
+  /// The batch is cut: by the keys and bytes to RESTORE, or by the keys read (those struct
+  /// mode wrote, or expired ones), so that the state file's offset moves on in every job.
   bool full() const {
     return batch_.keys() >= c_.config.tune.batch_keys ||
-           batch_.bytes() >= c_.config.tune.batch_bytes;
+           batch_.bytes() >= c_.config.tune.batch_bytes || scanned_ >= c_.config.tune.batch_keys;
   }
   bool identity_checked();
 
@@ -93,6 +109,11 @@ class feeder {
   std::uint64_t seq_ = 0;
   bool identity_done_ = false;
   bool struct_stopped_ = false;  // struct mode failed the job mid-key: nothing more is settled
+  // Small keys waiting for struct mode, why each goes there and RESTORE's reason, their bytes.
+  std::vector<struct_writer::small_key> small_;
+  std::vector<std::pair<rebuild_reason, std::string>> small_why_;
+  std::size_t small_bytes_ = 0;
+  std::vector<rebuild_outcome> small_outcomes_;
 };
 
 /// The events of the value the file reader is streaming (read once).
@@ -118,8 +139,8 @@ bool feeder::identity_checked() {
   return true;
 }
 
-void feeder::fail_key(const rdb::key_entry& key, std::string_view kind, const std::string& why) {
-  c_.failures.record(c_.label, key.key, kind, why);
+void feeder::fail_key(std::string_view key, std::string_view kind, const std::string& why) {
+  c_.failures.record(c_.label, key, kind, why);
   shard_counters::add(c_.counters.failed, 1);
   ++tally_.failed;
 }
@@ -141,8 +162,7 @@ asio::awaitable<void> feeder::take_key(rdb::key_entry& key, rdb::file_reader& re
     co_return;
   }
   if (c_.all_struct != rebuild_reason::none) {
-    payload_events events(key.payload);
-    co_await write_struct(key, c_.all_struct, events);
+    co_await struct_from_payload(key, c_.all_struct);
     co_return;
   }
   if (c_.target_version && !rdb::accepts_version(*c_.target_version, c_.found.header.version)) {
@@ -154,8 +174,7 @@ asio::awaitable<void> feeder::take_key(rdb::key_entry& key, rdb::file_reader& re
     if (verdict->verdict == rdb::downgrade_verdict::needs_struct) {
       // A type or encoding the target's RDB version does not know: type commands, from the
       // payload's decoded value.
-      payload_events events(key.payload);
-      co_await write_struct(key, rebuild_reason::bad_payload, events, verdict->reason);
+      co_await struct_from_payload(key, rebuild_reason::bad_payload, verdict->reason);
       co_return;
     }
     if (verdict->verdict == rdb::downgrade_verdict::rewritten) {
@@ -180,17 +199,55 @@ asio::awaitable<void> feeder::write_struct(const rdb::key_entry& key, rebuild_re
   const std::uint64_t size = events.streamed() ? 0 : key.payload.size();
   auto written = co_await c_.structs->write(key.key, key.expire_ms, size, events);
   if (!written) {
-    if (written.error().code != make_error_code(job_error::stopped)) {
-      const bool oom = written.error().code == make_error_code(protocol::errc::oom);
-      c_.control.fail(
-          {written.error().code,
-           oom ? fmt::format("target is out of memory (struct mode): {}", written.error().message)
-               : fmt::format("struct mode: {}", written.error().message)});
-    }
-    struct_stopped_ = true;
+    struct_failed(written.error());
     co_return;
   }
-  const rebuild_outcome& o = *written;
+  settle_struct(key.key, why, *written, reason);
+}
+
+void feeder::struct_failed(const protocol::failure& f) {
+  if (f.code != make_error_code(job_error::stopped)) {
+    const bool oom = f.code == make_error_code(protocol::errc::oom);
+    c_.control.fail(
+        {f.code, oom ? fmt::format("target is out of memory (struct mode): {}", f.message)
+                     : fmt::format("struct mode: {}", f.message)});
+  }
+  struct_stopped_ = true;
+}
+
+asio::awaitable<void> feeder::struct_from_payload(rdb::key_entry& key, rebuild_reason why,
+                                                  std::string_view reason) {
+  if (c_.structs == nullptr || !c_.structs->small(key.payload.size())) {
+    payload_events events(key.payload);
+    co_await write_struct(key, why, events, reason);
+    co_return;
+  }
+  small_bytes_ += key.key.size() + key.payload.size();
+  small_.push_back({std::move(key.key), std::move(key.payload), key.expire_ms});
+  small_why_.emplace_back(why, std::string(reason));
+  // A round trip's worth: about as much as a RESTORE batch.
+  if (small_.size() >= c_.config.tune.batch_keys || small_bytes_ >= c_.config.tune.batch_bytes) {
+    co_await flush_small();
+  }
+}
+
+asio::awaitable<void> feeder::flush_small() {
+  if (small_.empty() || struct_stopped_) co_return;
+  auto written = co_await c_.structs->write_small(small_, small_outcomes_);
+  if (!written) {
+    struct_failed(written.error());
+    co_return;
+  }
+  for (std::size_t i = 0; i < small_.size(); ++i) {
+    settle_struct(small_[i].key, small_why_[i].first, small_outcomes_[i], small_why_[i].second);
+  }
+  small_.clear();
+  small_why_.clear();
+  small_bytes_ = 0;
+}
+
+void feeder::settle_struct(std::string_view key, rebuild_reason why, const rebuild_outcome& o,
+                           std::string_view reason) {
   switch (o.end) {
     case rebuild_end::copied:
     case rebuild_end::rescanned:
@@ -206,7 +263,7 @@ asio::awaitable<void> feeder::write_struct(const rdb::key_entry& key, rebuild_re
         c_.found.warnings.push_back(fmt::format(
             "key {}: the target holds another length than struct mode wrote to it (something "
             "else wrote its temporary key?): check it",
-            printable_key(key.key)));
+            printable_key(key)));
       }
       break;
     case rebuild_end::vanished:
@@ -236,11 +293,15 @@ asio::awaitable<void> feeder::write_struct(const rdb::key_entry& key, rebuild_re
         "stream {}: {} pending entries of its consumer groups refer to entries not in the "
         "stream (or to no consumer) and could not be recreated with type commands (XCLAIM "
         "needs the entry)",
-        printable_key(key.key), o.lost_pending));
+        printable_key(key), o.lost_pending));
   }
 }
 
 asio::awaitable<bool> feeder::send(std::uint64_t next_offset) {
+  // The batch's keys waiting for struct mode are settled before it leaves (the ledger must not
+  // pass a key still to be written).
+  co_await flush_small();
+  if (struct_stopped_) co_return false;
   const std::uint64_t seq = seq_++;
   const std::uint64_t scanned = scanned_;
   scanned_ = 0;
@@ -333,7 +394,8 @@ asio::awaitable<void> feeder::run() {
         co_await take_key(key, reader);
         if (struct_stopped_) break;  // the batch with the key stays unsettled
         after_last_key = reader.offset();
-        if (full() && !co_await send(after_last_key)) break;
+        // A value streamed to struct mode is settled: the offset may move past it at once.
+        if ((full() || key.streamed) && !co_await send(after_last_key)) break;
         continue;
       }
       case rdb::record_type::end:

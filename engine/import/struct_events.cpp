@@ -297,19 +297,24 @@ void event_rebuild::build_whole() {
   if (items_.empty()) return finish(rebuild_end::vanished);  // every field had expired
   commands_.clear();
   claims_.clear();
-  writer w{commands_, false};
+  replies_ = encode_whole(commands_);
+  outcome_.bytes += items_bytes_;
+  written_ +=
+      type_ == value_type::string ? items_[0].size() : items_.size() / items_per_element(type_);
+  phase_ = phase::whole_write;
+  step_ = event_step::target;
+}
+
+std::size_t event_rebuild::encode_whole(command_buffer& out) const {
+  const std::size_t before = out.commands();
+  writer w{out, false};
   w.plain({"MULTI"});
   w.key_command("DEL", params_.key);
   write_items_command(w, type_, params_.key, items_, /*first=*/true, 0);
   if (any_field_expiry_) field_expiry_commands(w, params_.key, items_, field_expiry_);
   if (params_.expire_at_ms > 0) w.key_int("PEXPIREAT", params_.key, params_.expire_at_ms);
   w.plain({"EXEC"});
-  outcome_.bytes += items_bytes_;
-  written_ +=
-      type_ == value_type::string ? items_[0].size() : items_.size() / items_per_element(type_);
-  replies_ = commands_.commands();
-  phase_ = phase::whole_write;
-  step_ = event_step::target;
+  return out.commands() - before;
 }
 
 void event_rebuild::build_final() {

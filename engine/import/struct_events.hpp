@@ -72,6 +72,11 @@ class event_rebuild {
   event_step step() const noexcept { return step_; }
   /// Takes the value's next event (`step()` is `events`).
   void take_event(const protocol::rdb::value_event& e);
+  /// True when the step is the one transaction of a small value (its last): it can share a
+  /// round trip with other keys' (encode_whole).
+  bool whole_step() const noexcept { return phase_ == phase::whole_write; }
+  /// Appends that transaction's commands to `out` (the same as `commands()`); returns how many.
+  std::size_t encode_whole(protocol::command_buffer& out) const;
   /// The target step's commands (`step()` is `target`), and how many replies they bring.
   protocol::command_buffer& commands() noexcept { return commands_; }
   std::size_t expected_replies() const noexcept { return replies_; }

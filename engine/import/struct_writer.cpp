@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "engine/import/struct_events.hpp"
@@ -105,6 +108,127 @@ struct_writer::struct_writer(asio::any_io_executor executor, slot_router& router
       targets_(executor, router.seed(), tune, control),
       pause_(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000}, tune.max_retry_time,
              std::random_device{}()) {}
+
+bool struct_writer::small(std::size_t payload_bytes) const noexcept {
+  const bool keep =
+      settings_.policy == existing_policy::skip || settings_.policy == existing_policy::fail;
+  return !keep && payload_bytes != 0 && payload_bytes <= settings_.sizes.whole_bytes;
+}
+
+asio::awaitable<maybe<void>> struct_writer::write_small(std::span<const small_key> keys,
+                                                        std::vector<rebuild_outcome>& outcomes) {
+  outcomes.assign(keys.size(), rebuild_outcome{});
+  std::vector<std::optional<event_rebuild>> machines(keys.size());
+  std::vector<std::uint32_t> alone;  // written one by one afterwards
+  std::map<std::size_t, std::vector<std::uint32_t>> by_master;
+  const protocol::topology& map = router_.map();
+  for (std::uint32_t i = 0; i < keys.size(); ++i) {
+    const small_key& k = keys[i];
+    const std::uint16_t slot = protocol::key_slot(k.key);
+    event_rebuild& m = machines[i].emplace(
+        event_rebuild::params{k.key, slot, k.expire_at_ms, k.payload.size(), false,
+                              temp_key_prefix(slot, settings_.job_id, keys_++), unix_now_ms()},
+        settings_.caps, settings_.sizes);
+    payload_events events(k.payload);
+    // A small value's events end in its one transaction (or in a failure): bounded by its size.
+    while (m.step() == event_step::events) {
+      auto event = events.next();
+      if (!event) {
+        m.give_up(errc::bad_payload,
+                  fmt::format("its value cannot be decoded: {}", event.error().message), false);
+      } else if (*event == nullptr) {
+        m.give_up(errc::bad_payload, "its value's events ended before its end", false);
+      } else {
+        m.take_event(**event);
+      }
+    }
+    if (m.step() == event_step::done) {
+      if (m.outcome().end == rebuild_end::fatal) {
+        co_return fail_with(m.outcome().error, m.outcome().detail);
+      }
+      outcomes[i] = m.outcome();
+      continue;
+    }
+    const auto master = map.master_of(slot);
+    if (!m.whole_step() || !master) {
+      alone.push_back(i);
+      continue;
+    }
+    by_master[*master].push_back(i);
+  }
+  // The nodes are picked before any write: the map may be refreshed while a round waits.
+  std::vector<std::pair<link*, std::vector<std::uint32_t>>> plan;
+  for (auto& [m, group] : by_master) {
+    plan.emplace_back(&targets_.to(map.masters()[m].where), std::move(group));
+  }
+  protocol::command_buffer commands;
+  std::vector<std::size_t> counts;
+  std::vector<reply> mine;
+  for (auto& [node, group] : plan) {
+    if (control_.stopping()) {
+      co_return fail_with(job_error::stopped, "stopped while keys were written in struct mode");
+    }
+    if (auto opened = co_await node->open(); !opened) {
+      co_return protocol::failure{opened.error().code,
+                                  fmt::format("writing to the target: {}", opened.error().message)};
+    }
+    commands.clear();
+    counts.clear();
+    for (const std::uint32_t i : group) counts.push_back(machines[i]->encode_whole(commands));
+    const auto broken = co_await node->exec_once(commands, replies_);
+    if (broken && protocol::disposition_of(broken) != protocol::disposition::retry) {
+      co_return protocol::failure{
+          broken, fmt::format("writing to the target: {}", node->connection().last_error())};
+    }
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < group.size(); ++k) {
+      const std::uint32_t i = group[k];
+      if (at + counts[k] > replies_.size()) {
+        alone.push_back(i);  // its transaction may or may not have run: written again
+        continue;
+      }
+      mine.assign(
+          std::make_move_iterator(replies_.begin() + static_cast<std::ptrdiff_t>(at)),
+          std::make_move_iterator(replies_.begin() + static_cast<std::ptrdiff_t>(at + counts[k])));
+      at += counts[k];
+      if (surprise_in(mine) != nullptr) {
+        alone.push_back(i);
+        continue;
+      }
+      event_rebuild& m = *machines[i];
+      m.take(mine);
+      if (m.step() != event_step::done) {
+        alone.push_back(i);
+        continue;
+      }
+      if (m.outcome().end == rebuild_end::fatal) {
+        co_return fail_with(m.outcome().error, m.outcome().detail);
+      }
+      outcomes[i] = m.outcome();
+    }
+    if (broken && !co_await node->pause_before_retry()) {
+      co_return fail_with(errc::timeout,
+                          fmt::format("writing to the target: {} (gave up after retrying)",
+                                      node->connection().last_error()));
+    }
+  }
+  if (limiter_.active()) {
+    std::uint64_t bytes = 0;
+    for (const auto& o : outcomes) bytes += o.bytes;
+    co_await pause_while(
+        limiter_.take(keys.size() - alone.size(), bytes, rate_limiter::clock::now()), control_);
+  }
+  // The rest one by one, each with its own retries (a redirect refreshes the map there).
+  std::sort(alone.begin(), alone.end());
+  for (const std::uint32_t i : alone) {
+    payload_events events(keys[i].payload);
+    auto written =
+        co_await write(keys[i].key, keys[i].expire_at_ms, keys[i].payload.size(), events);
+    if (!written) co_return written.error();
+    outcomes[i] = *written;
+  }
+  co_return outcome{};
+}
 
 asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view key,
                                                              std::int64_t expire_at_ms,

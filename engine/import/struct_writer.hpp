@@ -20,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,23 @@ class struct_writer {
                                                        std::int64_t expire_at_ms,
                                                        std::uint64_t size_hint,
                                                        event_source& events);
+
+  /// A key small enough to share a round trip with others (see write_small).
+  struct small_key {
+    /// The key, its DUMP payload, its absolute expiry (0 none).
+    std::string key;
+    std::string payload;
+    std::int64_t expire_at_ms = 0;
+  };
+  /// True when a key with a payload of `payload_bytes` goes in one transaction (and may be
+  /// written with others by write_small).
+  bool small(std::size_t payload_bytes) const noexcept;
+  /// Writes small keys, their transactions pipelined per target master (one round trip for
+  /// all the keys of a master); `outcomes[i]` says how key `i` ended. A key a surprise touched
+  /// (a redirect, "not now", a lost connection) is written again on its own with write(), as is
+  /// one whose value did not come to one transaction. An error stops the job, as write()'s.
+  boost::asio::awaitable<maybe<void>> write_small(std::span<const small_key> keys,
+                                                  std::vector<rebuild_outcome>& outcomes);
 
   /// Connection retries and keys started again.
   std::uint64_t retries() const { return targets_.retries() + restarts_; }

@@ -10,7 +10,7 @@ namespace {
 
 /// Keys written by RESTORE of the file's payload as it is (the writers count a payload the feed
 /// downgraded as restored too).
-std::uint64_t restored_as_is(const engine::counts& c) {
+std::uint64_t import_restored_as_is(const engine::counts& c) {
   return c.restored >= c.downgraded ? c.restored - c.downgraded : 0;
 }
 
@@ -32,15 +32,17 @@ nlohmann::json import_counts_json(const engine::counts& c, double duration_s) {
           // RESTORE: big_key (streamed by the reader), bad_payload (a type or encoding the
           // target does not know), restore_refused, forced (--mode struct).
           {"by_method",
-           {{"restore", restored_as_is(c)}, {"downgraded", c.downgraded}, {"struct", c.rebuilt}}},
+           {{"restore", import_restored_as_is(c)},
+            {"downgraded", c.downgraded},
+            {"struct", c.rebuilt}}},
           {"struct_reasons", std::move(by_reason)},
           {"duration_s", duration_s}};
 }
 
 /// "  written: 12 by RESTORE, 2 by RESTORE of a downgraded payload, 3 with type commands
 /// (struct mode: 2 bad_payload, 1 big_key)".
-std::string methods_text(const engine::counts& c) {
-  std::string text = fmt::format("  written: {} by RESTORE", with_commas(restored_as_is(c)));
+std::string import_methods_text(const engine::counts& c) {
+  std::string text = fmt::format("  written: {} by RESTORE", with_commas(import_restored_as_is(c)));
   if (c.downgraded != 0) {
     text += fmt::format(", {} by RESTORE of a downgraded payload", with_commas(c.downgraded));
   }
@@ -125,7 +127,7 @@ std::string import_summary_text(const engine::import_report& r) {
       megabytes(r.file_bytes_read), r.duration_s,
       static_cast<double>(r.file_bytes_read) / 1e6 / seconds,
       static_cast<double>(run.settled()) / seconds, megabytes(run.bytes), r.threads);
-  if (t.copied != 0) text += methods_text(t);
+  if (t.copied != 0) text += import_methods_text(t);
   if (r.downgraded != 0) {
     text += fmt::format("  {} payload(s) rewritten for the target's RDB {} ({})\n",
                         with_commas(r.downgraded), r.target_rdb_version, r.target_server);

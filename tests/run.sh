@@ -29,7 +29,7 @@ fuzz_seconds=${FERRY_FUZZ_SECONDS:-15}
 # that assert on ferry's peak RSS (meaningless under ASan, whose allocator keeps freed memory),
 # its rate or its wall-clock time. Both sets run against the Release build.
 release_only='^(long_job_test\.(sigkill_at_several_points|sigterm_drains)|reshard_test\.slots_moved_both_ways)'
-measures='^(verify_scale\.|copy_limits_test\.|long_job_test\.max_keys_per_sec)'
+measures='^(verify_scale\.|copy_limits_test\.|long_job_test\.max_keys_per_sec|import_struct_test\.big_values)'
 
 # pgrep matches names of at most 15 characters: one call per server name, not one pattern.
 server_pids() { { pgrep -x redis-server; pgrep -x valkey-server; } | sort || true; }
@@ -66,6 +66,7 @@ mapfile -t bench_targets < <(cmake --build build/release --target help |
   sed -n 's/^\.\.\. \(bench_[a-z0-9_]*\|lab_[a-z0-9_]*\)$/\1/p')
 cmake --build build/release -j "$jobs" --target ferry integration_verify_scale_test \
   integration_copy_limits_test integration_long_job_test integration_reshard_test \
+  integration_import_struct_test \
   integration_packaging_deb_test integration_deploy_container_test faults_test \
   "${bench_targets[@]}"
 step_done "release build"

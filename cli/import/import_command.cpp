@@ -29,6 +29,7 @@ struct import_flags {
   state_flags state;
   service_flags service;
   bool no_precheck = false;
+  std::string mode = "auto";
 };
 
 /// The end of an import in words on stderr, and its exit code.
@@ -90,6 +91,7 @@ int run_import(import_flags& flags) {
   config.db = flags.db;
   config.existing = existing_policy_of(flags.existing);
   config.precheck = !flags.no_precheck;
+  config.force_struct = flags.mode == "struct";
   apply_tuning_flags(config.tune, flags.tuning);
   if (auto wrong = apply_state_flags(config.state, flags.state)) {
     fmt::print(stderr, "ferry import: {}\n", *wrong);
@@ -142,8 +144,13 @@ void add_import_command(CLI::App& app, int& exit_code) {
       "Import the keys of an RDB file (written by BGSAVE, redis-cli --rdb, ferry export, or a "
       "managed service's export) into any target: a standalone server, an OSS cluster, Azure "
       "Managed Redis, over TLS. The file is streamed (a file, - for stdin, gzip recognized), in "
-      "bounded memory; each key is RESTOREd with its absolute expiry, keys already expired are "
-      "skipped, function libraries restored. A regular file is read once first, so a damaged one "
+      "bounded memory; each key is RESTOREd with its absolute expiry (its payload downgraded "
+      "where the target's RDB version is older and that is exact), keys already expired are "
+      "skipped, function libraries restored. What RESTORE cannot carry (a type or encoding the "
+      "target does not know, a target that refuses RESTORE, a value over --big-key-bytes) is "
+      "written with type commands from the file's decoded value (struct mode), large values in "
+      "chunks under a temporary key renamed into place. A regular file is read once first, so a "
+      "damaged one "
       "is refused before anything is written. Refuses a target that already holds keys unless "
       "--on-existing says what to do.");
   command->footer(exit_codes_help);
@@ -175,6 +182,22 @@ void add_import_command(CLI::App& app, int& exit_code) {
                    "Write at most N keys per second to the target (0: no limit)",
                    "Write at most N DUMP payload bytes per second to the target (accepts KiB, "
                    "MiB suffixes; 0: no limit)");
+  command
+      ->add_option("--big-key-bytes", flags->config.big_key_bytes,
+                   "Values whose DUMP payload is larger are never held whole: the file's reader "
+                   "decodes them as it reads and they are written in chunks with type commands "
+                   "(struct mode), 64 KiB to 64 GiB (accepts KiB, MiB, GiB; default: half of "
+                   "--max-inflight-bytes)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{64} << 30));
+  command
+      ->add_option("--mode", flags->mode,
+                   "How keys are written: auto (RESTORE, and type commands for what RESTORE "
+                   "cannot carry: a payload the target cannot read, a target that refuses "
+                   "RESTORE, values over --big-key-bytes) or struct (type commands for every "
+                   "key)")
+      ->check(CLI::IsMember({"auto", "struct"}))
+      ->capture_default_str();
   command->add_flag("--no-precheck", flags->no_precheck,
                     "Do not read a regular file once before importing it (its CRC64 and "
                     "structure are then checked as it streams, so a damaged file is found only "

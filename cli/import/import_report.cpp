@@ -8,11 +8,56 @@
 namespace ferry::cli {
 namespace {
 
+/// Keys written by RESTORE of the file's payload as it is (the writers count a payload the feed
+/// downgraded as restored too).
+std::uint64_t import_restored_as_is(const engine::counts& c) {
+  return c.restored >= c.downgraded ? c.restored - c.downgraded : 0;
+}
+
 nlohmann::json import_counts_json(const engine::counts& c, double duration_s) {
-  return {{"scanned", c.scanned},     {"imported", c.copied}, {"expired", c.vanished},
-          {"skipped", c.skipped},     {"failed", c.failed},   {"bytes", c.bytes},
-          {"estimated", c.estimated}, {"retries", c.retries}, {"rescanned", c.rescanned},
+  nlohmann::json by_reason = nlohmann::json::object();
+  for (std::size_t i = 1; i < engine::rebuild_reasons; ++i) {
+    by_reason[engine::name_of(static_cast<engine::rebuild_reason>(i))] = c.rebuilt_by[i];
+  }
+  return {{"scanned", c.scanned},
+          {"imported", c.copied},
+          {"expired", c.vanished},
+          {"skipped", c.skipped},
+          {"failed", c.failed},
+          {"bytes", c.bytes},
+          {"estimated", c.estimated},
+          {"retries", c.retries},
+          {"rescanned", c.rescanned},
+          // How the imported keys were written (as copy's report says it), and why not by
+          // RESTORE: big_key (streamed by the reader), bad_payload (a type or encoding the
+          // target does not know), restore_refused, forced (--mode struct).
+          {"by_method",
+           {{"restore", import_restored_as_is(c)},
+            {"downgraded", c.downgraded},
+            {"struct", c.rebuilt}}},
+          {"struct_reasons", std::move(by_reason)},
           {"duration_s", duration_s}};
+}
+
+/// "  written: 12 by RESTORE, 2 by RESTORE of a downgraded payload, 3 with type commands
+/// (struct mode: 2 bad_payload, 1 big_key)".
+std::string import_methods_text(const engine::counts& c) {
+  std::string text = fmt::format("  written: {} by RESTORE", with_commas(import_restored_as_is(c)));
+  if (c.downgraded != 0) {
+    text += fmt::format(", {} by RESTORE of a downgraded payload", with_commas(c.downgraded));
+  }
+  if (c.rebuilt != 0) {
+    std::string reasons;
+    for (std::size_t i = 1; i < engine::rebuild_reasons; ++i) {
+      if (c.rebuilt_by[i] == 0) continue;
+      if (!reasons.empty()) reasons += ", ";
+      reasons += fmt::format("{} {}", with_commas(c.rebuilt_by[i]),
+                             engine::name_of(static_cast<engine::rebuild_reason>(i)));
+    }
+    text +=
+        fmt::format(", {} with type commands (struct mode: {})", with_commas(c.rebuilt), reasons);
+  }
+  return text + "\n";
 }
 
 nlohmann::json databases_json(const std::vector<engine::file_database>& databases) {
@@ -52,6 +97,7 @@ nlohmann::json import_report_json(const engine::import_report& r) {
       {"complete", r.complete},
       {"downgraded", r.downgraded},
       {"needs_struct", r.needs_struct},
+      {"restore_refused", r.restore_refused},
       {"functions", {{"found", r.functions}, {"restored", r.functions_restored}}},
       {"threads", r.threads},
       {"peak_inflight_bytes", r.peak_inflight_bytes},
@@ -81,13 +127,15 @@ std::string import_summary_text(const engine::import_report& r) {
       megabytes(r.file_bytes_read), r.duration_s,
       static_cast<double>(r.file_bytes_read) / 1e6 / seconds,
       static_cast<double>(run.settled()) / seconds, megabytes(run.bytes), r.threads);
+  if (t.copied != 0) text += import_methods_text(t);
   if (r.downgraded != 0) {
     text += fmt::format("  {} payload(s) rewritten for the target's RDB {} ({})\n",
                         with_commas(r.downgraded), r.target_rdb_version, r.target_server);
   }
   if (r.needs_struct != 0) {
     text += fmt::format(
-        "  {} key(s) not imported: only struct mode (type commands) could carry them to {}\n",
+        "  {} key(s) not imported: RESTORE could not carry them to {} and neither could type "
+        "commands (struct mode); the failed-keys file says why for each\n",
         with_commas(r.needs_struct), r.target_server);
   }
   if (r.functions != 0) {

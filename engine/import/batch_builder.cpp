@@ -36,13 +36,13 @@ record_batch batch_builder::seal(std::uint64_t seq) {
   const auto arena = std::make_shared<const std::string>(std::move(arena_));
   std::vector<std::shared_ptr<const std::string>> owned;
   owned.reserve(owned_.size());
-  for (auto& buffer : owned_) owned.push_back(std::make_shared<const std::string>(std::move(buffer)));
+  for (auto& buffer : owned_)
+    owned.push_back(std::make_shared<const std::string>(std::move(buffer)));
   for (const entry& e : entries_) {
     protocol::bytes key(arena, arena->data() + e.key_at, e.key_size);
     protocol::bytes payload =
-        e.own == SIZE_MAX
-            ? protocol::bytes(arena, arena->data() + e.payload_at, e.payload_size)
-            : protocol::bytes(owned[e.own], owned[e.own]->data(), e.payload_size);
+        e.own == SIZE_MAX ? protocol::bytes(arena, arena->data() + e.payload_at, e.payload_size)
+                          : protocol::bytes(owned[e.own], owned[e.own]->data(), e.payload_size);
     const std::uint16_t slot = protocol::key_slot(key.view());
     batch.records.push_back(
         {std::move(key), std::move(payload), e.expire_at_ms, slot, record_kind::restore});

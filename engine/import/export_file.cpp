@@ -58,9 +58,9 @@ maybe<std::unique_ptr<export_file>> export_file::create(const export_file_option
 }
 
 maybe<void> export_file::failed(const rdb::error& e) const {
-  return fail_with(e.code == rdb::errc::io_failed ? job_error::output_file
-                                                  : job_error::configuration,
-                   fmt::format("{}: {}", options_.path, e.message));
+  return fail_with(
+      e.code == rdb::errc::io_failed ? job_error::output_file : job_error::configuration,
+      fmt::format("{}: {}", options_.path, e.message));
 }
 
 maybe<void> export_file::functions(std::string_view dump_payload) {

@@ -31,9 +31,7 @@ class export_job {
   /// Keys so far (summed over shards), and bytes of the file written. Any thread, any time.
   counts progress() const;
   /// Bytes written to the file so far. Any thread, any time.
-  std::uint64_t file_bytes() const noexcept {
-    return file_bytes_.load(std::memory_order_relaxed);
-  }
+  std::uint64_t file_bytes() const noexcept { return file_bytes_.load(std::memory_order_relaxed); }
   /// Asks the job to stop (the file is then not written). Any thread.
   void drain() noexcept { control_.drain(); }
 

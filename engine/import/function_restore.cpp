@@ -72,9 +72,8 @@ asio::awaitable<maybe<bool>> function_restorer::restore(std::string_view code) {
     // FUNCTION RESTORE ... REPLACE or APPEND of the same library may safely run twice.
     if (auto done = co_await master->exec(commands, replies); !done) {
       co_return protocol::failure{
-          done.error().code,
-          fmt::format("restoring function library '{}' on target {}: {}", name, master->address(),
-                      done.error().message)};
+          done.error().code, fmt::format("restoring function library '{}' on target {}: {}", name,
+                                         master->address(), done.error().message)};
     }
     const protocol::reply& answer = replies.front();
     if (!answer.is_error()) continue;

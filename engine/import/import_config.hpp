@@ -34,6 +34,12 @@ struct import_config {
   source_protection protect;
   /// State file and resume: the file offset up to which every key is settled.
   checkpointing state;
+  /// Keys whose DUMP payload is over this many bytes are never held whole: the reader streams
+  /// their values and struct mode writes them in chunks (--big-key-bytes); 0: the payload limit
+  /// (half of --max-inflight-bytes) alone decides.
+  std::size_t big_key_bytes = 0;
+  /// --mode struct: every key is written with type commands instead of RESTORE.
+  bool force_struct = false;
   /// Read a regular file once before importing it: its CRC64 and structure are checked and its
   /// databases counted before anything is written.
   bool precheck = true;
@@ -87,8 +93,12 @@ struct import_report {
   std::string target_server;
   /// Payloads whose trailer was rewritten for the target (exact downgrade).
   std::uint64_t downgraded = 0;
-  /// Keys failed because only struct mode could carry them (listed in --failed-keys).
+  /// Keys RESTORE could not carry that struct mode could not write either (a module's value,
+  /// field expiries into a target without them, ...): failed, listed in --failed-keys with the
+  /// reason.
   std::uint64_t needs_struct = 0;
+  /// The target refused RESTORE: every key was written with type commands.
+  bool restore_refused = false;
   /// Function libraries in the file, and how many were restored on the target.
   std::uint64_t functions = 0;
   std::uint64_t functions_restored = 0;

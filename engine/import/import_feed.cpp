@@ -10,6 +10,7 @@
 
 #include "engine/import/batch_builder.hpp"
 #include "engine/runtime/channels.hpp"
+#include "engine/runtime/key_text.hpp"
 #include "protocol/rdb/payload.hpp"
 
 namespace ferry::engine {
@@ -40,12 +41,12 @@ protocol::failure file_failure(const std::string& name, const rdb::error& e) {
   const bool damaged = e.code == rdb::errc::truncated || e.code == rdb::errc::bad_checksum ||
                        e.code == rdb::errc::bad_encoding || e.code == rdb::errc::bad_length ||
                        e.code == rdb::errc::io_failed;
-  return fail_with(job_error::input_file,
-                   fmt::format("the RDB file '{}' cannot be read at byte {}: {}{}", name, e.offset,
-                               e.message,
-                               damaged ? "; the file is damaged or incomplete: make it again (or "
-                                         "copy it again) and import the new one"
-                                       : ""));
+  return fail_with(
+      job_error::input_file,
+      fmt::format("the RDB file '{}' cannot be read at byte {}: {}{}", name, e.offset, e.message,
+                  damaged ? "; the file is damaged or incomplete: make it again (or "
+                            "copy it again) and import the new one"
+                          : ""));
 }
 
 /// Waits out a rate limit, waking early when the job stops.
@@ -68,15 +69,36 @@ class feeder {
   asio::awaitable<void> run();
 
  private:
-  /// Handles one key of the imported database.
-  void take_key(rdb::key_entry& key);
+  /// Handles one key of the imported database (`reader` streams its value when it is large).
+  asio::awaitable<void> take_key(rdb::key_entry& key, rdb::file_reader& reader);
+  /// Writes a key with type commands (struct mode) and settles it in this batch; `reason` says
+  /// why RESTORE could not carry it (for a failure's message).
+  asio::awaitable<void> write_struct(const rdb::key_entry& key, rebuild_reason why,
+                                     event_source& events, std::string_view reason = {});
   /// A key that cannot be imported: recorded, counted, settled by this batch.
-  void fail_key(const rdb::key_entry& key, std::string_view kind, const std::string& why);
+  void fail_key(std::string_view key, std::string_view kind, const std::string& why);
+  void fail_key(const rdb::key_entry& key, std::string_view kind, const std::string& why) {
+    fail_key(std::string_view(key.key), kind, why);
+  }
+  /// Counts how struct mode ended a key, in this batch.
+  void settle_struct(std::string_view key, rebuild_reason why, const rebuild_outcome& o,
+                     std::string_view reason);
+  /// A key held in memory for struct mode: a small one waits to share a round trip with
+  /// others (flush_small), a larger one is written now.
+  asio::awaitable<void> struct_from_payload(rdb::key_entry& key, rebuild_reason why,
+                                            std::string_view reason = {});
+  /// Writes the small keys waiting for struct mode and settles them in this batch.
+  asio::awaitable<void> flush_small();
+  /// Struct mode failed the job: it says so, nothing more is settled.
+  void struct_failed(const protocol::failure& f);
   /// Hands the batch on (or settles it here when nothing in it is to be written); `last` when
   /// the file's end has been read.
   asio::awaitable<bool> send(std::uint64_t next_offset);
+  /// The batch is cut: by the keys and bytes to RESTORE, or by the keys read (those struct
+  /// mode wrote, or expired ones), so that the state file's offset moves on in every job.
   bool full() const {
-    return batch_.keys() >= c_.config.tune.batch_keys || batch_.bytes() >= c_.config.tune.batch_bytes;
+    return batch_.keys() >= c_.config.tune.batch_keys ||
+           batch_.bytes() >= c_.config.tune.batch_bytes || scanned_ >= c_.config.tune.batch_keys;
   }
   bool identity_checked();
 
@@ -86,6 +108,24 @@ class feeder {
   std::uint64_t scanned_ = 0;
   std::uint64_t seq_ = 0;
   bool identity_done_ = false;
+  bool struct_stopped_ = false;  // struct mode failed the job mid-key: nothing more is settled
+  // Small keys waiting for struct mode, why each goes there and RESTORE's reason, their bytes.
+  std::vector<struct_writer::small_key> small_;
+  std::vector<std::pair<rebuild_reason, std::string>> small_why_;
+  std::size_t small_bytes_ = 0;
+  std::vector<rebuild_outcome> small_outcomes_;
+};
+
+/// The events of the value the file reader is streaming (read once).
+class reader_events final : public event_source {
+ public:
+  explicit reader_events(rdb::file_reader& reader) : reader_(reader) {}
+  rdb::result<const rdb::value_event*> next() override { return reader_.next_value_event(); }
+  bool rewind() override { return false; }
+  bool streamed() const override { return true; }
+
+ private:
+  rdb::file_reader& reader_;
 };
 
 bool feeder::identity_checked() {
@@ -99,56 +139,169 @@ bool feeder::identity_checked() {
   return true;
 }
 
-void feeder::fail_key(const rdb::key_entry& key, std::string_view kind, const std::string& why) {
-  c_.failures.record(c_.label, key.key, kind, why);
+void feeder::fail_key(std::string_view key, std::string_view kind, const std::string& why) {
+  c_.failures.record(c_.label, key, kind, why);
   shard_counters::add(c_.counters.failed, 1);
   ++tally_.failed;
 }
 
-void feeder::take_key(rdb::key_entry& key) {
+asio::awaitable<void> feeder::take_key(rdb::key_entry& key, rdb::file_reader& reader) {
   ++scanned_;
   shard_counters::add(c_.counters.scanned, 1);
   if (key.expire_ms != 0 && key.expire_ms <= now_ms()) {
     // Expired before it could be written: what the target's own load of the file does too.
     shard_counters::add(c_.counters.vanished, 1);
     ++tally_.vanished;
-    return;
+    co_return;
   }
   if (key.module_id) ++c_.found.modules[rdb::module_name(*key.module_id)];
   if (key.streamed) {
-    // The struct-mode seam: the value's events would go to struct mode's target writer here.
-    ++c_.found.needs_struct;
-    fail_key(key, "needs_struct",
-             fmt::format("the value's DUMP payload is over {} bytes (--max-inflight-bytes / 2 "
-                         "caps what is held at once), so it can only be written in pieces with "
-                         "type commands (struct mode), which this build of `ferry import` does "
-                         "not have; raise --max-inflight-bytes above twice its size to RESTORE "
-                         "it whole",
-                         c_.max_payload_bytes));
-    return;
+    // Over the payload limit (or --big-key-bytes): written in pieces as the reader decodes it.
+    reader_events events(reader);
+    co_await write_struct(key, rebuild_reason::big_key, events);
+    co_return;
   }
-  if (c_.target_version &&
-      !rdb::accepts_version(*c_.target_version, c_.found.header.version)) {
+  if (c_.all_struct != rebuild_reason::none) {
+    co_await struct_from_payload(key, c_.all_struct);
+    co_return;
+  }
+  if (c_.target_version && !rdb::accepts_version(*c_.target_version, c_.found.header.version)) {
     auto verdict = rdb::downgrade_payload(key.payload, *c_.target_version);
     if (!verdict) {
       fail_key(key, "bad_payload", verdict.error().message);
-      return;
+      co_return;
     }
     if (verdict->verdict == rdb::downgrade_verdict::needs_struct) {
-      // The struct-mode seam: decode the payload (value_decoder) and write it with type
-      // commands once struct mode's target writer is shared with the importer.
-      ++c_.found.needs_struct;
-      fail_key(key, "needs_struct",
-               verdict->reason + "; this build of `ferry import` has no struct mode: import "
-                                 "into a newer target, or load the file with that server");
-      return;
+      // A type or encoding the target's RDB version does not know: type commands, from the
+      // payload's decoded value.
+      co_await struct_from_payload(key, rebuild_reason::bad_payload, verdict->reason);
+      co_return;
     }
-    if (verdict->verdict == rdb::downgrade_verdict::rewritten) ++c_.found.downgraded;
+    if (verdict->verdict == rdb::downgrade_verdict::rewritten) {
+      ++c_.found.downgraded;
+      // Of the keys the writers count restored (the report tells the two apart).
+      ++tally_.downgraded;
+      shard_counters::add(c_.counters.downgraded, 1);
+    }
   }
   batch_.add(key.key, key.payload, key.expire_ms);
 }
 
+asio::awaitable<void> feeder::write_struct(const rdb::key_entry& key, rebuild_reason why,
+                                           event_source& events, std::string_view reason) {
+  if (c_.structs == nullptr) {
+    ++c_.found.needs_struct;
+    fail_key(key, "needs_struct",
+             fmt::format("{}; struct mode (type commands) does not run in this job",
+                         reason.empty() ? std::string_view("RESTORE cannot carry it") : reason));
+    co_return;
+  }
+  const std::uint64_t size = events.streamed() ? 0 : key.payload.size();
+  auto written = co_await c_.structs->write(key.key, key.expire_ms, size, events);
+  if (!written) {
+    struct_failed(written.error());
+    co_return;
+  }
+  settle_struct(key.key, why, *written, reason);
+}
+
+void feeder::struct_failed(const protocol::failure& f) {
+  if (f.code != make_error_code(job_error::stopped)) {
+    const bool oom = f.code == make_error_code(protocol::errc::oom);
+    c_.control.fail(
+        {f.code, oom ? fmt::format("target is out of memory (struct mode): {}", f.message)
+                     : fmt::format("struct mode: {}", f.message)});
+  }
+  struct_stopped_ = true;
+}
+
+asio::awaitable<void> feeder::struct_from_payload(rdb::key_entry& key, rebuild_reason why,
+                                                  std::string_view reason) {
+  if (c_.structs == nullptr || !c_.structs->small(key.payload.size())) {
+    payload_events events(key.payload);
+    co_await write_struct(key, why, events, reason);
+    co_return;
+  }
+  small_bytes_ += key.key.size() + key.payload.size();
+  small_.push_back({std::move(key.key), std::move(key.payload), key.expire_ms});
+  small_why_.emplace_back(why, std::string(reason));
+  // A round trip's worth: about as much as a RESTORE batch.
+  if (small_.size() >= c_.config.tune.batch_keys || small_bytes_ >= c_.config.tune.batch_bytes) {
+    co_await flush_small();
+  }
+}
+
+asio::awaitable<void> feeder::flush_small() {
+  if (small_.empty() || struct_stopped_) co_return;
+  auto written = co_await c_.structs->write_small(small_, small_outcomes_);
+  if (!written) {
+    struct_failed(written.error());
+    co_return;
+  }
+  for (std::size_t i = 0; i < small_.size(); ++i) {
+    settle_struct(small_[i].key, small_why_[i].first, small_outcomes_[i], small_why_[i].second);
+  }
+  small_.clear();
+  small_why_.clear();
+  small_bytes_ = 0;
+}
+
+void feeder::settle_struct(std::string_view key, rebuild_reason why, const rebuild_outcome& o,
+                           std::string_view reason) {
+  switch (o.end) {
+    case rebuild_end::copied:
+    case rebuild_end::rescanned:
+      ++tally_.copied;
+      ++tally_.rebuilt;
+      ++tally_.rebuilt_by[static_cast<std::size_t>(why)];
+      tally_.bytes += o.bytes;
+      shard_counters::add(c_.counters.copied, 1);
+      shard_counters::add(c_.counters.rebuilt, 1);
+      shard_counters::add(c_.counters.rebuilt_by[static_cast<std::size_t>(why)], 1);
+      shard_counters::add(c_.counters.bytes, o.bytes);
+      if (o.changed) {
+        c_.found.warnings.push_back(fmt::format(
+            "key {}: the target holds another length than struct mode wrote to it (something "
+            "else wrote its temporary key?): check it",
+            printable_key(key)));
+      }
+      break;
+    case rebuild_end::vanished:
+      shard_counters::add(c_.counters.vanished, 1);
+      ++tally_.vanished;
+      break;
+    case rebuild_end::exists:
+      if (c_.config.existing == existing_policy::skip) {
+        shard_counters::add(c_.counters.skipped, 1);
+        ++tally_.skipped;
+      } else {
+        fail_key(key, protocol::errc_name(protocol::errc::busykey),
+                 "the key exists on the target (--on-existing fail)");
+      }
+      break;
+    case rebuild_end::failed:
+    case rebuild_end::fatal:
+      ++c_.found.needs_struct;
+      fail_key(key, protocol::errc_name(o.error),
+               reason.empty()
+                   ? o.detail
+                   : fmt::format("{}; written with type commands instead: {}", reason, o.detail));
+      break;
+  }
+  if (o.lost_pending > 0) {
+    c_.found.warnings.push_back(fmt::format(
+        "stream {}: {} pending entries of its consumer groups refer to entries not in the "
+        "stream (or to no consumer) and could not be recreated with type commands (XCLAIM "
+        "needs the entry)",
+        printable_key(key), o.lost_pending));
+  }
+}
+
 asio::awaitable<bool> feeder::send(std::uint64_t next_offset) {
+  // The batch's keys waiting for struct mode are settled before it leaves (the ledger must not
+  // pass a key still to be written).
+  co_await flush_small();
+  if (struct_stopped_) co_return false;
   const std::uint64_t seq = seq_++;
   const std::uint64_t scanned = scanned_;
   scanned_ = 0;
@@ -160,8 +313,8 @@ asio::awaitable<bool> feeder::send(std::uint64_t next_offset) {
     co_return true;
   }
   if (c_.limiter.active()) {
-    co_await pause_for(
-        c_.limiter.take(batch_.keys(), batch_.bytes(), rate_limiter::clock::now()), c_.control);
+    co_await pause_for(c_.limiter.take(batch_.keys(), batch_.bytes(), rate_limiter::clock::now()),
+                       c_.control);
   }
   record_batch batch = batch_.seal(seq);
   batch.tally = tally_;
@@ -238,9 +391,11 @@ asio::awaitable<void> feeder::run() {
           ++found.other_dbs[key.db];
           continue;
         }
-        take_key(key);
+        co_await take_key(key, reader);
+        if (struct_stopped_) break;  // the batch with the key stays unsettled
         after_last_key = reader.offset();
-        if (full() && !co_await send(after_last_key)) break;
+        // A value streamed to struct mode is settled: the offset may move past it at once.
+        if ((full() || key.streamed) && !co_await send(after_last_key)) break;
         continue;
       }
       case rdb::record_type::end:

@@ -7,16 +7,17 @@
 //
 // Per key: another database of the file is walked over (and counted); a key already expired is
 // skipped and counted (`vanished` in the counters, "expired" in reports); a payload newer than
-// the target takes is rewritten where that is exact (protocol/rdb downgrade_payload). Keys only
-// struct mode could carry (a type the target does not know; a value over the payload limit,
-// which the reader streams as events) are failed with the reason: struct mode is `ferry copy`'s
-// fallback on another branch and not yet shared with the importer — `needs_struct` below is the
-// seam where it plugs in. Function libraries are handed to `restore_function` as they come
-// (they precede the keys in a file).
+// the target takes is rewritten where that is exact (protocol/rdb downgrade_payload). Keys
+// RESTORE cannot carry (a type or encoding the target does not know, a value over the payload
+// limit or --big-key-bytes, which the reader streams as events, every key when the target
+// refuses RESTORE or with --mode struct) are written by the feed itself with type commands
+// (struct_writer.hpp) before it reads on, and settled in the batch they belong to. Function
+// libraries are handed to `restore_function` as they come (they precede the keys in a file).
 //
 // Memory: the reader's buffer and one payload up to the payload limit, plus the batch being
 // built; the channel to the relays holds a few batches, and the relays wait for the writer
-// thread's byte budget before they pass one on.
+// thread's byte budget before they pass one on. A key written by struct mode adds one chunk of
+// commands (about 512 KiB) and one element being assembled; a streamed value is never held.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -32,6 +33,7 @@
 #include "engine/copy/failed_keys.hpp"
 #include "engine/import/file_ledger.hpp"
 #include "engine/import/import_config.hpp"
+#include "engine/import/struct_writer.hpp"
 #include "engine/runtime/job_control.hpp"
 #include "engine/runtime/rate_limiter.hpp"
 #include "engine/runtime/result.hpp"
@@ -87,9 +89,12 @@ struct feed_findings {
   std::map<std::uint64_t, std::uint64_t> other_dbs;
   /// RESIZEDB's key count of each database, where the file has one.
   std::map<std::uint64_t, std::uint64_t> db_sizes;
-  /// Payloads rewritten for the target; keys failed because only struct mode carries them.
+  /// Payloads rewritten for the target; keys that struct mode could not carry either (failed,
+  /// with the reason in the failed-keys file).
   std::uint64_t downgraded = 0;
   std::uint64_t needs_struct = 0;
+  /// The target refuses RESTORE: every key went to struct mode.
+  bool restore_refused = false;
   /// Function libraries read, and restored on the target.
   std::uint64_t functions = 0;
   std::uint64_t functions_restored = 0;
@@ -135,6 +140,10 @@ struct feed_context {
   /// Restores one function library on the target; true when restored, false when the target
   /// cannot hold it (a warning is added); an error stops the job.
   std::function<boost::asio::awaitable<maybe<bool>>(std::string_view code)> restore_function;
+  /// Struct mode's writer (on the feed's thread); null: keys RESTORE cannot carry fail.
+  struct_writer* structs = nullptr;
+  /// Every key goes to struct mode, and why (forced: --mode struct; restore_refused).
+  rebuild_reason all_struct = rebuild_reason::none;
   /// What was found.
   feed_findings& found;
 };

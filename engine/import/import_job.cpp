@@ -8,10 +8,12 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/copy/side_versions.hpp"
 #include "engine/import/import_plan.hpp"
 #include "engine/import/import_stages.hpp"
 #include "engine/import/rdb_io.hpp"
 #include "engine/topology/target_guard.hpp"
+#include "engine/transfer/key_rebuild.hpp"
 
 namespace ferry::engine {
 
@@ -19,17 +21,16 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// A target that refuses RESTORE (renamed away, not allowed to the user) needs struct mode,
-/// which an import does not have: struct mode (engine/transfer) reads each value from a source
-/// server and is not yet fed from a file's decoded values. The writers stop the job at the first
-/// refusal (nothing is imported); this says why and the way round.
+/// A target that refuses RESTORE (renamed away, not allowed to the user) is found before the
+/// first key (import_stages.cpp asks every master) and the import then writes every key with
+/// type commands. A refusal met later (the ACL changed during the job, a master that joined)
+/// stops it at that batch; this says why and the way round.
 void advise_without_restore(protocol::failure& failure) {
   if (failure.message.find("refused RESTORE") == std::string::npos) return;
   failure.message +=
-      ". ferry import writes keys with RESTORE only: its struct mode (type commands, which such "
-      "a target takes) is not built yet. Import into a target that allows RESTORE, or load the "
-      "file into a redis-server of your own (redis-server --dir DIR --dbfilename FILE) and run "
-      "`ferry copy` from it, whose struct mode writes this target";
+      ". The target ran RESTORE when the import began and refuses it now: run the import again "
+      "(with --resume when it keeps a state file); it asks the target first and writes every "
+      "key with type commands (struct mode) when RESTORE is refused, or pass --mode struct";
 }
 
 /// Checkpoints kept in memory to go back to when a target node loses keys.
@@ -72,10 +73,24 @@ class import_run {
       return;
     }
     if (auto held = start_guard(); !held) control_.fail(held.error());
+    if (!control_.failed() && plan_.previous) {
+      // Struct mode's temporary keys of the interrupted run (they would expire on their own).
+      inspected_sides sides;
+      sides.target = plan_.target;
+      sides.target_facts = plan_.target_facts;
+      auto deleted = delete_temp_keys(sides, job_id_, config_.tune);
+      if (!deleted) {
+        report.warnings.push_back(deleted.error().message);
+      } else if (*deleted != 0) {
+        report.warnings.push_back(fmt::format(
+            "deleted {} temporary key(s) ({}...) that the interrupted run left on the target",
+            *deleted, temp_key_marker));
+      }
+    }
     if (!control_.failed()) save("running");
     if (!control_.failed()) {
-      stage_services services{config_, plan_,  control_, counters_,     failures_,
-                              ledger_, found_, input,    start_.cursor, {}};
+      stage_services services{config_, plan_, control_,      counters_, failures_, ledger_,
+                              found_,  input, start_.cursor, {},        job_id_};
       services.check_identity = [this](const file_identity& identity) {
         return check_identity(identity);
       };
@@ -258,6 +273,7 @@ class import_run {
     report.target_server = plan_.target_server;
     report.downgraded = found_.downgraded;
     report.needs_struct = found_.needs_struct;
+    report.restore_refused = found_.restore_refused;
     report.functions = found_.functions;
     report.functions_restored = found_.functions_restored;
     report.checksum_checked = found_.end_reached ? found_.checksum_checked

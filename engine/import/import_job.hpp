@@ -42,7 +42,6 @@ class import_job {
   void drain() noexcept { control_.drain(); }
 
  private:
-
   import_config config_;
   job_control control_;
   shard_counters counters_;

@@ -14,13 +14,17 @@
 #include <vector>
 
 #include "engine/auth/idle_reauth.hpp"
+#include "engine/cluster/node_links.hpp"
 #include "engine/cluster/slot_router.hpp"
+#include "engine/copy/restore_outcome.hpp"
 #include "engine/copy/write_stage.hpp"
 #include "engine/import/function_restore.hpp"
+#include "engine/import/struct_writer.hpp"
 #include "engine/runtime/byte_budget.hpp"
 #include "engine/runtime/channels.hpp"
 #include "engine/runtime/rate_limiter.hpp"
 #include "engine/runtime/worker_pool.hpp"
+#include "engine/transfer/key_rebuild.hpp"
 
 namespace ferry::engine {
 
@@ -64,21 +68,80 @@ struct writer_thread {
   std::unique_ptr<record_channel> records;
 };
 
-/// The feed thread's work: the function restorer on its io_context, then the feed.
+/// Whether the target's masters run RESTORE: each is sent one with a payload no server accepts
+/// (nothing is written either way). A server that runs it answers that the payload is wrong; one
+/// where it is renamed away, not allowed (a geo-replicated cache) or not in the user's ACL says
+/// so instead. Returns the refusal ("host:port", answer), or nothing.
+asio::awaitable<maybe<std::optional<std::pair<std::string, std::string>>>> probe_restore(
+    slot_router& router, const tuning& tune, job_control& control, std::string_view job_id) {
+  const protocol::topology& map = router.map();
+  node_links links(co_await asio::this_coro::executor, router.seed(), tune, control);
+  std::vector<bool> asked(map.masters().size(), false);
+  protocol::command_buffer commands;
+  std::vector<protocol::reply> replies;
+  for (std::uint32_t slot = 0; slot < 16384; ++slot) {
+    const auto m = map.master_of(static_cast<std::uint16_t>(slot));
+    if (!m || asked[*m]) continue;
+    asked[*m] = true;
+    link& node = links.to(map.masters()[*m].where);
+    const std::string probe =
+        temp_key_prefix(static_cast<std::uint16_t>(slot), job_id, 0) + ":probe";
+    commands.clear();
+    commands.push({"RESTORE", probe, "1000", "ferry-probe"});
+    if (auto done = co_await node.exec(commands, replies); !done) {
+      co_return protocol::failure{
+          done.error().code,
+          fmt::format("asking the target whether it runs RESTORE: {}", done.error().message)};
+    }
+    if (!replies.empty() && replies[0].is_error() && refuses_restore(replies[0].text())) {
+      co_return std::optional<std::pair<std::string, std::string>>(
+          std::pair{node.address(), std::string(replies[0].text())});
+    }
+  }
+  co_return std::optional<std::pair<std::string, std::string>>();
+}
+
+/// The feed thread's work: the function restorer and struct mode's writer on its io_context,
+/// then the feed.
 asio::awaitable<void> feed_on_thread(stage_services& s, feed_channel& out, unsigned consumers,
                                      rate_limiter& limiter) {
   const import_plan& plan = s.plan;
-  function_restorer functions(
-      co_await asio::this_coro::executor, plan.target, plan.target_facts.map,
-      plan.target_version.value_or(protocol::rdb::version::redis_7_0),
-      s.config.existing == existing_policy::replace, s.config.tune, s.control);
+  const auto executor = co_await asio::this_coro::executor;
+  function_restorer functions(executor, plan.target, plan.target_facts.map,
+                              plan.target_version.value_or(protocol::rdb::version::redis_7_0),
+                              s.config.existing == existing_policy::replace, s.config.tune,
+                              s.control);
+  slot_router router(executor, plan.target, plan.target_facts.map, s.config.tune, s.control);
+  struct_settings settings;
+  settings.caps = import_caps(plan.target_facts);
+  // Elements are assembled whole before their command: a share of the budget, as in copy.
+  settings.sizes.max_element_bytes =
+      std::max<std::size_t>(s.config.tune.max_inflight_bytes / 2, std::size_t{1} << 20);
+  settings.job_id = s.job_id.empty() ? std::string("import") : s.job_id;
+  settings.policy = s.config.existing;
+  struct_writer structs(executor, router, s.config.tune, s.control, settings, limiter);
+  rebuild_reason all_struct = s.config.force_struct ? rebuild_reason::forced : rebuild_reason::none;
+  if (all_struct == rebuild_reason::none) {
+    auto refused = co_await probe_restore(router, s.config.tune, s.control, settings.job_id);
+    if (!refused) {
+      s.control.fail(refused.error());
+    } else if (*refused) {
+      all_struct = rebuild_reason::restore_refused;
+      s.found.restore_refused = true;
+      s.found.warnings.push_back(fmt::format(
+          "target {} refuses RESTORE ({}): ferry imports every key with type commands instead "
+          "(struct mode: slower; a small key is written in one MULTI/EXEC, a large one is built "
+          "under a temporary key in its slot and renamed into place)",
+          (*refused)->first, (*refused)->second));
+    }
+  }
   feed_context context{
       .config = s.config,
       .source = *s.input.source,
       .label = s.input.name,
       .start_offset = s.start_offset,
       .target_version = plan.target_version,
-      .max_payload_bytes = import_payload_limit(s.config.tune),
+      .max_payload_bytes = import_stream_limit(s.config),
       .ledger = s.ledger,
       .counters = s.counters,
       .failures = s.failures,
@@ -88,10 +151,17 @@ asio::awaitable<void> feed_on_thread(stage_services& s, feed_channel& out, unsig
       .consumers = consumers,
       .check_identity = s.check_identity,
       .restore_function = [&functions](std::string_view code) { return functions.restore(code); },
+      .structs = &structs,
+      .all_struct = all_struct,
       .found = s.found,
   };
   if (plan.db) s.found.db = plan.db;
-  co_await feed_file(context);
+  if (!s.control.failed()) {
+    co_await feed_file(context);
+  } else {
+    co_await end_stream(out, consumers);
+  }
+  shard_counters::add(s.counters.retries, structs.retries());
   for (const auto& warning : functions.warnings()) s.found.warnings.push_back(warning);
 }
 
@@ -100,6 +170,11 @@ asio::awaitable<void> feed_on_thread(stage_services& s, feed_channel& out, unsig
 std::size_t import_payload_limit(const tuning& tune) noexcept {
   return std::clamp<std::size_t>(tune.max_inflight_bytes / 2, std::size_t{1} << 20,
                                  std::size_t{512} << 20);
+}
+
+std::size_t import_stream_limit(const import_config& config) noexcept {
+  const std::size_t limit = import_payload_limit(config.tune);
+  return config.big_key_bytes != 0 ? std::min(limit, config.big_key_bytes) : limit;
 }
 
 stage_result run_stages(stage_services& s, const std::function<void()>& tick) {
@@ -135,8 +210,8 @@ stage_result run_stages(stage_services& s, const std::function<void()>& tick) {
         .router = *w.router,
         .verify_sample = 0,
         .meters = nullptr,
-        // RESTORE only: struct mode reads its keys from a source server, and an import's
-        // values are in the file (import_feed.cpp fails what only struct mode could carry).
+        // RESTORE only: the feed writes what RESTORE cannot carry with type commands itself
+        // (struct_writer.hpp), from the file's decoded values, before their batch leaves it.
         .mode = nullptr,
         .rebuild = nullptr,
         .warnings = nullptr,

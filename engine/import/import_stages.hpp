@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "engine/copy/counters.hpp"
 #include "engine/copy/failed_keys.hpp"
@@ -41,6 +42,8 @@ struct stage_services {
   std::uint64_t start_offset = 0;
   /// See feed_context::check_identity.
   std::function<maybe<void>(const file_identity&)> check_identity;
+  /// The job's id: it names struct mode's temporary keys.
+  std::string job_id;
 };
 
 /// What the stages used.
@@ -55,6 +58,10 @@ struct stage_result {
 /// to struct mode): half of --max-inflight-bytes, within 1 MiB .. 512 MiB (Redis's default
 /// proto-max-bulk-len).
 std::size_t import_payload_limit(const tuning& tune) noexcept;
+
+/// The largest DUMP payload the feed hands to the writers whole: the payload limit, or
+/// --big-key-bytes when smaller (a larger value is streamed to struct mode).
+std::size_t import_stream_limit(const import_config& config) noexcept;
 
 /// Runs the feed and the writers until the file is read and every batch settled (or the job
 /// stops); calls `tick` on the calling thread every second meanwhile.

@@ -103,8 +103,8 @@ bool file_names::equals(std::uint64_t at, std::string_view name) {
         ::pread(fd_, kept.data() + done, kept.size() - done, static_cast<off_t>(at + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      throw std::runtime_error(fmt::format("cannot read the temporary file of key names in '{}': {}",
-                                           dir_, std::strerror(errno)));
+      throw std::runtime_error(fmt::format(
+          "cannot read the temporary file of key names in '{}': {}", dir_, std::strerror(errno)));
     }
     if (n == 0) break;
     done += static_cast<std::size_t>(n);

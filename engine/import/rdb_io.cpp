@@ -275,10 +275,10 @@ atomic_file::~atomic_file() {
 maybe<std::unique_ptr<atomic_file>> atomic_file::create(const std::string& path) {
   const std::filesystem::path target = std::filesystem::absolute(path);
   std::random_device random;
-  const std::string temp = (target.parent_path() / fmt::format(".{}.tmp-{}-{:08x}",
-                                                               target.filename().string(),
-                                                               ::getpid(), random()))
-                               .string();
+  const std::string temp =
+      (target.parent_path() /
+       fmt::format(".{}.tmp-{}-{:08x}", target.filename().string(), ::getpid(), random()))
+          .string();
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     return fail_with(job_error::output_file,

@@ -36,8 +36,8 @@ std::string server_description(std::string_view info) {
   if (!valkey.empty()) return fmt::format("Valkey {}", valkey);
   const std::string_view redis = protocol::info_text(info, "redis_version");
   if (redis.empty()) return "an unknown server";
-  return fmt::format("{} {}", protocol::info_text(info, "server_name") == "valkey" ? "Valkey" : "Redis",
-                     redis);
+  return fmt::format(
+      "{} {}", protocol::info_text(info, "server_name") == "valkey" ? "Valkey" : "Redis", redis);
 }
 
 }  // namespace ferry::engine

@@ -4,8 +4,8 @@
 //
 // RESTORE refuses a payload whose version is newer than the server's own, even when it reads the
 // value perfectly well; protocol/rdb's `downgrade_payload` rewrites the trailer where that is
-// exact. Everything else is struct mode's (type commands), which this build of the importer
-// does not have yet: such keys are failed with the reason (see import_feed.hpp).
+// exact. Everything else is struct mode's (type commands from the file's decoded value: see
+// import_feed.hpp and struct_writer.hpp).
 
 #include <cstdint>
 #include <optional>

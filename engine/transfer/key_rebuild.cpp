@@ -250,15 +250,7 @@ void key_rebuild::encode_target(command_buffer& out, bool asking) const {
       return;
     case phase::final_write:
       w.key_command(length_command(type_), temp_);
-      w.plain({"MULTI"});
-      w.key_command("EXISTS", key);
-      if (expire_at_ > 0) {
-        w.key_int("PEXPIREAT", temp_, expire_at_);
-      } else {
-        w.key_command("PERSIST", temp_);
-      }
-      w.two_keys(params_.keep_existing ? "RENAMENX" : "RENAME", temp_, key);
-      w.plain({"EXEC"});
+      rename_into_place(w, temp_, key.view(), expire_at_, params_.keep_existing);
       return;
     case phase::cleanup:
       w.key_command("DEL", temp_);

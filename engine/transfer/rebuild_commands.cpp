@@ -34,13 +34,6 @@ void writer::key_int(std::string_view name, std::string_view key, std::int64_t v
   out.arg(value);
 }
 
-void writer::two_keys(std::string_view name, std::string_view a, const bytes& b) {
-  begin(3);
-  out.arg(name);
-  out.arg(a);
-  out.arg_ref(b);
-}
-
 void writer::plain(std::initializer_list<std::string_view> args) {
   if (asking) out.push({"ASKING"});
   out.push(args);
@@ -161,35 +154,6 @@ void chunk_read_command(writer& w, value_type type, const bytes& key, const std:
   }
 }
 
-void write_items_command(writer& w, value_type type, std::string_view key,
-                         const std::vector<reply>& items, bool first, std::int64_t px_ms) {
-  if (type == value_type::string) {
-    const bool set = first;
-    w.begin(set && px_ms > 0 ? 5 : 3);
-    w.out.arg(set ? "SET" : "APPEND");
-    w.out.arg(key);
-    w.out.arg_ref(items.at(0).str);
-    if (set && px_ms > 0) {
-      w.out.arg("PX");
-      w.out.arg(px_ms);
-    }
-    return;
-  }
-  w.begin(2 + items.size());
-  w.out.arg(write_name(type));
-  w.out.arg(key);
-  if (type == value_type::zset) {
-    // ZRANGE WITHSCORES and ZSCAN give member, score; ZADD takes score, member. Scores travel
-    // as the server printed them, which reads back to the same double (inf and -inf included).
-    for (std::size_t i = 0; i + 1 < items.size(); i += 2) {
-      w.out.arg_ref(items[i + 1].str);
-      w.out.arg_ref(items[i].str);
-    }
-    return;
-  }
-  for (const reply& item : items) w.out.arg_ref(item.str);
-}
-
 void field_ttls_command(writer& w, const bytes& key, const std::vector<reply>& items) {
   const std::size_t fields = items.size() / 2;
   w.begin(4 + fields);
@@ -200,17 +164,48 @@ void field_ttls_command(writer& w, const bytes& key, const std::vector<reply>& i
   for (std::size_t i = 0; i + 1 < items.size(); i += 2) w.out.arg_ref(items[i].str);
 }
 
-void field_expiry_commands(writer& w, std::string_view key, const std::vector<reply>& items,
-                           const std::vector<std::int64_t>& expiry) {
-  for (std::size_t f = 0; f < expiry.size() && 2 * f < items.size(); ++f) {
-    if (expiry[f] < 0) continue;
-    w.begin(6);
-    w.out.arg("HPEXPIREAT");
-    w.out.arg(key);
-    w.out.arg(expiry[f]);
-    w.out.arg("FIELDS");
-    w.out.arg("1");
-    w.out.arg_ref(items[2 * f].str);
+void rename_into_place(writer& w, std::string_view temp, std::string_view key,
+                       std::int64_t expire_at_ms, bool keep_existing) {
+  w.plain({"MULTI"});
+  w.key_command("EXISTS", key);
+  if (expire_at_ms > 0) {
+    w.key_int("PEXPIREAT", temp, expire_at_ms);
+  } else {
+    w.key_command("PERSIST", temp);
+  }
+  w.begin(3);
+  w.out.arg(keep_existing ? "RENAMENX" : "RENAME");
+  w.out.arg(temp);
+  w.out.arg(key);
+  w.plain({"EXEC"});
+}
+
+void empty_stream_commands(writer& w, std::string_view temp) {
+  w.begin(6);
+  w.out.arg("XGROUP");
+  w.out.arg("CREATE");
+  w.out.arg(temp);
+  w.out.arg("ferry-new");
+  w.out.arg("$");
+  w.out.arg("MKSTREAM");
+  w.begin(4);
+  w.out.arg("XGROUP");
+  w.out.arg("DESTROY");
+  w.out.arg(temp);
+  w.out.arg("ferry-new");
+}
+
+void xsetid_command(writer& w, std::string_view temp, std::string_view last_id,
+                    std::optional<std::int64_t> entries_added, std::string_view max_deleted_id) {
+  w.begin(entries_added ? 7 : 3);
+  w.out.arg("XSETID");
+  w.out.arg(temp);
+  w.out.arg(last_id.empty() ? std::string_view("0-0") : last_id);
+  if (entries_added) {
+    w.out.arg("ENTRIESADDED");
+    w.out.arg(*entries_added);
+    w.out.arg("MAXDELETEDID");
+    w.out.arg(max_deleted_id.empty() ? std::string_view("0-0") : max_deleted_id);
   }
 }
 

@@ -74,54 +74,24 @@ void key_rebuild::encode_stream_target(command_buffer& out, bool asking) const {
     case phase::stream_create:
       // A stream without entries cannot come from XADD; MKSTREAM makes one, and the group that
       // made it goes at once.
-      w.begin(6);
-      out.arg("XGROUP");
-      out.arg("CREATE");
-      out.arg(temp_);
-      out.arg("ferry-new");
-      out.arg("$");
-      out.arg("MKSTREAM");
-      w.begin(4);
-      out.arg("XGROUP");
-      out.arg("DESTROY");
-      out.arg(temp_);
-      out.arg("ferry-new");
+      empty_stream_commands(w, temp_);
       break;
     case phase::stream_write:
       for (const reply& entry : items_) {
-        const reply& fields = entry.elements.at(1);
-        w.begin(3 + fields.elements.size());
-        out.arg("XADD");
-        out.arg(temp_);
-        out.arg_ref(entry.elements.at(0).str);
-        for (const reply& f : fields.elements) out.arg_ref(f.str);
+        xadd_command(w, temp_, entry.elements.at(0), entry.elements.at(1).elements);
       }
       break;
     case phase::groups_write: {
       const bool v2 = caps_.target_stream_v2 && entries_added_.has_value();
-      w.begin(v2 ? 7 : 3);
-      out.arg("XSETID");
-      out.arg(temp_);
-      out.arg(last_id_.empty() ? std::string_view("0-0") : std::string_view(last_id_));
-      if (v2) {
-        out.arg("ENTRIESADDED");
-        out.arg(std::max<std::int64_t>(*entries_added_, static_cast<std::int64_t>(written_)));
-        out.arg("MAXDELETEDID");
-        out.arg(max_deleted_id_.empty() ? std::string_view("0-0")
-                                        : std::string_view(max_deleted_id_));
-      }
+      xsetid_command(w, temp_, last_id_,
+                     v2 ? std::optional<std::int64_t>(std::max<std::int64_t>(
+                              *entries_added_, static_cast<std::int64_t>(written_)))
+                        : std::nullopt,
+                     max_deleted_id_);
       for (const group_state& g : groups_) {
         const bool read = caps_.target_stream_v2 && g.entries_read.has_value();
-        w.begin(read ? 7 : 5);
-        out.arg("XGROUP");
-        out.arg("CREATE");
-        out.arg(temp_);
-        out.arg_ref(g.name);
-        out.arg(g.last_delivered);
-        if (read) {
-          out.arg("ENTRIESREAD");
-          out.arg(*g.entries_read);
-        }
+        xgroup_create_command(w, temp_, g.name, g.last_delivered,
+                              read ? g.entries_read : std::nullopt);
       }
       break;
     }
@@ -131,30 +101,14 @@ void key_rebuild::encode_stream_target(command_buffer& out, bool asking) const {
         for (const reply& consumer : consumers_) {
           const reply* name = field_of(consumer, "name");
           if (name == nullptr) continue;
-          w.begin(5);
-          out.arg("XGROUP");
-          out.arg("CREATECONSUMER");
-          out.arg(temp_);
-          out.arg_ref(g.name);
-          out.arg_ref(name->str);
+          create_consumer_command(w, temp_, g.name, name->str);
         }
       }
       // XPENDING: id, consumer, idle ms, deliveries. JUSTID with RETRYCOUNT keeps the count
       // exact; IDLE sets the last delivery that long before now.
       for (const reply& p : items_) {
-        w.begin(12);
-        out.arg("XCLAIM");
-        out.arg(temp_);
-        out.arg_ref(g.name);
-        out.arg_ref(p.elements.at(1).str);
-        out.arg("0");
-        out.arg_ref(p.elements.at(0).str);
-        out.arg("IDLE");
-        out.arg(p.elements.at(2).integer);
-        out.arg("RETRYCOUNT");
-        out.arg(p.elements.at(3).integer);
-        out.arg("FORCE");
-        out.arg("JUSTID");
+        xclaim_command(w, temp_, g.name, p.elements.at(1).str, p.elements.at(0).str, "IDLE",
+                       p.elements.at(2).integer, p.elements.at(3).integer);
       }
       break;
     }

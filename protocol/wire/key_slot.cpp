@@ -1,6 +1,8 @@
 #include "protocol/wire/key_slot.hpp"
 
 #include <array>
+#include <string>
+#include <vector>
 
 namespace ferry::protocol {
 namespace {
@@ -61,13 +63,24 @@ std::uint16_t key_slot(std::string_view key) noexcept {
 }
 
 std::string hash_tag_for(std::uint16_t slot) {
-  // Decimal strings spread evenly over the slots: the last slot is first reached at 109,757
+  // The smallest decimal string of each slot, found in one pass on first use (a search per call
+  // cost about a millisecond: struct mode names a temporary key for every key). Decimal strings
+  // spread evenly over the slots: the last slot is first reached at 109,757
   // (tests/unit/key_slot_test.cpp checks every slot), so the bound is never met.
-  for (unsigned n = 0; n < 200'000; ++n) {
-    std::string tag = std::to_string(n);
-    if (key_slot(tag) == slot % slot_count) return tag;
-  }
-  return {};
+  static const std::vector<std::string> tags = [] {
+    std::vector<std::string> t(slot_count);
+    std::size_t found = 0;
+    for (unsigned n = 0; n < 200'000 && found < slot_count; ++n) {
+      std::string tag = std::to_string(n);
+      std::string& at = t[key_slot(tag)];
+      if (at.empty()) {
+        at = std::move(tag);
+        ++found;
+      }
+    }
+    return t;
+  }();
+  return tags[slot % slot_count];
 }
 
 }  // namespace ferry::protocol

@@ -2,6 +2,7 @@
 # The verify lab (issue 18, Deliver 6): what `ferry verify` costs, in one command.
 #
 #   bench/lab/verify.sh [--mixed-keys N] [--small-keys N] [--repeats N] [--load-rate N]
+#                       [--parts versions,small,live] [--baseline FERRY]
 #
 # Builds ferry and lab_fill (Release, build/release or $FERRY_BUILD_DIR), then on plain
 # loopback servers of this machine:
@@ -17,6 +18,11 @@
 #             5,000) commands per second to the source (SET/HSET/INCR/DEL on load:* keys, some
 #             of them copied before): time against the quiet verify (goal: within 2x), and the
 #             keys of the diff file counted, each of which must appear once.
+# --baseline names another ferry binary (e.g. main's build): each verify of the versions and
+# small parts then runs with it too, alternating with this build's on the same servers, and the
+# table gains its figures ("before"). For each binary the source's INFO commandstats of its last
+# 6.2 -> 7.4 verify are printed (calls and server microseconds per command): where the servers'
+# time goes. --parts runs some parts only (live needs small).
 # Every copy is checked independently of ferry (DEBUG DIGEST and DBSIZE) before it is verified,
 # and the quiet verifies must find no difference. Prints a table for bench/RESULTS.md.
 #
@@ -28,12 +34,16 @@ mixed_keys=200000
 small_keys=1000000
 repeats=3
 load_rate=5000
+parts=versions,small,live
+baseline=
 while (($#)); do
   case $1 in
     --mixed-keys) mixed_keys=${2:?}; shift ;;
     --small-keys) small_keys=${2:?}; shift ;;
     --repeats) repeats=${2:?}; shift ;;
     --load-rate) load_rate=${2:?}; shift ;;
+    --parts) parts=${2:?}; shift ;;
+    --baseline) baseline=$(realpath "${2:?}"); shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -82,19 +92,36 @@ same_data() {
     echo "   CHECK FAILED: DEBUG DIGEST differs on $a and $b" >&2; failed=1
   fi
 }
-# `ferry verify` of ports $1 -> $2; prints "seconds deep differences" from its report.
+# `ferry verify` (the binary in $verify_bin) of ports $1 -> $2; prints "seconds deep differences"
+# from its report.
+verify_bin=$ferry
 verify() {
   local report=$work/report.json
-  "$ferry" verify --source "$(url "$1")" --target "$(url "$2")" --progress never \
+  "$verify_bin" verify --source "$(url "$1")" --target "$(url "$2")" --progress never \
     --report "$report" --diff "$work/diff.jsonl" "${@:3}" >/dev/null 2>&1 || true
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); t=r["totals"];
 print("%.2f %d %d" % (t["duration_s"], t["deep"], t["differences"]))' "$report"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 commands() { lab_cli "$1" INFO commandstats | awk -F'[:=,]' '/^cmdstat_/ {n+=$3} END {print n+0}'; }
+# "name calls usec" per command of server $1, busiest first, on one line.
+command_costs() {
+  lab_cli "$1" INFO commandstats | awk -F'[:=,]' '/^cmdstat_/ {sub("cmdstat_", "", $1);
+    printf "%s %d %d\n", $1, $3, $5}' | sort -k3 -n -r |
+    awk '{printf "%s%s %d calls %.2f s", sep, $1, $2, $3 / 1e6; sep = ", "} END {print ""}'
+}
+has_part() { [[ ,$parts, == *,$1,* ]]; }
+# The binaries each figure is measured with: this build ("after") and the baseline ("before").
+labels=(after)
+declare -A binary_of=([after]=$ferry)
+if [[ -n $baseline ]]; then
+  labels+=(before)
+  binary_of[before]=$baseline
+fi
 
+declare -A verify_s deep_of ratio_of costs_of
+if has_part versions; then
 echo "== versions: the mixed profile ($mixed_keys keys), verify 6.2 -> 7.4 and 7.4 -> 7.4"
-declare -A verify_s deep_of
 for pair in "redis-6.2.16 redis-7.4.1" "redis-7.4.1 redis-7.4.1"; do
   read -r from to <<<"$pair"
   start "$from" s
@@ -104,23 +131,38 @@ for pair in "redis-6.2.16 redis-7.4.1" "redis-7.4.1 redis-7.4.1"; do
   # DEBUG DIGEST is computed alike by 6.2 and 7.4 only for some encodings: DBSIZE here,
   # verify's own cross-version test compares every value with the sorted dump.
   same_data "$s" "$t" "$([[ $from == "$to" ]] && echo digest || echo size)"
-  times=()
+  declare -A times=()
   for ((r = 1; r <= repeats; r++)); do
-    lab_wait_quiet 5 >/dev/null || true
-    read -r seconds deep differences < <(verify "$s" "$t")
-    [[ $differences == 0 ]] || { echo "   CHECK FAILED: $differences differences" >&2; failed=1; }
-    times+=("$seconds")
+    for label in "${labels[@]}"; do
+      verify_bin=${binary_of[$label]}
+      lab_wait_quiet 5 >/dev/null || true
+      lab_cli "$s" CONFIG RESETSTAT >/dev/null
+      read -r seconds deep differences < <(verify "$s" "$t")
+      [[ $differences == 0 ]] || { echo "   CHECK FAILED: $differences differences" >&2; failed=1; }
+      times[$label]+="$seconds "
+      deep_of[$label,$from]=$deep
+      [[ $from == "$to" ]] || costs_of[$label]=$(command_costs "$s")
+    done
   done
-  key="${from#redis-} -> ${to#redis-}"
-  verify_s[$key]=$(printf '%s\n' "${times[@]}" | median)
-  deep_of[$key]=$deep
-  echo "   $key: verify ${times[*]} s (median ${verify_s[$key]}), deep-compared keys $deep"
+  for label in "${labels[@]}"; do
+    key="$label ${from#redis-} -> ${to#redis-}"
+    verify_s[$key]=$(printf '%s\n' ${times[$label]} | median)
+    echo "   $key: verify ${times[$label]}s (median ${verify_s[$key]}), deep-compared keys" \
+      "${deep_of[$label,$from]}"
+  done
+  unset times
   lab_stop_servers
   LAB_PIDS=()
 done
-ratio=$(awk -v a="${verify_s["6.2.16 -> 7.4.1"]}" -v b="${verify_s["7.4.1 -> 7.4.1"]}" \
-  'BEGIN {printf "%.2f", a / b}')
+for label in "${labels[@]}"; do
+  ratio_of[$label]=$(awk -v a="${verify_s["$label 6.2.16 -> 7.4.1"]}" \
+    -v b="${verify_s["$label 7.4.1 -> 7.4.1"]}" 'BEGIN {printf "%.2f", a / b}')
+  echo "   $label: the 6.2 source's commands during its last verify: ${costs_of[$label]}"
+done
+fi
 
+declare -A verify_cpu_of verify_commands_of quiet_of
+if has_part small; then
 echo "== small: $small_keys strings of 100 bytes, 7.0 -> 7.0: the source's CPU, copy vs verify"
 start "" s
 start "" t
@@ -138,26 +180,34 @@ copy_cpu=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')
 copy_s=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.2f" % r.get("duration_s", r["totals"].get("duration_s", 0)))' \
   "$work/copy.json")
 keys=$(lab_cli "$s" DBSIZE)
-quiet=()
-verify_cpu=()
-verify_commands=0
+declare -A quiet_runs=() cpu_runs=()
 for ((r = 1; r <= repeats; r++)); do
-  lab_cli "$s" CONFIG RESETSTAT >/dev/null
-  lab_wait_quiet 5 >/dev/null || true
-  cpu0=$(lab_cpu_seconds "$s")
-  read -r seconds deep differences < <(verify "$s" "$t")
-  cpu1=$(lab_cpu_seconds "$s")
-  verify_commands=$(commands "$s")
-  [[ $differences == 0 ]] || { echo "   CHECK FAILED: $differences differences" >&2; failed=1; }
-  quiet+=("$seconds")
-  verify_cpu+=("$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')")
+  for label in "${labels[@]}"; do
+    verify_bin=${binary_of[$label]}
+    lab_cli "$s" CONFIG RESETSTAT >/dev/null
+    lab_wait_quiet 5 >/dev/null || true
+    cpu0=$(lab_cpu_seconds "$s")
+    read -r seconds deep differences < <(verify "$s" "$t")
+    cpu1=$(lab_cpu_seconds "$s")
+    verify_commands_of[$label]=$(commands "$s")
+    [[ $differences == 0 ]] || { echo "   CHECK FAILED: $differences differences" >&2; failed=1; }
+    quiet_runs[$label]+="$seconds "
+    cpu_runs[$label]+="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}') "
+  done
 done
-quiet_s=$(printf '%s\n' "${quiet[@]}" | median)
-verify_cpu_s=$(printf '%s\n' "${verify_cpu[@]}" | median)
 echo "   copy: ${copy_s} s, source CPU ${copy_cpu} s, $copy_commands commands ($keys keys)"
-echo "   verify: ${quiet[*]} s (median $quiet_s), source CPU ${verify_cpu[*]} s," \
-  "$verify_commands commands (last run)"
+for label in "${labels[@]}"; do
+  quiet_of[$label]=$(printf '%s\n' ${quiet_runs[$label]} | median)
+  verify_cpu_of[$label]=$(printf '%s\n' ${cpu_runs[$label]} | median)
+  echo "   $label verify: ${quiet_runs[$label]}s (median ${quiet_of[$label]}), source CPU" \
+    "${cpu_runs[$label]}s, ${verify_commands_of[$label]} commands (last run)"
+done
+verify_bin=$ferry
+quiet_s=${quiet_of[after]}
+fi
 
+live_s=
+if has_part live && has_part small; then
 echo "== live: the same servers verified while the source takes $load_rate writes/s"
 live=()
 for ((r = 1; r <= repeats; r++)); do
@@ -180,15 +230,33 @@ for ((r = 1; r <= repeats; r++)); do
   echo "   run $r: $seconds s, $differences differences, $lines diff lines, $distinct keys"
 done
 live_s=$(printf '%s\n' "${live[@]}" | median)
+fi
 
-cat <<EOF
-
-| verify figure (issue 18) | measured | goal | result |
-| --- | ---: | ---: | :---: |
-| mixed profile ($mixed_keys keys): 6.2 -> 7.4 verify s / 7.4 -> 7.4 verify s | ${verify_s["6.2.16 -> 7.4.1"]} / ${verify_s["7.4.1 -> 7.4.1"]} = ${ratio}x (deep ${deep_of["6.2.16 -> 7.4.1"]} / ${deep_of["7.4.1 -> 7.4.1"]}) | <= 1.25x | $(awk -v r="$ratio" 'BEGIN {print (r <= 1.25) ? "PASS" : "MISS"}') |
-| $keys small keys: source CPU s, verify / copy (same servers) | $verify_cpu_s / $copy_cpu | verify <= copy | $(awk -v a="$verify_cpu_s" -v b="$copy_cpu" 'BEGIN {print (a <= b) ? "PASS" : "MISS"}') |
-| $keys small keys: source commands, verify / copy | $verify_commands / $copy_commands | | |
-| live source ($load_rate writes/s): verify s, live / quiet | $live_s / $quiet_s | <= 2x | $(awk -v a="$live_s" -v b="$quiet_s" 'BEGIN {print (a <= 2 * b) ? "PASS" : "MISS"}') |
-| every check (DEBUG DIGEST/DBSIZE, no false difference, each key once) | $([[ $failed == 0 ]] && echo held || echo FAILED) | all | $([[ $failed == 0 ]] && echo PASS || echo FAIL) |
-EOF
+pass() { awk -v a="$1" -v b="$2" 'BEGIN {print (a <= b) ? "PASS" : "MISS"}'; }
+echo
+echo "| verify figure (issue 18) | measured | goal | result |"
+echo "| --- | ---: | ---: | :---: |"
+for label in "${labels[@]}"; do
+  suffix=$([[ $label == after ]] && echo "" || echo " ($label)")
+  if has_part versions; then
+    echo "| mixed profile ($mixed_keys keys): 6.2 -> 7.4 verify s / 7.4 -> 7.4 verify s$suffix |" \
+      "${verify_s["$label 6.2.16 -> 7.4.1"]} / ${verify_s["$label 7.4.1 -> 7.4.1"]} =" \
+      "${ratio_of[$label]}x (deep ${deep_of[$label,redis-6.2.16]} / ${deep_of[$label,redis-7.4.1]})" \
+      "| <= 1.25x | $(pass "${ratio_of[$label]}" 1.25) |"
+  fi
+  if has_part small; then
+    echo "| $keys small keys: source CPU s, verify / copy (same servers)$suffix |" \
+      "${verify_cpu_of[$label]} / $copy_cpu | verify <= copy |" \
+      "$(pass "${verify_cpu_of[$label]}" "$copy_cpu") |"
+    echo "| $keys small keys: source commands, verify / copy$suffix |" \
+      "${verify_commands_of[$label]} / $copy_commands | | |"
+  fi
+done
+if [[ -n $live_s ]]; then
+  echo "| live source ($load_rate writes/s): verify s, live / quiet | $live_s / $quiet_s | <= 2x |" \
+    "$(awk -v a="$live_s" -v b="$quiet_s" 'BEGIN {print (a <= 2 * b) ? "PASS" : "MISS"}') |"
+fi
+echo "| every check (DEBUG DIGEST/DBSIZE, no false difference, each key once) |" \
+  "$([[ $failed == 0 ]] && echo held || echo FAILED) | all |" \
+  "$([[ $failed == 0 ]] && echo PASS || echo FAIL) |"
 exit "$failed"

@@ -95,6 +95,7 @@ asio::awaitable<outcome> routed_side::run_group(const round_group& group, std::s
     encode(index, commands_);
   }
   link& node = links_.to(group, &router_.map(), nullptr);
+  node.connection().keep_bulks(keeping_);
   if (auto done = co_await node.exec(commands_, node_replies_); !done) {
     co_return protocol::failure{done.error().code,
                                 fmt::format("{}: {}", role_, done.error().message)};

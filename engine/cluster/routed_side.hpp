@@ -28,6 +28,7 @@
 #include "protocol/wire/bytes.hpp"
 #include "protocol/wire/command.hpp"
 #include "protocol/wire/reply.hpp"
+#include "protocol/wire/resp_reader.hpp"
 
 namespace ferry::engine {
 
@@ -58,6 +59,11 @@ class routed_side {
   /// pause); false when it stopped.
   boost::asio::awaitable<bool> pause(std::chrono::milliseconds duration);
 
+  /// Which bulk strings the replies of later calls keep (protocol::bulk_keeping: a bulk string
+  /// not kept comes back as a `skipped` reply with its length); every one until this is called.
+  /// A caller that narrows it sets it back to `{}` after its call.
+  void keep_bulks(protocol::bulk_keeping keeping) noexcept { keeping_ = keeping; }
+
   /// "source" or "target".
   const std::string& role() const noexcept { return role_; }
   /// The slot map this side routes by.
@@ -78,6 +84,7 @@ class routed_side {
   node_links links_;
   protocol::command_buffer commands_;
   std::vector<protocol::reply> node_replies_;
+  protocol::bulk_keeping keeping_;
   std::uint64_t resent_ = 0;
 };
 

@@ -4,8 +4,9 @@
 // Values are not moved twice where it can be avoided: each side computes a digest of each key
 // itself (a Lua script loaded once per server and called with EVALSHA: SHA-1 of DUMP without its
 // version/CRC trailer between servers of one version, an encoding-independent canonical form
-// across versions; digest_scripts.hpp), and only keys whose digests differ, or that are too large
-// to DUMP on the server (`digest_max_bytes`), are compared type-aware, in chunks
+// across versions; digest_scripts.hpp; across versions a small value's DUMP is read instead and
+// its canonical digest computed here, payload_digest.hpp), and only keys whose digests differ, or
+// that are too large to DUMP on the server (`digest_max_bytes`), are compared type-aware, in chunks
 // (deep_compare.hpp). A side that refuses scripts (NOPERM, EVAL disabled) is read with DUMP instead
 // and the digest computed here: correct, but every value crosses the network; a warning says so
 // once. Per key the batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made absolute) and the
@@ -70,9 +71,12 @@ struct compare_options {
   /// Both sides report Redis 7's stream metadata (entries-added, ...): the canonical digest
   /// includes it.
   bool stream_v7 = false;
-  /// Read strings directly (PEXPIRETIME + GETRANGE of the first `direct_max_bytes`) while they
-  /// are most of the keys, as the copy reads them (GET): a string shorter than that is compared
-  /// by its bytes' digest computed here (string_digest), with no script run on the server; other
+  /// Read strings directly (PEXPIRETIME per key and one MGET per batch on a standalone server,
+  /// whose replies over `direct_max_bytes` are not kept; GETRANGE of the first
+  /// `direct_max_bytes` on a cluster, where MGET refuses keys of several slots, or when MGET is
+  /// refused) while they are most of the keys, as the copy reads them (GET): a string shorter
+  /// than that is compared by its bytes' digest computed here (string_digest), with no script
+  /// run on the server; other
   /// keys (WRONGTYPE) and longer strings then take the usual path. Off for callers that compare
   /// digests with DUMP digests of their own (copy --verify, sync).
   bool direct_strings = false;
@@ -127,12 +131,19 @@ class key_comparer {
     bool scripts = true;        // false once the side refused the digest script: DUMP instead
     double string_share = 1.0;  // running share of strings among the keys read
     std::vector<protocol::reply> replies;
+    bool dumps = true;  // false once the side refused DUMP: the canonical script instead
+    bool mget = true;   // false once the side refused MGET: GETRANGE instead
   };
 
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_states(
       side_reader& reader, std::span<const protocol::bytes> keys);
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_typed_states(
-      side_reader& reader, std::span<const protocol::bytes> keys);
+      side_reader& reader, std::span<const protocol::bytes> keys, bool dumps);
+  boost::asio::awaitable<outcome> read_direct_strings(side_reader& reader,
+                                                      std::span<const protocol::bytes> keys,
+                                                      std::int64_t last,
+                                                      std::vector<protocol::reply>& ttls,
+                                                      std::vector<protocol::reply>& values);
   boost::asio::awaitable<outcome> read_script_digests(side_reader& reader,
                                                       std::span<const protocol::bytes> keys,
                                                       const std::vector<std::size_t>& which,

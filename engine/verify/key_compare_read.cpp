@@ -8,6 +8,7 @@
 #include "engine/runtime/wall_clock.hpp"
 #include "engine/verify/digest_scripts.hpp"
 #include "engine/verify/key_compare.hpp"
+#include "engine/verify/payload_digest.hpp"
 #include "protocol/wire/errors.hpp"
 
 namespace ferry::engine {
@@ -21,6 +22,15 @@ namespace {
 
 /// Keys DUMPed here when a side refuses scripts are held in memory whole: a lower bound.
 constexpr std::size_t dump_digest_max_bytes = std::size_t{4} << 20;
+
+/// Across versions, DUMP payloads up to this size are digested here instead of by the canonical
+/// script: the mixed profile's small values are a few dozen to a few hundred bytes.
+constexpr std::size_t local_digest_max_bytes = std::size_t{16} << 10;
+/// Payload bytes one pipelined group of those DUMPs may bring in; the rest go to the script.
+constexpr std::size_t local_digest_batch_bytes = std::size_t{4} << 20;
+/// The smallest --digest-max-bytes with which they are: below it the script's size estimate
+/// decides which keys are compared element by element.
+constexpr std::size_t local_digest_min_limit = std::size_t{1} << 20;
 
 /// What a digest reply says about a key.
 enum class digest_answer { digest, oversized, gone, noscript, refused };
@@ -100,7 +110,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   const std::size_t direct_max = std::min(options_.direct_max_bytes, options_.digest_max_bytes);
   if (!options_.direct_strings || direct_max == 0 || options_.mode != compare_mode::full ||
       reader.string_share < strings_first_share) {
-    auto states = co_await read_typed_states(reader, keys);
+    auto states = co_await read_typed_states(reader, keys, true);
     if (states && options_.direct_strings) {
       std::size_t strings = 0, seen = 0;
       for (const key_state& state : *states) {
@@ -112,17 +122,8 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     co_return states;
   }
   const auto last = static_cast<std::int64_t>(direct_max) - 1;
-  const key_encoder encode = [&](std::size_t i, command_buffer& c) {
-    c.begin(2);
-    c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
-    c.arg_ref(keys[i]);
-    c.begin(4);
-    c.arg("GETRANGE");
-    c.arg_ref(keys[i]);
-    c.arg(std::int64_t{0});
-    c.arg(last);
-  };
-  if (auto done = co_await reader.side.run(keys, 2, encode, reader.replies); !done) {
+  std::vector<reply> ttls, values;
+  if (auto done = co_await read_direct_strings(reader, keys, last, ttls, values); !done) {
     co_return done.error();
   }
   const std::int64_t read_at = unix_ms();
@@ -130,8 +131,8 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   std::vector<std::size_t> others;
   std::size_t strings = 0;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const reply& ttl = reader.replies[2 * i];
-    const reply& value = reader.replies[2 * i + 1];
+    const reply& ttl = ttls[i];
+    const reply& value = values[i];
     if (ttl.is_error()) {
       co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
     }
@@ -144,8 +145,12 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
       others.push_back(i);  // another type
       continue;
     }
+    if (value.is_nil()) {
+      others.push_back(i);  // MGET: another type (or a key made after the MGET)
+      continue;
+    }
     ++strings;
-    if (value.str.size() >= direct_max) {
+    if (value.is_skipped() || value.str.size() >= direct_max) {
       others.push_back(i);  // perhaps longer: the usual path
       continue;
     }
@@ -158,16 +163,78 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   observe(strings, strings + others.size());
   if (others.empty()) co_return states;
   const std::vector<bytes> rest = pick(keys, others);
-  auto typed = co_await read_typed_states(reader, rest);
+  auto typed = co_await read_typed_states(reader, rest, true);
   if (!typed) co_return typed.error();
   for (std::size_t j = 0; j < others.size(); ++j) states[others[j]] = std::move((*typed)[j]);
   co_return states;
 }
 
+asio::awaitable<outcome> key_comparer::read_direct_strings(side_reader& reader,
+                                                           std::span<const bytes> keys,
+                                                           std::int64_t last,
+                                                           std::vector<reply>& ttls,
+                                                           std::vector<reply>& values) {
+  const std::string_view ttl_command = reader.pexpiretime ? "PEXPIRETIME" : "PTTL";
+  if (reader.mget && !keys.empty() && !reader.side.map().is_cluster()) {
+    // One MGET for the whole batch and an expiry per key: N + 1 commands where GETRANGE takes
+    // 2N, and the server's cost for small keys is mostly per command. Not on a cluster, where
+    // MGET refuses keys of different slots (and a batch's keys rarely share one). A value of
+    // `last` bytes or more is not kept (memory stays bounded whatever the values' sizes): it
+    // comes back skipped and takes the usual path. MGET answers nil for another type.
+    const key_encoder mget = [&](std::size_t, command_buffer& c) {
+      c.begin(1 + keys.size());
+      c.arg("MGET");
+      for (const bytes& key : keys) c.arg_ref(key);
+    };
+    reader.side.keep_bulks(
+        {.skip_over = static_cast<std::size_t>(last), .budget = 0, .keep_first = false});
+    auto done = co_await reader.side.run_one(keys.front(), 1, mget, values);
+    reader.side.keep_bulks({});
+    if (!done) co_return done;
+    if (values.size() == 1 && values.front().kind == protocol::reply_kind::array &&
+        values.front().elements.size() == keys.size()) {
+      std::vector<reply> each = std::move(values.front().elements);
+      values = std::move(each);
+      const key_encoder ttl = [&](std::size_t i, command_buffer& c) {
+        c.begin(2);
+        c.arg(ttl_command);
+        c.arg_ref(keys[i]);
+      };
+      co_return co_await reader.side.run(keys, 1, ttl, ttls);
+    }
+    // Refused (an ACL without +mget, a proxy refusing keys of several slots): GETRANGE from now.
+    reader.mget = false;
+  }
+  const key_encoder encode = [&](std::size_t i, command_buffer& c) {
+    c.begin(2);
+    c.arg(ttl_command);
+    c.arg_ref(keys[i]);
+    c.begin(4);
+    c.arg("GETRANGE");
+    c.arg_ref(keys[i]);
+    c.arg(std::int64_t{0});
+    c.arg(last);
+  };
+  if (auto done = co_await reader.side.run(keys, 2, encode, reader.replies); !done) co_return done;
+  ttls.resize(keys.size());
+  values.resize(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    ttls[i] = std::move(reader.replies[2 * i]);
+    values[i] = std::move(reader.replies[2 * i + 1]);
+  }
+  co_return outcome{};
+}
+
 asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
-    side_reader& reader, std::span<const bytes> keys) {
+    side_reader& reader, std::span<const bytes> keys, bool dumps) {
   const bool full = options_.mode == compare_mode::full;
   const bool scripts = full && reader.scripts;
+  // Across versions a small value's DUMP is read and digested here (payload_digest.hpp), which
+  // costs the server less than the canonical script; larger ones, and values this digest does
+  // not cover, still go to the script. Not with a small --digest-max-bytes, which asks for
+  // element-wise comparisons the script's size estimate decides.
+  const bool local = dumps && scripts && options_.canonical_digest && reader.dumps &&
+                     options_.digest_max_bytes >= local_digest_min_limit;
   const std::size_t per_key = scripts ? 3 : 2;
   const std::string limit = std::to_string(options_.digest_max_bytes);
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
@@ -178,6 +245,12 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
     c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
     c.arg_ref(keys[i]);
     if (!scripts) return;
+    if (local) {
+      c.begin(2);
+      c.arg("DUMP");
+      c.arg_ref(keys[i]);
+      return;
+    }
     c.begin(8);
     c.arg(options_.read_only_scripts && reader.pexpiretime ? "EVALSHA_RO" : "EVALSHA");
     c.arg(script_sha_);
@@ -188,12 +261,17 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
     c.arg(options_.stream_v7 ? "1" : "0");
     c.arg(options_.direct_strings ? "1" : "0");
   };
-  if (auto done = co_await reader.side.run(keys, per_key, encode, reader.replies); !done) {
-    co_return done.error();
+  if (local) {
+    reader.side.keep_bulks({.skip_over = local_digest_max_bytes,
+                            .budget = local_digest_batch_bytes,
+                            .keep_first = false});
   }
+  auto ran = co_await reader.side.run(keys, per_key, encode, reader.replies);
+  if (local) reader.side.keep_bulks({});
+  if (!ran) co_return ran.error();
   const std::int64_t read_at = unix_ms();
   std::vector<key_state> states(keys.size());
-  std::vector<std::size_t> noscript, dump;
+  std::vector<std::size_t> noscript, dump, scripted;
   std::string refusal;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const reply& type = reader.replies[i * per_key];
@@ -215,6 +293,22 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
       continue;
     }
     const reply& digest = reader.replies[i * per_key + 2];
+    if (local) {
+      if (digest.is_nil()) {
+        state = key_state{};  // gone between TYPE and DUMP
+      } else if (digest.kind != protocol::reply_kind::string ||
+                 digest.str.size() > local_digest_max_bytes) {
+        // Skipped (large, or past the batch's budget), refused, or not decoded: the script.
+        if (digest.is_error()) reader.dumps = false;  // e.g. an ACL without +dump
+        scripted.push_back(i);
+      } else if (auto local_digest =
+                     payload_canonical_digest(digest.text(), {.stream_v7 = options_.stream_v7})) {
+        state.digest = std::move(*local_digest);
+      } else {
+        scripted.push_back(i);  // a module value, or a payload this build does not decode
+      }
+      continue;
+    }
     switch (take_digest(digest, true, state)) {
       case digest_answer::noscript:
         noscript.push_back(i);
@@ -225,6 +319,13 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
         break;
       default:
         break;
+    }
+  }
+  if (!scripted.empty()) {
+    auto again = co_await read_typed_states(reader, pick(keys, scripted), false);
+    if (!again) co_return again.error();
+    for (std::size_t j = 0; j < scripted.size(); ++j) {
+      states[scripted[j]] = std::move((*again)[j]);
     }
   }
   if (!noscript.empty()) {
@@ -315,8 +416,16 @@ asio::awaitable<outcome> key_comparer::read_dump_digests(side_reader& reader,
     };
     if (auto done = co_await reader.side.run(chosen, 1, encode, replies); !done) co_return done;
     for (std::size_t j = 0; j < chosen.size(); ++j) {
-      if (take_digest(replies[j], false, states[group[j]]) == digest_answer::refused) {
+      key_state& state = states[group[j]];
+      if (take_digest(replies[j], false, state) == digest_answer::refused) {
         co_return refused(reader.side, "DUMP", replies[j]);
+      }
+      if (!options_.canonical_digest || !state.exists()) continue;
+      // Across versions the payload's own digest rarely matches: the canonical one where it
+      // decodes here (as the other side's small values are digested).
+      if (auto canonical =
+              payload_canonical_digest(replies[j].text(), {.stream_v7 = options_.stream_v7})) {
+        state.digest = std::move(*canonical);
       }
     }
   }

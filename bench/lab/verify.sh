@@ -21,8 +21,8 @@
 # --baseline names another ferry binary (e.g. main's build): each verify of the versions and
 # small parts then runs with it too, alternating with this build's on the same servers, and the
 # table gains its figures ("before"). For each binary the source's INFO commandstats of its last
-# 6.2 -> 7.4 verify are printed (calls and server microseconds per command): where the servers'
-# time goes. --parts runs some parts only (live needs small).
+# 6.2 -> 7.4 verify and of its last small verify (and of the copy) are printed (calls and server
+# seconds per command): where the servers' time goes. --parts runs some parts only (live needs small).
 # Every copy is checked independently of ferry (DEBUG DIGEST and DBSIZE) before it is verified,
 # and the quiet verifies must find no difference. Prints a table for bench/RESULTS.md.
 #
@@ -161,7 +161,7 @@ for label in "${labels[@]}"; do
 done
 fi
 
-declare -A verify_cpu_of verify_commands_of quiet_of
+declare -A verify_cpu_of verify_commands_of quiet_of small_costs_of
 if has_part small; then
 echo "== small: $small_keys strings of 100 bytes, 7.0 -> 7.0: the source's CPU, copy vs verify"
 start "" s
@@ -175,6 +175,7 @@ cpu0=$(lab_cpu_seconds "$s")
   --report "$work/copy.json" >/dev/null
 cpu1=$(lab_cpu_seconds "$s")
 copy_commands=$(commands "$s")
+copy_costs=$(command_costs "$s")
 same_data "$s" "$t"
 copy_cpu=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')
 copy_s=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.2f" % r.get("duration_s", r["totals"].get("duration_s", 0)))' \
@@ -190,17 +191,20 @@ for ((r = 1; r <= repeats; r++)); do
     read -r seconds deep differences < <(verify "$s" "$t")
     cpu1=$(lab_cpu_seconds "$s")
     verify_commands_of[$label]=$(commands "$s")
+    small_costs_of[$label]=$(command_costs "$s")
     [[ $differences == 0 ]] || { echo "   CHECK FAILED: $differences differences" >&2; failed=1; }
     quiet_runs[$label]+="$seconds "
     cpu_runs[$label]+="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}') "
   done
 done
 echo "   copy: ${copy_s} s, source CPU ${copy_cpu} s, $copy_commands commands ($keys keys)"
+echo "   the source's commands during the copy: $copy_costs"
 for label in "${labels[@]}"; do
   quiet_of[$label]=$(printf '%s\n' ${quiet_runs[$label]} | median)
   verify_cpu_of[$label]=$(printf '%s\n' ${cpu_runs[$label]} | median)
   echo "   $label verify: ${quiet_runs[$label]}s (median ${quiet_of[$label]}), source CPU" \
     "${cpu_runs[$label]}s, ${verify_commands_of[$label]} commands (last run)"
+  echo "   the source's commands during the last $label verify: ${small_costs_of[$label]}"
 done
 verify_bin=$ferry
 quiet_s=${quiet_of[after]}

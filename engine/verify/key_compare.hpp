@@ -71,12 +71,9 @@ struct compare_options {
   /// Both sides report Redis 7's stream metadata (entries-added, ...): the canonical digest
   /// includes it.
   bool stream_v7 = false;
-  /// Read strings directly (PEXPIRETIME per key and one MGET per batch on a standalone server,
-  /// whose replies over `direct_max_bytes` are not kept; GETRANGE of the first
-  /// `direct_max_bytes` on a cluster, where MGET refuses keys of several slots, or when MGET is
-  /// refused) while they are most of the keys, as the copy reads them (GET): a string shorter
-  /// than that is compared by its bytes' digest computed here (string_digest), with no script
-  /// run on the server; other
+  /// Read strings directly (PEXPIRETIME + GETRANGE of the first `direct_max_bytes`) while they
+  /// are most of the keys, as the copy reads them (GET): a string shorter than that is compared
+  /// by its bytes' digest computed here (string_digest), with no script run on the server; other
   /// keys (WRONGTYPE) and longer strings then take the usual path. Off for callers that compare
   /// digests with DUMP digests of their own (copy --verify, sync).
   bool direct_strings = false;
@@ -132,18 +129,12 @@ class key_comparer {
     double string_share = 1.0;  // running share of strings among the keys read
     std::vector<protocol::reply> replies;
     bool dumps = true;  // false once the side refused DUMP: the canonical script instead
-    bool mget = true;   // false once the side refused MGET: GETRANGE instead
   };
 
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_states(
       side_reader& reader, std::span<const protocol::bytes> keys);
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_typed_states(
       side_reader& reader, std::span<const protocol::bytes> keys, bool dumps);
-  boost::asio::awaitable<outcome> read_direct_strings(side_reader& reader,
-                                                      std::span<const protocol::bytes> keys,
-                                                      std::int64_t last,
-                                                      std::vector<protocol::reply>& ttls,
-                                                      std::vector<protocol::reply>& values);
   boost::asio::awaitable<outcome> read_script_digests(side_reader& reader,
                                                       std::span<const protocol::bytes> keys,
                                                       const std::vector<std::size_t>& which,

@@ -122,8 +122,17 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     co_return states;
   }
   const auto last = static_cast<std::int64_t>(direct_max) - 1;
-  std::vector<reply> ttls, values;
-  if (auto done = co_await read_direct_strings(reader, keys, last, ttls, values); !done) {
+  const key_encoder encode = [&](std::size_t i, command_buffer& c) {
+    c.begin(2);
+    c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
+    c.arg_ref(keys[i]);
+    c.begin(4);
+    c.arg("GETRANGE");
+    c.arg_ref(keys[i]);
+    c.arg(std::int64_t{0});
+    c.arg(last);
+  };
+  if (auto done = co_await reader.side.run(keys, 2, encode, reader.replies); !done) {
     co_return done.error();
   }
   const std::int64_t read_at = unix_ms();
@@ -131,8 +140,8 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   std::vector<std::size_t> others;
   std::size_t strings = 0;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const reply& ttl = ttls[i];
-    const reply& value = values[i];
+    const reply& ttl = reader.replies[2 * i];
+    const reply& value = reader.replies[2 * i + 1];
     if (ttl.is_error()) {
       co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
     }
@@ -145,12 +154,8 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
       others.push_back(i);  // another type
       continue;
     }
-    if (value.is_nil()) {
-      others.push_back(i);  // MGET: another type (or a key made after the MGET)
-      continue;
-    }
     ++strings;
-    if (value.is_skipped() || value.str.size() >= direct_max) {
+    if (value.str.size() >= direct_max) {
       others.push_back(i);  // perhaps longer: the usual path
       continue;
     }
@@ -167,62 +172,6 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   if (!typed) co_return typed.error();
   for (std::size_t j = 0; j < others.size(); ++j) states[others[j]] = std::move((*typed)[j]);
   co_return states;
-}
-
-asio::awaitable<outcome> key_comparer::read_direct_strings(side_reader& reader,
-                                                           std::span<const bytes> keys,
-                                                           std::int64_t last,
-                                                           std::vector<reply>& ttls,
-                                                           std::vector<reply>& values) {
-  const std::string_view ttl_command = reader.pexpiretime ? "PEXPIRETIME" : "PTTL";
-  if (reader.mget && !keys.empty() && !reader.side.map().is_cluster()) {
-    // One MGET for the whole batch and an expiry per key: N + 1 commands where GETRANGE takes
-    // 2N, and the server's cost for small keys is mostly per command. Not on a cluster, where
-    // MGET refuses keys of different slots (and a batch's keys rarely share one). A value of
-    // `last` bytes or more is not kept (memory stays bounded whatever the values' sizes): it
-    // comes back skipped and takes the usual path. MGET answers nil for another type.
-    const key_encoder mget = [&](std::size_t, command_buffer& c) {
-      c.begin(1 + keys.size());
-      c.arg("MGET");
-      for (const bytes& key : keys) c.arg_ref(key);
-    };
-    reader.side.keep_bulks(
-        {.skip_over = static_cast<std::size_t>(last), .budget = 0, .keep_first = false});
-    auto done = co_await reader.side.run_one(keys.front(), 1, mget, values);
-    reader.side.keep_bulks({});
-    if (!done) co_return done;
-    if (values.size() == 1 && values.front().kind == protocol::reply_kind::array &&
-        values.front().elements.size() == keys.size()) {
-      std::vector<reply> each = std::move(values.front().elements);
-      values = std::move(each);
-      const key_encoder ttl = [&](std::size_t i, command_buffer& c) {
-        c.begin(2);
-        c.arg(ttl_command);
-        c.arg_ref(keys[i]);
-      };
-      co_return co_await reader.side.run(keys, 1, ttl, ttls);
-    }
-    // Refused (an ACL without +mget, a proxy refusing keys of several slots): GETRANGE from now.
-    reader.mget = false;
-  }
-  const key_encoder encode = [&](std::size_t i, command_buffer& c) {
-    c.begin(2);
-    c.arg(ttl_command);
-    c.arg_ref(keys[i]);
-    c.begin(4);
-    c.arg("GETRANGE");
-    c.arg_ref(keys[i]);
-    c.arg(std::int64_t{0});
-    c.arg(last);
-  };
-  if (auto done = co_await reader.side.run(keys, 2, encode, reader.replies); !done) co_return done;
-  ttls.resize(keys.size());
-  values.resize(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    ttls[i] = std::move(reader.replies[2 * i]);
-    values[i] = std::move(reader.replies[2 * i + 1]);
-  }
-  co_return outcome{};
 }
 
 asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(

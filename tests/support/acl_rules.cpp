@@ -47,7 +47,7 @@ const std::vector<std::string>& both_rules_verify() {
       "+scard",       "+sscan",  "+sismember",    "+zcard",        "+zscan",           "+zscore",
       "+xlen",        "+xrange", "+xinfo|stream", "+xinfo|groups", "+xinfo|consumers", "+xpending",
       "+smembers",    "+hgetall", "+zrange",      "+pexpiretime",  "+pttl",            "+asking",
-      "+mget",        "+dump"};
+      "+dump"};
   // clang-format on
   return rules;
 }

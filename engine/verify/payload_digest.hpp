@@ -25,8 +25,8 @@ namespace ferry::engine {
 
 /// What a payload digest includes.
 struct payload_digest_options {
-  /// Include Redis 7's stream metadata (entries-added, max-deleted-entry-id, first id, the
-  /// groups' entries-read): only when both servers write it (both >= 7).
+  /// Include Redis 7's stream metadata (entries-added, max-deleted-entry-id, the groups'
+  /// entries-read), as the canonical script does: only when both servers write it (both >= 7).
   bool stream_v7 = false;
 };
 

@@ -218,6 +218,15 @@ void add_copy_options(CLI::App& command, copy_flags& flags) {
                   "60 % of the keys read) or dump (DUMP and RESTORE, as for every other type)")
       ->check(CLI::IsMember({"get", "dump"}))
       ->capture_default_str();
+  command
+      .add_option("--expiry-reads", flags.expiry_reads,
+                  "How each key's expiry is read: auto (where the source's INFO shows its database "
+                  "has no key with an expiry, checked before and after each batch on the master "
+                  "itself, keys are read without an expiry command: about 40 % less of the "
+                  "source's CPU for small strings; otherwise as per-key) or per-key (PEXPIRETIME, "
+                  "or PTTL before Redis 7, beside every key)")
+      ->check(CLI::IsMember({"auto", "per-key"}))
+      ->capture_default_str();
   command.add_flag("--ignore-other-dbs", c.ignore_other_dbs,
                    "The source's other databases are meant to stay behind: keys there are reported "
                    "but do not make the exit code 1");
@@ -243,6 +252,7 @@ std::optional<std::string> apply_copy_flags(copy_flags& flags, std::string_view 
   config.on_target_loss = flags.on_target_loss == "recopy" ? engine::target_loss_policy::recopy
                                                            : engine::target_loss_policy::stop;
   config.string_reads = flags.string_reads == "get";
+  config.expiry_probe = flags.expiry_reads == "auto";
   return std::nullopt;
 }
 

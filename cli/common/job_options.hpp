@@ -105,6 +105,8 @@ struct copy_flags {
   source_read_flags reads;
   std::string on_target_loss = "stop";
   std::string string_reads = "get";
+  /// --expiry-reads: auto or per-key.
+  std::string expiry_reads = "auto";
 };
 
 /// Adds the options copy and sync share to `command`.

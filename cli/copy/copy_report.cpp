@@ -107,9 +107,9 @@ nlohmann::json report_json(const engine::copy_report& report) {
                        {"masters_written", report.function_masters}};
   json["this_run"] = counts_json(report.this_run, report.duration_s);
   const engine::source_command_counts& sent = report.source_commands;
-  json["source_commands"] = {{"scan", sent.scan},     {"get", sent.get},
-                             {"dump", sent.dump},     {"expiry", sent.expiry},
-                             {"asking", sent.asking}, {"total", sent.total()}};
+  json["source_commands"] = {{"scan", sent.scan},     {"get", sent.get},       {"dump", sent.dump},
+                             {"expiry", sent.expiry}, {"asking", sent.asking}, {"info", sent.info},
+                             {"total", sent.total()}};
   json["warnings"] = report.warnings;
   json["left_behind"] = nlohmann::json::array();
   for (const auto& db : report.left_behind) {

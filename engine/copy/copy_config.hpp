@@ -75,6 +75,9 @@ struct copy_config {
   /// Read strings with GET and write them with SET ... PXAT where the target has it (Redis >=
   /// 6.2), which costs the source less than DUMP; false: DUMP and RESTORE every key.
   bool string_reads = true;
+  /// Leave out each key's expiry command where INFO proves the source's database has no key
+  /// with an expiry (expiry_probe.hpp); false: ask every key's expiry (--expiry-reads per-key).
+  bool expiry_probe = true;
   /// What a job built on the copy adds to it (`ferry sync`; copy_extension.hpp); null for a copy.
   /// Not owned.
   copy_extension* extension = nullptr;

@@ -23,6 +23,7 @@
 #include "engine/cluster/redirect_round.hpp"
 #include "engine/copy/batches.hpp"
 #include "engine/copy/counters.hpp"
+#include "engine/copy/expiry_probe.hpp"
 #include "engine/copy/failed_keys.hpp"
 #include "engine/copy/read_path.hpp"
 #include "engine/copy/source_commands.hpp"
@@ -68,6 +69,9 @@ struct read_context {
   /// which copies them in chunks (--big-key-bytes, at most the thread's budget). 0: every
   /// payload is read whole.
   std::size_t big_key_bytes = 0;
+  /// Leave out the per-key expiry command where INFO proves the database has no expiry
+  /// (expiry_probe.hpp): on a master read directly, unless --expiry-reads per-key.
+  bool prove_no_expiry = false;
 };
 
 /// What a reader does with a key that is gone from the source.
@@ -108,8 +112,9 @@ class key_reader {
                                           std::vector<protocol::bytes>& keys, record_batch& out,
                                           gone_keys gone);
   /// Runs `command` (GET or DUMP) and the expiry command for `indices` of `group` on its node
-  /// and settles each key; keys that must be read with DUMP go to `dump_next`. False when the
-  /// job failed.
+  /// (or, where expiry_probe allows, the value command alone between two INFO samples) and
+  /// settles each key; keys that must be read with DUMP go to `dump_next`. False when the job
+  /// failed.
   boost::asio::awaitable<bool> read_keys(const round_group& group,
                                          std::span<const std::uint32_t> indices, bool by_get,
                                          std::vector<protocol::bytes>& keys, record_batch& out,
@@ -120,6 +125,7 @@ class key_reader {
   link source_;
   node_links redirected_;  // nodes named by MOVED/ASK
   redirect_round round_;
+  expiry_probe probe_;
   protocol::command_buffer commands_;
   std::vector<protocol::reply> replies_;
   std::vector<std::uint32_t> dump_next_;

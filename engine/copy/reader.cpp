@@ -28,6 +28,31 @@ using protocol::errc;
 
 namespace {
 
+/// Room in a pass's reply budget for its INFO replies (INFO stats is about 2.5 KB on 7.4, INFO
+/// server 1.5 KB): they are read and dropped at once, never held with the batch.
+constexpr std::size_t info_reply_room = 16 << 10;
+
+/// The reply an expiry command gives for a key without one (PEXPIRETIME and PTTL alike).
+const protocol::reply& no_expiry_reply() {
+  static const protocol::reply reply{protocol::reply_kind::integer, -1, {}, {}};
+  return reply;
+}
+
+/// The text of an INFO reply; nothing for a refusal or a reply not kept whole.
+std::optional<std::string_view> info_text_of(const protocol::reply& reply) {
+  if (reply.kind != protocol::reply_kind::string) return std::nullopt;
+  return reply.text();
+}
+
+/// The sample of database `db` in the INFO keyspace and INFO stats replies at `at`.
+std::optional<expiry_sample> sample_at(const std::vector<protocol::reply>& replies, std::size_t at,
+                                       int db) {
+  const auto keyspace = info_text_of(replies[at]);
+  const auto stats = info_text_of(replies[at + 1]);
+  if (!keyspace || !stats) return std::nullopt;
+  return expiry_sample_of(*keyspace, *stats, db);
+}
+
 std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -59,7 +84,8 @@ key_reader::key_reader(asio::any_io_executor executor, const read_context& conte
       redirected_(executor, context.source, context.tune, context.control, context.stats),
       round_(home_node::own_node, moved_policy::follow,
              backoff(std::chrono::milliseconds{20}, std::chrono::milliseconds{2'000},
-                     context.tune.max_retry_time, context.index)) {
+                     context.tune.max_retry_time, context.index)),
+      probe_(context.prove_no_expiry) {
   round_.count_into(context.stats);
 }
 
@@ -120,6 +146,10 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
                                             gone_keys gone, std::vector<std::uint32_t>& dump_next) {
   // Fixed for the group: a fallback to PTTL decided on its replies applies to the next round.
   const bool absolute = context_.use_pexpiretime;
+  // INFO is asked of the shard's own node only: keys redirected elsewhere carry their expiries.
+  const bool bracketed = group.own_node() && probe_.bracket_next();
+  const bool probing = group.own_node() && probe_.wants_probe();
+  const bool server_info = probing && probe_.wants_server_info();
   const std::string_view expiry = absolute ? "PEXPIRETIME" : "PTTL";
   const std::string_view command = by_get ? "GET" : "DUMP";
   const bool typed = !context_.type.empty();
@@ -129,12 +159,20 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
     commands_.arg(name);
     commands_.arg_ref(key);
   };
+  const auto sample = [&] {
+    commands_.push({"INFO", "keyspace"});
+    commands_.push({"INFO", "stats"});
+  };
   commands_.clear();
+  if (bracketed) sample();
   for (const std::uint32_t index : indices) {
     keyed(command, keys[index]);
-    keyed(expiry, keys[index]);
+    if (!bracketed) keyed(expiry, keys[index]);
     if (typed) keyed("TYPE", keys[index]);
   }
+  if (bracketed) sample();
+  if (server_info) commands_.push({"INFO", "server"});
+  if (probing) commands_.push({"INFO", "keyspace"});
   link& node = redirected_.to(group, nullptr, &source_);
   if (context_.big_key_bytes != 0 || reservation_ != SIZE_MAX) {
     // The replies keep no more than the reservation has room for (a budget of 0 would mean
@@ -144,7 +182,8 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
     const std::size_t used = out.charged_bytes + names;
     node.connection().keep_bulks(
         {.skip_over = context_.big_key_bytes != 0 ? context_.big_key_bytes : SIZE_MAX,
-         .budget = reservation_ > used ? reservation_ - used : 1,
+         .budget = (reservation_ > used ? reservation_ - used : 1) +
+                   (bracketed || probing ? info_reply_room : 0),
          .keep_first = false});
   }
   // Reads may run twice: the link retries the whole pipeline after a broken connection.
@@ -160,18 +199,32 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
     } else {
       sent.add_dump(indices.size());
     }
-    sent.add_expiry(indices.size());
+    if (!bracketed) sent.add_expiry(indices.size());
     if (group.asking) sent.add_asking((typed ? 3 : 2) * indices.size());
+    sent.add_info((bracketed ? 4 : 0) + (server_info ? 1 : 0) + (probing ? 1 : 0));
+  }
+  const int db = context_.source.where.db;
+  if (probing) {
+    const std::size_t last = replies_.size() - 1;
+    if (server_info) probe_.judge_server(info_text_of(replies_[last - 1]));
+    const auto keyspace = info_text_of(replies_[last]);
+    probe_.probed(keyspace ? expires_of(*keyspace, db) : std::nullopt);
+  }
+  if (bracketed &&
+      !probe_.proven(sample_at(replies_, 0, db), sample_at(replies_, replies_.size() - 2, db))) {
+    // A key may have had an expiry when it was read: these replies cannot say which, so the
+    // pass is read again with each key's expiry (the probe waits a while before it tries again).
+    co_return co_await read_keys(group, indices, by_get, keys, out, gone, dump_next);
   }
   const std::int64_t read_at = now_ms();
-  std::size_t at = 0;
+  std::size_t at = bracketed ? 2 : 0;
   const auto next_reply = [&]() -> protocol::reply& {
     if (group.asking) ++at;
     return replies_[at++];
   };
   for (const std::uint32_t index : indices) {
     protocol::reply& value = next_reply();
-    const protocol::reply& ttl = next_reply();
+    const protocol::reply& ttl = bracketed ? no_expiry_reply() : next_reply();
     const protocol::reply* type = typed ? &next_reply() : nullptr;
     protocol::bytes& key = keys[index];
     read_outcome outcome = by_get ? judge_get(value, ttl, absolute, read_at)
@@ -312,7 +365,9 @@ asio::awaitable<void> read_batches(shard_context& shard, key_channel& in, record
       shard.meters != nullptr ? &shard.meters->source : nullptr,
       // Payloads over this are never held whole: struct mode copies them.
       std::max<std::size_t>(std::min(shard.big_key_bytes, shard.budget.capacity()),
-                            std::size_t{64} << 10)};
+                            std::size_t{64} << 10),
+      // A replica learns of an expiry as a DEL: its INFO proves nothing (expiry_probe.hpp).
+      shard.config.expiry_probe && !shard.config.protect.read_from_replicas};
   key_reader reader(executor, context);
   std::uint64_t retries_seen = 0;
   for (;;) {

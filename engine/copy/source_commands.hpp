@@ -18,8 +18,10 @@ struct source_command_counts {
   std::uint64_t expiry = 0;
   /// ASKING before a command sent to a slot being migrated.
   std::uint64_t asking = 0;
+  /// INFO keyspace, stats and server: the proof that keys have no expiry (expiry_probe.hpp).
+  std::uint64_t info = 0;
 
-  std::uint64_t total() const noexcept { return scan + get + dump + expiry + asking; }
+  std::uint64_t total() const noexcept { return scan + get + dump + expiry + asking + info; }
 };
 
 /// The job's counts; shared by every shard.
@@ -30,11 +32,12 @@ class source_commands {
   void add_dump(std::uint64_t n) noexcept { dump_.fetch_add(n, std::memory_order_relaxed); }
   void add_expiry(std::uint64_t n) noexcept { expiry_.fetch_add(n, std::memory_order_relaxed); }
   void add_asking(std::uint64_t n) noexcept { asking_.fetch_add(n, std::memory_order_relaxed); }
+  void add_info(std::uint64_t n) noexcept { info_.fetch_add(n, std::memory_order_relaxed); }
 
   source_command_counts snapshot() const noexcept {
-    return {scan_.load(std::memory_order_relaxed), get_.load(std::memory_order_relaxed),
-            dump_.load(std::memory_order_relaxed), expiry_.load(std::memory_order_relaxed),
-            asking_.load(std::memory_order_relaxed)};
+    return {scan_.load(std::memory_order_relaxed),   get_.load(std::memory_order_relaxed),
+            dump_.load(std::memory_order_relaxed),   expiry_.load(std::memory_order_relaxed),
+            asking_.load(std::memory_order_relaxed), info_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -43,6 +46,7 @@ class source_commands {
   std::atomic<std::uint64_t> dump_{0};
   std::atomic<std::uint64_t> expiry_{0};
   std::atomic<std::uint64_t> asking_{0};
+  std::atomic<std::uint64_t> info_{0};
 };
 
 }  // namespace ferry::engine

@@ -19,6 +19,8 @@
 #include "engine/copy/key_reader.hpp"
 #include "engine/copy/read_outcome.hpp"
 #include "engine/copy/shard.hpp"
+#include "engine/runtime/pauses.hpp"
+#include "engine/runtime/wall_clock.hpp"
 #include "protocol/wire/errors.hpp"
 
 namespace ferry::engine {
@@ -51,29 +53,6 @@ std::optional<expiry_sample> sample_at(const std::vector<protocol::reply>& repli
   const auto stats = info_text_of(replies[at + 1]);
   if (!keyspace || !stats) return std::nullopt;
   return expiry_sample_of(*keyspace, *stats, db);
-}
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
-  if (delay <= std::chrono::steady_clock::duration::zero()) co_return;
-  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
-/// Waits out a rate limit, but wakes early when the job stops: a drain must not wait for the
-/// limiter (a slow limit may owe many seconds).
-asio::awaitable<void> pause_for(std::chrono::steady_clock::duration delay,
-                                const job_control& control) {
-  const auto until = std::chrono::steady_clock::now() + delay;
-  constexpr std::chrono::milliseconds slice{100};
-  for (auto now = std::chrono::steady_clock::now(); now < until && !control.stopping();
-       now = std::chrono::steady_clock::now()) {
-    co_await sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, slice));
-  }
 }
 
 }  // namespace
@@ -216,7 +195,7 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
     // pass is read again with each key's expiry (the probe waits a while before it tries again).
     co_return co_await read_keys(group, indices, by_get, keys, out, gone, dump_next);
   }
-  const std::int64_t read_at = now_ms();
+  const std::int64_t read_at = unix_ms();
   std::size_t at = bracketed ? 2 : 0;
   const auto next_reply = [&]() -> protocol::reply& {
     if (group.asking) ++at;

@@ -11,6 +11,8 @@
 #include "engine/import/batch_builder.hpp"
 #include "engine/runtime/channels.hpp"
 #include "engine/runtime/key_text.hpp"
+#include "engine/runtime/pauses.hpp"
+#include "engine/runtime/wall_clock.hpp"
 #include "protocol/rdb/payload.hpp"
 
 namespace ferry::engine {
@@ -31,11 +33,6 @@ bool is_identity_field(std::string_view name) {
   return false;
 }
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 /// The reader's error as the job's: names the file and says what to do.
 protocol::failure file_failure(const std::string& name, const rdb::error& e) {
   const bool damaged = e.code == rdb::errc::truncated || e.code == rdb::errc::bad_checksum ||
@@ -47,18 +44,6 @@ protocol::failure file_failure(const std::string& name, const rdb::error& e) {
                   damaged ? "; the file is damaged or incomplete: make it again (or "
                             "copy it again) and import the new one"
                           : ""));
-}
-
-/// Waits out a rate limit, waking early when the job stops.
-asio::awaitable<void> pause_for(std::chrono::steady_clock::duration delay,
-                                const job_control& control) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto until = std::chrono::steady_clock::now() + delay;
-  while (!control.stopping() && std::chrono::steady_clock::now() < until) {
-    timer.expires_after(std::min<std::chrono::steady_clock::duration>(
-        until - std::chrono::steady_clock::now(), std::chrono::milliseconds{100}));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
 }
 
 /// The feed's state while it reads: the batch being built and what it has settled itself.
@@ -148,7 +133,7 @@ void feeder::fail_key(std::string_view key, std::string_view kind, const std::st
 asio::awaitable<void> feeder::take_key(rdb::key_entry& key, rdb::file_reader& reader) {
   ++scanned_;
   shard_counters::add(c_.counters.scanned, 1);
-  if (key.expire_ms != 0 && key.expire_ms <= now_ms()) {
+  if (key.expire_ms != 0 && key.expire_ms <= unix_ms()) {
     // Expired before it could be written: what the target's own load of the file does too.
     shard_counters::add(c_.counters.vanished, 1);
     ++tally_.vanished;

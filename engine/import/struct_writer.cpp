@@ -13,6 +13,8 @@
 #include <random>
 
 #include "engine/import/struct_events.hpp"
+#include "engine/runtime/pauses.hpp"
+#include "engine/runtime/wall_clock.hpp"
 #include "protocol/wire/errors.hpp"
 #include "protocol/wire/key_slot.hpp"
 
@@ -24,28 +26,6 @@ using protocol::errc;
 using protocol::reply;
 
 namespace {
-
-std::int64_t unix_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-asio::awaitable<void> pause_for_ms(std::chrono::milliseconds delay) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
-/// Waits out a rate limit, waking early when the job stops.
-asio::awaitable<void> pause_while(std::chrono::steady_clock::duration delay,
-                                  const job_control& control) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto until = std::chrono::steady_clock::now() + delay;
-  while (!control.stopping() && std::chrono::steady_clock::now() < until) {
-    timer.expires_after(std::min<std::chrono::steady_clock::duration>(
-        until - std::chrono::steady_clock::now(), std::chrono::milliseconds{100}));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-}
 
 /// The first reply the driver handles itself (a redirect, or "not now"), or null.
 const reply* surprise_in(std::span<const reply> replies) {
@@ -127,7 +107,7 @@ asio::awaitable<maybe<void>> struct_writer::write_small(std::span<const small_ke
     const std::uint16_t slot = protocol::key_slot(k.key);
     event_rebuild& m = machines[i].emplace(
         event_rebuild::params{k.key, slot, k.expire_at_ms, k.payload.size(), false,
-                              temp_key_prefix(slot, settings_.job_id, keys_++), unix_now_ms()},
+                              temp_key_prefix(slot, settings_.job_id, keys_++), unix_ms()},
         settings_.caps, settings_.sizes);
     payload_events events(k.payload);
     // A small value's events end in its one transaction (or in a failure): bounded by its size.
@@ -215,8 +195,8 @@ asio::awaitable<maybe<void>> struct_writer::write_small(std::span<const small_ke
   if (limiter_.active()) {
     std::uint64_t bytes = 0;
     for (const auto& o : outcomes) bytes += o.bytes;
-    co_await pause_while(
-        limiter_.take(keys.size() - alone.size(), bytes, rate_limiter::clock::now()), control_);
+    co_await pause_for(limiter_.take(keys.size() - alone.size(), bytes, rate_limiter::clock::now()),
+                       control_);
   }
   // The rest one by one, each with its own retries (a redirect refreshes the map there).
   std::sort(alone.begin(), alone.end());
@@ -238,7 +218,7 @@ asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view ke
   const bool keep =
       settings_.policy == existing_policy::skip || settings_.policy == existing_policy::fail;
   event_rebuild machine({std::string(key), slot, expire_at_ms, size_hint, keep,
-                         temp_key_prefix(slot, settings_.job_id, keys_++), unix_now_ms()},
+                         temp_key_prefix(slot, settings_.job_id, keys_++), unix_ms()},
                         settings_.caps, settings_.sizes);
   // A surprise on the target: the key starts again from its first event, or (a value streamed
   // from the file, which is read once) is failed with what to do.
@@ -335,7 +315,7 @@ asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view ke
                                           "within --max-retry-time ({})",
                                           what));
         }
-        co_await pause_for_ms(*delay);
+        co_await sleep_for(*delay);
       }
       co_await again(what);
       continue;
@@ -348,9 +328,9 @@ asio::awaitable<maybe<rebuild_outcome>> struct_writer::write(std::string_view ke
       const std::uint64_t built = machine.outcome().bytes;
       const std::uint64_t sent = built > charged ? built - charged : 0;
       charged = built;
-      co_await pause_while(limiter_.take(machine.step() == event_step::done ? 1 : 0, sent,
-                                         rate_limiter::clock::now()),
-                           control_);
+      co_await pause_for(limiter_.take(machine.step() == event_step::done ? 1 : 0, sent,
+                                       rate_limiter::clock::now()),
+                         control_);
     }
     if (machine.attempts() != attempts && machine.step() != event_step::done && !events.rewind()) {
       // The temporary key vanished before its rename (it expired, or a failover lost it).

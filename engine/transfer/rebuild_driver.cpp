@@ -10,6 +10,8 @@
 #include <chrono>
 #include <map>
 
+#include "engine/runtime/pauses.hpp"
+#include "engine/runtime/wall_clock.hpp"
 #include "protocol/wire/errors.hpp"
 
 namespace ferry::engine {
@@ -19,16 +21,6 @@ using protocol::errc;
 using protocol::reply;
 
 namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
 
 /// The first error among a step's replies that the driver handles itself (a redirect, or "not
 /// now"), or null.
@@ -164,7 +156,7 @@ asio::awaitable<outcome> rebuild_driver::source_round(std::span<key_rebuild> key
         co_return protocol::failure{
             done.error().code, fmt::format("reading from the source: {}", done.error().message)};
       }
-      const std::int64_t read_at = now_ms();
+      const std::int64_t read_at = unix_ms();
       std::size_t at = 0;
       for (std::size_t k = 0; k < group.keys.size(); ++k) {
         const std::uint32_t i = group.keys[k];
@@ -241,7 +233,7 @@ asio::awaitable<outcome> rebuild_driver::target_round(std::span<key_rebuild> key
         keys[i].start_again();
         ++restarts_;
       } else {
-        keys[i].take(mine, now_ms());
+        keys[i].take(mine, unix_ms());
       }
       settle_charge(keys[i], i);
     }

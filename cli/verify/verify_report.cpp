@@ -43,6 +43,20 @@ constexpr std::pair<verify_counter, const char*> counter_names[] = {
     {verify_counter::estimated, "estimated"},
 };
 
+const char* extra_pass_name(engine::extra_pass pass) {
+  switch (pass) {
+    case engine::extra_pass::off:
+      return "off";
+    case engine::extra_pass::ran:
+      return "ran";
+    case engine::extra_pass::proven:
+      return "proven_unnecessary";
+    case engine::extra_pass::not_run:
+      return "not_run";
+  }
+  return "ran";
+}
+
 }  // namespace
 
 nlohmann::json verify_report_json(const engine::verify_report& report, const std::string& mode) {
@@ -58,6 +72,7 @@ nlohmann::json verify_report_json(const engine::verify_report& report, const std
                       {"shards", report.shards},
                       {"totals", std::move(totals)},
                       {"warnings", report.warnings}};
+  json["extra_keys"] = {{"pass", extra_pass_name(report.extra)}, {"why", report.extra_why}};
   if (report.failure) json["error"] = report.failure->message;
   return json;
 }
@@ -96,6 +111,22 @@ std::string verify_summary_text(const engine::verify_report& report, const std::
       n(verify_counter::type), n(verify_counter::expiry), n(verify_counter::changed),
       n(verify_counter::extra), n(verify_counter::vanished), n(verify_counter::deep),
       n(verify_counter::rechecked), n(verify_counter::target_scanned));
+  switch (report.extra) {
+    case engine::extra_pass::off:
+      text += "  extra keys: not looked for (--no-extra)\n";
+      break;
+    case engine::extra_pass::ran:
+      text += fmt::format("  extra keys: target scanned and looked up on the source{}\n",
+                          report.extra_why.empty() ? "" : " (" + report.extra_why + ")");
+      break;
+    case engine::extra_pass::proven:
+      text +=
+          fmt::format("  extra keys: none, proven without a target scan ({})\n", report.extra_why);
+      break;
+    case engine::extra_pass::not_run:
+      text += "  extra keys: not looked for (the job ended first)\n";
+      break;
+  }
   if (repair) {
     text += fmt::format("  repaired {}  could not repair {}\n", n(verify_counter::repaired),
                         n(verify_counter::repair_failed));

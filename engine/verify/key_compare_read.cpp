@@ -122,15 +122,19 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     co_return states;
   }
   const auto last = static_cast<std::int64_t>(direct_max) - 1;
+  // The value first, as the copy reads it: the first command on a key pays for finding it in
+  // the server's memory, and the expiry read behind it is then almost free (the source's
+  // commandstats: PEXPIRETIME took 0.98 s per million keys in front of GETRANGE, 0.13 s behind
+  // the copy's GET).
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
-    c.begin(2);
-    c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
-    c.arg_ref(keys[i]);
     c.begin(4);
     c.arg("GETRANGE");
     c.arg_ref(keys[i]);
     c.arg(std::int64_t{0});
     c.arg(last);
+    c.begin(2);
+    c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
+    c.arg_ref(keys[i]);
   };
   if (auto done = co_await reader.side.run(keys, 2, encode, reader.replies); !done) {
     co_return done.error();
@@ -140,8 +144,8 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   std::vector<std::size_t> others;
   std::size_t strings = 0;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const reply& ttl = reader.replies[2 * i];
-    const reply& value = reader.replies[2 * i + 1];
+    const reply& value = reader.replies[2 * i];
+    const reply& ttl = reader.replies[2 * i + 1];
     if (ttl.is_error()) {
       co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
     }

@@ -12,6 +12,7 @@
 #include "engine/runtime/worker_pool.hpp"
 #include "engine/verify/diff_file.hpp"
 #include "engine/verify/digest_scripts.hpp"
+#include "engine/verify/extra_proof.hpp"
 #include "engine/verify/verify_tasks.hpp"
 
 namespace ferry::engine {
@@ -189,46 +190,120 @@ verify_report verifier::run() {
   // Small strings are compared by value, read as the copy reads them, with no script.
   compare.direct_strings = true;
 
-  std::vector<task> tasks;
+  std::vector<task> compare_tasks;
   for (const auto& master : sides.source_facts.map.masters()) {
-    tasks.push_back({false, node_options(sides.source, master)});
+    compare_tasks.push_back({false, node_options(sides.source, master)});
   }
-  report.shards = tasks.size();
+  report.shards = compare_tasks.size();
+  std::vector<task> extra_tasks;
   if (config_.extra) {
     for (const auto& master : sides.target_facts.map.masters()) {
-      tasks.push_back({true, node_options(sides.target, master)});
+      extra_tasks.push_back({true, node_options(sides.target, master)});
     }
   }
-  worker_pool pool(worker_pool::threads_for(config_.tune.threads, tasks.size()));
-  const unsigned threads = pool.size();
-  report.threads = threads;
-  std::vector<worker> workers(threads);
-  for (unsigned t = 0; t < threads; ++t) {
-    worker& w = workers[t];
-    const auto executor = pool.io(t).get_executor();
-    w.source_map = std::make_unique<slot_router>(executor, sides.source, sides.source_facts.map,
-                                                 config_.tune, control_);
-    w.target_map = std::make_unique<slot_router>(executor, sides.target, sides.target_facts.map,
-                                                 config_.tune, control_);
-    w.context = std::make_unique<verify_context>(verify_context{
-        config_, compare, control_, counters_, **diffs, warnings_, *w.source_map, *w.target_map});
+
+  // The extra-key pass can be proven unnecessary by a count (extra_proof.hpp) only if the
+  // target's key set is the one the source pass compares with, and a job that must list the
+  // extra keys has no use for the proof.
+  std::vector<target_node_state> before;
+  bool proving = false;
+  if (!config_.extra) {
+    report.extra = extra_pass::off;
+  } else if (config_.delete_extra) {
+    report.extra_why = "--repair-delete-extra needs the extra keys listed";
+  } else if (!config_.match.empty()) {
+    report.extra_why = "--match: the target's key count includes keys outside the pattern";
+  } else if (auto states =
+                 run_blocking(read_target_states(sides.target, sides.target_facts.map.masters()));
+             !states) {
+    report.extra_why = states.error().message;
+  } else {
+    before = std::move(*states);
+    proving = true;
   }
-  for (std::size_t i = 0; i < tasks.size(); ++i) workers[i % threads].tasks.push_back(tasks[i]);
 
   const auto on_error = [this](std::exception_ptr error) {
     control_.fail(fail_with(job_error::internal, "internal error: " + describe(error)));
   };
-  pool.run(
-      [&](unsigned t, asio::io_context& io) {
-        worker& w = workers[t];
-        std::vector<asio::awaitable<void>> flows;
-        for (const task& job : w.tasks) {
-          flows.push_back(job.extra ? find_extra_keys(*w.context, job.node)
-                                    : verify_shard(*w.context, job.node));
-        }
-        run_flows_with_reauth(io, std::move(flows), on_error);
-      },
-      on_error);
+  // Runs `tasks` on worker threads (each with its own views of both slot maps); with `present`,
+  // each thread notes the keys found present on the target, merged into it at the end.
+  const auto run_tasks = [&](const std::vector<task>& tasks, key_hash_set* present) {
+    worker_pool pool(worker_pool::threads_for(config_.tune.threads, tasks.size()));
+    const unsigned threads = pool.size();
+    report.threads = std::max(report.threads, threads);
+    std::vector<worker> workers(threads);
+    std::vector<key_hash_set> notes(
+        present != nullptr ? threads : 0,
+        key_hash_set(present != nullptr ? present->limit() / threads : 0));
+    for (unsigned t = 0; t < threads; ++t) {
+      worker& w = workers[t];
+      const auto executor = pool.io(t).get_executor();
+      w.source_map = std::make_unique<slot_router>(executor, sides.source, sides.source_facts.map,
+                                                   config_.tune, control_);
+      w.target_map = std::make_unique<slot_router>(executor, sides.target, sides.target_facts.map,
+                                                   config_.tune, control_);
+      w.context = std::make_unique<verify_context>(
+          verify_context{config_, compare, control_, counters_, **diffs, warnings_, *w.source_map,
+                         *w.target_map, present != nullptr ? &notes[t] : nullptr});
+    }
+    for (std::size_t i = 0; i < tasks.size(); ++i) workers[i % threads].tasks.push_back(tasks[i]);
+    pool.run(
+        [&](unsigned t, asio::io_context& io) {
+          worker& w = workers[t];
+          std::vector<asio::awaitable<void>> flows;
+          for (const task& job : w.tasks) {
+            flows.push_back(job.extra ? find_extra_keys(*w.context, job.node)
+                                      : verify_shard(*w.context, job.node));
+          }
+          run_flows_with_reauth(io, std::move(flows), on_error);
+        },
+        on_error);
+    if (present != nullptr) {
+      for (auto& n : notes) present->merge(std::move(n));
+    }
+  };
+
+  if (!proving) {
+    // Both passes at once, as they do not depend on each other.
+    std::vector<task> all = compare_tasks;
+    all.insert(all.end(), extra_tasks.begin(), extra_tasks.end());
+    run_tasks(all, nullptr);
+    if (config_.extra) report.extra = extra_pass::ran;
+  } else {
+    key_hash_set present;
+    run_tasks(compare_tasks, &present);
+    if (control_.failed() || control_.draining()) {
+      report.extra = extra_pass::not_run;
+      report.extra_why = "the job ended before it";
+    } else {
+      const bool overflowed = present.overflowed();
+      const std::uint64_t found = present.distinct();
+      present = key_hash_set{};
+      auto after = run_blocking(read_target_states(sides.target, sides.target_facts.map.masters()));
+      std::optional<std::string> why;
+      if (overflowed) {
+        why = fmt::format(
+            "the source pass found more than {} keys on the target, more than the "
+            "count keeps in memory",
+            present.limit());
+      } else if (!after) {
+        why = after.error().message;
+      } else {
+        why = judge_extra_proof(before, *after, found);
+      }
+      if (!why) {
+        report.extra = extra_pass::proven;
+        report.extra_why = fmt::format(
+            "the target holds {} keys, each found there by the source pass, and was not written "
+            "during the check",
+            found);
+      } else {
+        report.extra = extra_pass::ran;
+        report.extra_why = std::move(*why);
+        run_tasks(extra_tasks, nullptr);
+      }
+    }
+  }
 
   finish();
   const verify_counts& t = report.totals;

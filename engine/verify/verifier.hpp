@@ -126,8 +126,20 @@ enum class verify_status {
   fatal,        ///< could not run, or stopped by a fatal error (see `failure`)
 };
 
+/// How the job looked for keys only the target holds.
+enum class extra_pass {
+  off,       ///< not asked for (--no-extra)
+  ran,       ///< the target was scanned and its keys looked up on the source
+  proven,    ///< unnecessary: the target's key count proved it holds no key the source pass missed
+  not_run,   ///< the job ended before it (a fatal error or a drain)
+};
+
 /// What the job found.
 struct verify_report {
+  /// Whether the extra-key pass ran, and why (see extra_proof.hpp).
+  extra_pass extra = extra_pass::off;
+  /// Why the pass ran although a count might have made it unnecessary, or what proved it so.
+  std::string extra_why;
   /// How it ended.
   verify_status status = verify_status::fatal;
   /// The counters at the end.

@@ -139,6 +139,9 @@ asio::awaitable<void> settle(verify_context& ctx, routed_side& source, routed_si
   std::vector<std::size_t> broken;
   for (std::size_t i = 0; i < verdicts.size(); ++i) {
     const verdict& v = verdicts[i];
+    // The target held it when last read: a key of the target (the proof needs only those; a
+    // key left out makes the proof fall back, never pass wrongly).
+    if (ctx.present != nullptr && !v.vanished && v.target.exists()) ctx.present->add(v.key.view());
     if (v.vanished) {
       ++counts[verify_counter::vanished];
       continue;

@@ -9,6 +9,7 @@
 
 #include "engine/cluster/slot_router.hpp"
 #include "engine/verify/diff_file.hpp"
+#include "engine/verify/extra_proof.hpp"
 #include "engine/verify/verifier.hpp"
 
 namespace ferry::engine {
@@ -31,6 +32,9 @@ struct verify_context {
   slot_router& source_map;
   /// This thread's view of the target's slot map.
   slot_router& target_map;
+  /// When the job tries to prove the extra-key pass unnecessary: this thread's notes of the keys
+  /// the source pass found present on the target (see extra_proof.hpp); null otherwise.
+  key_hash_set* present = nullptr;
 };
 
 /// Compares every key of the source master at `node` with the target (and repairs, if asked).

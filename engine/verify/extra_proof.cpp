@@ -7,27 +7,14 @@
 #include <charconv>
 #include <functional>
 
+#include "protocol/wire/info.hpp"
+
 namespace ferry::engine {
 
 namespace asio = boost::asio;
+using protocol::info_field;
 
 namespace {
-
-/// The value of `name:` in an INFO text, if there.
-std::optional<std::string_view> info_field(std::string_view info, std::string_view name) {
-  std::size_t at = 0;
-  while (at < info.size()) {
-    std::size_t end = info.find('\n', at);
-    if (end == std::string_view::npos) end = info.size();
-    std::string_view line = info.substr(at, end - at);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() > name.size() && line.starts_with(name) && line[name.size()] == ':') {
-      return line.substr(name.size() + 1);
-    }
-    at = end + 1;
-  }
-  return std::nullopt;
-}
 
 bool number_field(std::string_view info, std::string_view name, std::int64_t& out) {
   auto text = info_field(info, name);

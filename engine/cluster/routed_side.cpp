@@ -53,6 +53,23 @@ asio::awaitable<outcome> routed_side::run_one(const protocol::bytes& key, std::s
 asio::awaitable<outcome> routed_side::run(std::span<const protocol::bytes> keys,
                                           std::size_t per_key, const key_encoder& encode,
                                           std::vector<protocol::reply>& replies) {
+  co_return co_await run_keys(keys, per_key, encode, replies, nullptr, nullptr);
+}
+
+asio::awaitable<outcome> routed_side::run(std::span<const protocol::bytes> keys,
+                                          std::size_t per_key, const key_encoder& encode,
+                                          std::vector<protocol::reply>& replies,
+                                          const node_bracket& bracket,
+                                          std::vector<bracket_answer>& answers) {
+  answers.clear();
+  co_return co_await run_keys(keys, per_key, encode, replies, &bracket, &answers);
+}
+
+asio::awaitable<outcome> routed_side::run_keys(std::span<const protocol::bytes> keys,
+                                               std::size_t per_key, const key_encoder& encode,
+                                               std::vector<protocol::reply>& replies,
+                                               const node_bracket* bracket,
+                                               std::vector<bracket_answer>* answers) {
   replies.assign(keys.size() * per_key, protocol::reply{});
   round_.begin(keys.size());
   const redirect_round::slot_of slot_of = [&](std::uint32_t i) {
@@ -65,7 +82,10 @@ asio::awaitable<outcome> routed_side::run(std::span<const protocol::bytes> keys,
     // The groups are planned from the map before any write: another user of this router may
     // refresh the map while this call waits for replies.
     for (const round_group& group : round_.plan(&router_.map(), slot_of)) {
-      if (auto done = co_await run_group(group, per_key, encode, replies); !done) co_return done;
+      if (auto done = co_await run_group(group, per_key, encode, replies, bracket, answers);
+          !done) {
+        co_return done;
+      }
     }
     const round_outcome next = round_.finish(backoff::clock::now());
     if (next.next == round_outcome::step::done) break;
@@ -88,12 +108,25 @@ asio::awaitable<outcome> routed_side::run(std::span<const protocol::bytes> keys,
 
 asio::awaitable<outcome> routed_side::run_group(const round_group& group, std::size_t per_key,
                                                 const key_encoder& encode,
-                                                std::vector<protocol::reply>& replies) {
+                                                std::vector<protocol::reply>& replies,
+                                                const node_bracket* bracket,
+                                                std::vector<bracket_answer>* answers) {
+  // An ASKING group's node holds only some keys of its slots: nothing it says of itself is
+  // said of them alone.
+  const bool bracketed = bracket != nullptr && !group.asking;
+  const auto push_all = [&](const std::vector<std::vector<std::string>>& commands) {
+    for (const auto& words : commands) {
+      commands_.begin(words.size());
+      for (const std::string& word : words) commands_.arg(word);
+    }
+  };
   commands_.clear();
+  if (bracketed) push_all(bracket->before);
   for (const std::uint32_t index : group.keys) {
     if (group.asking) commands_.push({"ASKING"});
     encode(index, commands_);
   }
+  if (bracketed) push_all(bracket->after);
   link& node = links_.to(group, &router_.map(), nullptr);
   node.connection().keep_bulks(keeping_);
   if (auto done = co_await node.exec(commands_, node_replies_); !done) {
@@ -101,7 +134,20 @@ asio::awaitable<outcome> routed_side::run_group(const round_group& group, std::s
                                 fmt::format("{}: {}", role_, done.error().message)};
   }
   const std::string& host = node.connection().where().host;
-  std::size_t at = 0;
+  bracket_answer* answer = nullptr;
+  if (answers != nullptr) {
+    answer = &answers->emplace_back();
+    if (bracketed) {
+      const std::size_t before = bracket->before.size(), after = bracket->after.size();
+      const auto tail = node_replies_.end() - static_cast<std::ptrdiff_t>(after);
+      answer->before.assign(std::make_move_iterator(node_replies_.begin()),
+                            std::make_move_iterator(node_replies_.begin() +
+                                                    static_cast<std::ptrdiff_t>(before)));
+      answer->after.assign(std::make_move_iterator(tail),
+                           std::make_move_iterator(node_replies_.end()));
+    }
+  }
+  std::size_t at = bracketed ? bracket->before.size() : 0;
   for (const std::uint32_t index : group.keys) {
     if (group.asking) ++at;  // ASKING's +OK
     const std::size_t first = at;
@@ -122,6 +168,7 @@ asio::awaitable<outcome> routed_side::run_group(const round_group& group, std::s
       for (std::size_t k = 0; k < per_key; ++k) {
         replies[index * per_key + k] = std::move(node_replies_[first + k]);
       }
+      if (answer != nullptr) answer->keys.push_back(index);
       continue;
     }
     const auto to = protocol::parse_redirect(why);

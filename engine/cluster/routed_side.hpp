@@ -35,6 +35,23 @@ namespace ferry::engine {
 /// Appends the commands for key `index` (always the same number per key) to `commands`.
 using key_encoder = std::function<void(std::size_t index, protocol::command_buffer& commands)>;
 
+/// Unkeyed commands a call sends on each node's connection before and after the keys it sends
+/// there (not around keys sent with ASKING), so that what they answer holds for the keys between
+/// them: e.g. the INFO samples of expiry_probe.hpp. Each command is its words.
+struct node_bracket {
+  std::vector<std::vector<std::string>> before;
+  std::vector<std::vector<std::string>> after;
+};
+
+/// What one node answered around the keys whose replies it gave.
+struct bracket_answer {
+  /// The keys (indices into the call's keys) whose replies came from this node's pipeline.
+  std::vector<std::uint32_t> keys;
+  /// The replies to node_bracket's commands; both empty for keys sent with ASKING.
+  std::vector<protocol::reply> before;
+  std::vector<protocol::reply> after;
+};
+
 /// See the file comment.
 class routed_side {
  public:
@@ -49,6 +66,15 @@ class routed_side {
   boost::asio::awaitable<outcome> run(std::span<const protocol::bytes> keys, std::size_t per_key,
                                       const key_encoder& encode,
                                       std::vector<protocol::reply>& replies);
+
+  /// run(), with `bracket`'s commands around the keys on each node's connection; `answers` gets
+  /// one entry per pipeline sent, with the keys that pipeline settled (a key redirected
+  /// elsewhere is settled by a later one).
+  boost::asio::awaitable<outcome> run(std::span<const protocol::bytes> keys, std::size_t per_key,
+                                      const key_encoder& encode,
+                                      std::vector<protocol::reply>& replies,
+                                      const node_bracket& bracket,
+                                      std::vector<bracket_answer>& answers);
 
   /// The same for one key.
   boost::asio::awaitable<outcome> run_one(const protocol::bytes& key, std::size_t per_key,
@@ -66,15 +92,24 @@ class routed_side {
 
   /// "source" or "target".
   const std::string& role() const noexcept { return role_; }
+  /// The database the side's connections select.
+  int db() const noexcept { return router_.seed().where.db; }
   /// The slot map this side routes by.
   const protocol::topology& map() const noexcept { return router_.map(); }
   /// Connection retries and re-sent keys since this object was made.
   std::uint64_t retries() const;
 
  private:
+  boost::asio::awaitable<outcome> run_keys(std::span<const protocol::bytes> keys,
+                                           std::size_t per_key, const key_encoder& encode,
+                                           std::vector<protocol::reply>& replies,
+                                           const node_bracket* bracket,
+                                           std::vector<bracket_answer>* answers);
   boost::asio::awaitable<outcome> run_group(const round_group& group, std::size_t per_key,
                                             const key_encoder& encode,
-                                            std::vector<protocol::reply>& replies);
+                                            std::vector<protocol::reply>& replies,
+                                            const node_bracket* bracket,
+                                            std::vector<bracket_answer>* answers);
 
   boost::asio::any_io_executor executor_;
   slot_router& router_;

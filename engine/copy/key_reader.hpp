@@ -23,7 +23,7 @@
 #include "engine/cluster/redirect_round.hpp"
 #include "engine/copy/batches.hpp"
 #include "engine/copy/counters.hpp"
-#include "engine/copy/expiry_probe.hpp"
+#include "engine/cluster/expiry_probe.hpp"
 #include "engine/copy/failed_keys.hpp"
 #include "engine/copy/read_path.hpp"
 #include "engine/copy/source_commands.hpp"

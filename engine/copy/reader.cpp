@@ -40,17 +40,11 @@ const protocol::reply& no_expiry_reply() {
   return reply;
 }
 
-/// The text of an INFO reply; nothing for a refusal or a reply not kept whole.
-std::optional<std::string_view> info_text_of(const protocol::reply& reply) {
-  if (reply.kind != protocol::reply_kind::string) return std::nullopt;
-  return reply.text();
-}
-
 /// The sample of database `db` in the INFO keyspace and INFO stats replies at `at`.
 std::optional<expiry_sample> sample_at(const std::vector<protocol::reply>& replies, std::size_t at,
                                        int db) {
-  const auto keyspace = info_text_of(replies[at]);
-  const auto stats = info_text_of(replies[at + 1]);
+  const auto keyspace = info_reply_text(replies[at]);
+  const auto stats = info_reply_text(replies[at + 1]);
   if (!keyspace || !stats) return std::nullopt;
   return expiry_sample_of(*keyspace, *stats, db);
 }
@@ -185,8 +179,8 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
   const int db = context_.source.where.db;
   if (probing) {
     const std::size_t last = replies_.size() - 1;
-    if (server_info) probe_.judge_server(info_text_of(replies_[last - 1]));
-    const auto keyspace = info_text_of(replies_[last]);
+    if (server_info) probe_.judge_server(info_reply_text(replies_[last - 1]));
+    const auto keyspace = info_reply_text(replies_[last]);
     probe_.probed(keyspace ? expires_of(*keyspace, db) : std::nullopt);
   }
   if (bracketed &&

@@ -1,6 +1,6 @@
-// When a reader may leave out each key's expiry command (engine/copy/expiry_probe.hpp).
+// When a reader may leave out each key's expiry command (engine/cluster/expiry_probe.hpp).
 
-#include "engine/copy/expiry_probe.hpp"
+#include "engine/cluster/expiry_probe.hpp"
 
 #include <gtest/gtest.h>
 
@@ -131,6 +131,66 @@ TEST(expiry_probe, a_database_that_gains_expiries_is_read_per_key_until_it_has_n
   }
   probe.probed(0);
   EXPECT_TRUE(probe.bracket_next());
+}
+
+protocol::reply bulk(std::string_view text) {
+  return {protocol::reply_kind::string, 0, protocol::bytes::copy_of(text), {}};
+}
+
+/// What a node sent back for `keys` around them: INFO keyspace and stats before and after.
+bracket_answer bracketed(std::vector<std::uint32_t> keys, std::string_view before_keyspace,
+                         std::string_view after_keyspace, std::string_view after_stats) {
+  return {std::move(keys),
+          {bulk(keyspace(before_keyspace)), bulk(stats_with)},
+          {bulk(keyspace(after_keyspace)), bulk(after_stats)}};
+}
+
+TEST(probed_read, learns_from_the_trailing_info_then_brackets_the_next_read) {
+  expiry_probe probe(true);
+  probed_read first(probe);
+  EXPECT_TRUE(first.per_key_expiries());
+  EXPECT_TRUE(first.bracket().before.empty());
+  ASSERT_EQ(first.bracket().after.size(), 2u);
+  EXPECT_EQ(first.bracket().after[1], (std::vector<std::string>{"INFO", "server"}));
+  first.answers.push_back({{0, 1}, {}, {bulk(keyspace("db0:keys=9,expires=0\r\n")), bulk(server_74)}});
+  EXPECT_TRUE(first.settle(0).empty()) << "keys read with their expiries need nothing more";
+
+  probed_read second(probe);
+  EXPECT_FALSE(second.per_key_expiries());
+  EXPECT_EQ(second.bracket().before.size(), 2u);
+  EXPECT_EQ(second.bracket().after.size(), 2u);
+  // Two nodes (a cluster side): one proves its keys, one saw an expiry expire meanwhile, and
+  // keys sent with ASKING had no samples around them at all.
+  second.answers.push_back(bracketed({0, 2}, "db0:keys=9,expires=0\r\n",
+                                     "db0:keys=9,expires=0\r\n", stats_with));
+  second.answers.push_back(bracketed({1, 4}, "db0:keys=9,expires=0\r\n",
+                                     "db0:keys=9,expires=0\r\n",
+                                     "# Stats\r\nexpired_keys:18\r\n"));
+  second.answers.push_back({{3}, {}, {}});
+  EXPECT_EQ(second.settle(0), (std::vector<std::uint32_t>{1, 4, 3}));
+  EXPECT_EQ(probe.proofs(), 1u);
+  EXPECT_EQ(probe.failures(), 1u) << "keys sent with ASKING count as no attempt";
+  EXPECT_TRUE(probed_read(probe).per_key_expiries()) << "a failed proof waits";
+}
+
+TEST(probed_read, a_side_with_expiries_or_a_proxy_is_read_per_key) {
+  expiry_probe with(true);
+  probed_read first(with);
+  first.answers.push_back({{0}, {}, {bulk(keyspace("db0:keys=9,expires=3\r\n")), bulk(server_74)}});
+  first.settle(0);
+  EXPECT_TRUE(probed_read(with).per_key_expiries());
+
+  expiry_probe proxy(true);
+  probed_read asked(proxy);
+  asked.answers.push_back({{0}, {}, {bulk(keyspace("db0:keys=9,expires=0\r\n")),
+                                     bulk("# Server\r\nredis_version:7.2.0\r\n")}});
+  asked.settle(0);
+  probed_read next(proxy);
+  EXPECT_TRUE(next.per_key_expiries());
+  EXPECT_TRUE(next.bracket().after.empty()) << "nothing more to learn there";
+
+  expiry_probe off(false);
+  EXPECT_TRUE(probed_read(off).bracket().after.empty());
 }
 
 }  // namespace

@@ -23,10 +23,17 @@
 // replica learns of an expiry as a DEL) and never a proxy (Redis Enterprise, Azure Managed Redis
 // and Azure Cache Enterprise as a source answer INFO for the whole database). Pure: unit-tested
 // in tests/unit/expiry_probe_test.cpp.
+//
+// The copy's key_reader sends its passes itself; `probed_read` is the same for a reader that goes
+// through routed_side (verify's key_comparer): one per call, its bracket sent on each node.
 
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
+
+#include "engine/cluster/routed_side.hpp"
+#include "protocol/wire/reply.hpp"
 
 namespace ferry::engine {
 
@@ -49,6 +56,9 @@ std::optional<std::uint64_t> expires_of(std::string_view keyspace, int db);
 
 /// True when INFO server's text is a Redis or Valkey server's own (see the file comment).
 bool info_is_the_nodes_own(std::string_view server);
+
+/// The text of an INFO reply; nothing for a refusal or a reply not kept whole.
+std::optional<std::string_view> info_reply_text(const protocol::reply& reply);
 
 /// The reader's state: whether its next pass is sent bracketed by INFO (without expiries).
 class expiry_probe {
@@ -95,6 +105,32 @@ class expiry_probe {
   unsigned next_wait_ = first_wait;
   std::uint64_t proofs_ = 0;
   std::uint64_t failures_ = 0;
+};
+
+/// One call of routed_side::run under an expiry_probe: whether its keys carry their expiry
+/// command, the INFO commands to send around them on each node, and what their answers proved.
+class probed_read {
+ public:
+  /// For the next call reading through `probe`.
+  explicit probed_read(expiry_probe& probe);
+
+  /// True when every key must be sent with its expiry command.
+  bool per_key_expiries() const noexcept { return !bracketed_; }
+  /// The commands to send around the keys on each node (none when there is nothing to learn).
+  const node_bracket& bracket() const noexcept { return bracket_; }
+  /// Filled by routed_side::run.
+  std::vector<bracket_answer> answers;
+
+  /// Tells the probe what the answers said of database `db`; returns the keys (indices into the
+  /// call's keys) sent without their expiry whose node proved nothing: to be read again with it.
+  std::vector<std::uint32_t> settle(int db);
+
+ private:
+  expiry_probe& probe_;
+  bool bracketed_;
+  bool probing_;
+  bool server_info_;
+  node_bracket bracket_;
 };
 
 }  // namespace ferry::engine

@@ -23,6 +23,7 @@ struct verify_flags {
   engine::verify_config config;
   std::string mode = "full";
   std::int64_t ttl_tolerance_ms = 1000;
+  std::string expiry_reads = "auto";
   unsigned recheck_pause_ms = 200;
   bool no_extra = false;
   std::string report_path;
@@ -61,6 +62,7 @@ int run_verify(verify_flags& flags) {
   config.compare.mode =
       flags.mode == "quick" ? engine::compare_mode::quick : engine::compare_mode::full;
   config.compare.ttl_tolerance_ms = flags.ttl_tolerance_ms;
+  config.compare.prove_no_expiry = flags.expiry_reads == "auto";
   config.compare.recheck_pause = std::chrono::milliseconds{flags.recheck_pause_ms};
   config.extra = !flags.no_extra;
   config.tune.connect_timeout = std::chrono::milliseconds{flags.connect_timeout_ms};
@@ -181,6 +183,15 @@ void add_verify_command(CLI::App& app, int& exit_code) {
                    "Expiries this many milliseconds apart still count as equal")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}))
       ->type_name("MS")
+      ->capture_default_str();
+  verify
+      ->add_option("--expiry-reads", flags->expiry_reads,
+                   "How each key's expiry is read, on either side: auto (where a server's INFO "
+                   "shows its database has no key with an expiry, checked before and after each "
+                   "batch on the master itself, keys are read without an expiry command, as "
+                   "ferry copy does) or per-key (PEXPIRETIME, or PTTL before Redis 7, beside "
+                   "every key)")
+      ->check(CLI::IsMember({"auto", "per-key"}))
       ->capture_default_str();
   auto* no_extra = verify->add_flag("--no-extra", flags->no_extra,
                                     "Do not scan the target for keys the source lacks");

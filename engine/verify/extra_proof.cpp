@@ -112,6 +112,11 @@ std::uint64_t key_hash_set::distinct() {
   return hashes_.size();
 }
 
+bool key_hash_set::contains(std::string_view key) const {
+  return std::binary_search(hashes_.begin(), hashes_.end(),
+                            static_cast<std::uint64_t>(std::hash<std::string_view>{}(key)));
+}
+
 asio::awaitable<maybe<std::vector<target_node_state>>> read_target_states(
     const protocol::connection_options& base, const std::vector<protocol::cluster_node>& nodes) {
   std::vector<target_node_state> states;

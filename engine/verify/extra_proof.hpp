@@ -77,6 +77,9 @@ class key_hash_set {
   void merge(key_hash_set&& other);
   /// Distinct hashes noted (sorts and deduplicates in place).
   std::uint64_t distinct();
+  /// True when a key with `key`'s hash was noted; only after distinct(). A key whose hash is
+  /// another's is taken for it (about n / 2^64 for each of n keys noted).
+  bool contains(std::string_view key) const;
   /// Bytes held.
   std::size_t bytes() const noexcept { return hashes_.capacity() * sizeof(std::uint64_t); }
 

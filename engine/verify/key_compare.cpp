@@ -56,7 +56,12 @@ asio::awaitable<maybe<verdict>> key_comparer::judge(const bytes& key, key_state 
   }
   bool value_differs = false;
   if (options_.mode == compare_mode::full) {
-    if (s.oversized || t.oversized || s.digest != t.digest) {
+    if (s.whole && t.whole) {
+      // Both read whole (small strings): their digests are the values', and a live source's
+      // thousands of rewritten strings cost no comparison one key at a time.
+      value_differs = s.digest != t.digest;
+      if (value_differs) v.detail = "the bytes differ";
+    } else if (s.oversized || t.oversized || s.digest != t.digest) {
       ++deep_compared_;
       v.deep = true;
       auto deep = co_await deep_compare(source_.side, target_.side, v.key, s.type, options_.deep);
@@ -105,54 +110,74 @@ asio::awaitable<maybe<std::vector<verdict>>> key_comparer::compare(std::span<con
 
 asio::awaitable<outcome> key_comparer::recheck(std::vector<verdict>& result,
                                                std::chrono::steady_clock::time_point first_look) {
-  std::vector<std::size_t> differing;
-  for (std::size_t i = 0; i < result.size(); ++i) {
-    if (result[i].kind != difference::none) differing.push_back(i);
+  recheck_state state = begin_recheck(std::move(result), first_look);
+  while (!state.done()) {
+    const auto wait = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   state.due - std::chrono::steady_clock::now()),
+                               std::chrono::milliseconds{0});
+    if (!co_await source_.side.pause(wait)) {
+      result = std::move(state.verdicts);
+      co_return fail_with(job_error::stopped, "stopped while re-checking differences");
+    }
+    if (auto done = co_await recheck_round(state); !done) {
+      result = std::move(state.verdicts);
+      co_return done;
+    }
   }
-  if (differing.empty()) co_return outcome{};
-  auto pause = options_.recheck_pause;
+  result = std::move(state.verdicts);
+  co_return outcome{};
+}
+
+recheck_state key_comparer::begin_recheck(std::vector<verdict> verdicts,
+                                          std::chrono::steady_clock::time_point first_look) const {
+  recheck_state state;
+  state.verdicts = std::move(verdicts);
+  for (std::size_t i = 0; i < state.verdicts.size(); ++i) {
+    if (state.verdicts[i].kind != difference::none) state.differing.push_back(i);
+  }
+  // A live source may be ahead of a target that a sync is about to update: look at both sides
+  // again later. Only a difference that holds still is reported as one. The first pause counts
+  // from the first look (time spent waiting elsewhere counts too).
+  state.pause = options_.recheck_pause;
+  state.due = first_look + state.pause;
+  return state;
+}
+
+asio::awaitable<outcome> key_comparer::recheck_round(recheck_state& state) {
+  if (state.done()) co_return outcome{};
+  std::vector<verdict>& result = state.verdicts;
+  std::vector<std::size_t>& differing = state.differing;
+  const unsigned round = state.round++;
+  state.pause *= 2;
   // PTTL-derived expiries jitter by the time between reads; PEXPIRETIME is exact.
   const std::int64_t source_slack = source_.pexpiretime ? 0 : options_.ttl_tolerance_ms;
   const std::int64_t target_slack = target_.pexpiretime ? 0 : options_.ttl_tolerance_ms;
   using namespace asio::experimental::awaitable_operators;
-  for (unsigned round = 1; !differing.empty(); ++round) {
-    // A live source may be ahead of a target that a sync is about to update: look at both
-    // sides again later. Only a difference that holds still is reported as one. The first
-    // pause counts from the first look (time spent waiting elsewhere counts too).
-    const auto wait = round == 1
-                          ? std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         first_look + pause - std::chrono::steady_clock::now()),
-                                     std::chrono::milliseconds{0})
-                          : pause;
-    if (!co_await source_.side.pause(wait)) {
-      co_return fail_with(job_error::stopped, "stopped while re-checking differences");
+  std::vector<bytes> again;
+  again.reserve(differing.size());
+  for (std::size_t i : differing) again.push_back(result[i].key);
+  auto [source_now, target_now] =
+      co_await (read_states(source_, again) && read_states(target_, again));
+  if (!source_now) co_return source_now.error();
+  if (!target_now) co_return target_now.error();
+  std::vector<std::size_t> todo;
+  for (std::size_t j = 0; j < differing.size(); ++j) {
+    verdict& v = result[differing[j]];
+    const bool source_changed = state_moved(v.source, (*source_now)[j], source_slack);
+    const bool target_changed = state_moved(v.target, (*target_now)[j], target_slack);
+    if (!source_changed && !target_changed) continue;  // a stable difference
+    if (round >= options_.rounds) {
+      v.kind = difference::changed;
+      v.detail = fmt::format("the {} kept changing during {} comparisons",
+                             source_changed ? "source" : "target", round);
+      v.source = std::move((*source_now)[j]);
+      v.target = std::move((*target_now)[j]);
+      continue;
     }
-    pause *= 2;
-    std::vector<bytes> again;
-    again.reserve(differing.size());
-    for (std::size_t i : differing) again.push_back(result[i].key);
-    auto [source_now, target_now] =
-        co_await (read_states(source_, again) && read_states(target_, again));
-    if (!source_now) co_return source_now.error();
-    if (!target_now) co_return target_now.error();
-    std::vector<std::size_t> todo;
-    for (std::size_t j = 0; j < differing.size(); ++j) {
-      verdict& v = result[differing[j]];
-      const bool source_changed = state_moved(v.source, (*source_now)[j], source_slack);
-      const bool target_changed = state_moved(v.target, (*target_now)[j], target_slack);
-      if (!source_changed && !target_changed) continue;  // a stable difference
-      if (round >= options_.rounds) {
-        v.kind = difference::changed;
-        v.detail = fmt::format("the {} kept changing during {} comparisons",
-                               source_changed ? "source" : "target", round);
-        v.source = std::move((*source_now)[j]);
-        v.target = std::move((*target_now)[j]);
-        continue;
-      }
-      todo.push_back(differing[j]);
-    }
-    differing.clear();
-    if (todo.empty()) break;
+    todo.push_back(differing[j]);
+  }
+  differing.clear();
+  if (!todo.empty()) {
     const std::vector<bytes> some = pick_keys(result, todo);
     auto found = co_await compare_once(some);
     if (!found) co_return found.error();
@@ -162,6 +187,8 @@ asio::awaitable<outcome> key_comparer::recheck(std::vector<verdict>& result,
       result[todo[j]] = std::move((*found)[j]);
     }
   }
+  state.due = std::chrono::steady_clock::now() + state.pause;
+  if (!state.done()) co_return outcome{};
   co_return co_await add_lengths(result);
 }
 
@@ -191,8 +218,14 @@ asio::awaitable<outcome> key_comparer::add_lengths(std::vector<verdict>& verdict
   if (!a) co_return a;
   if (!b) co_return b;
   for (std::size_t j = 0; j < which.size(); ++j) {
-    verdicts[which[j]].source.length = sources[j].length;
-    verdicts[which[j]].target.length = targets[j].length;
+    verdict& v = verdicts[which[j]];
+    v.source.length = sources[j].length;
+    v.target.length = targets[j].length;
+    // As an element-wise comparison says it (deep_compare.cpp), now that the lengths are known.
+    if (v.kind == difference::value && v.source.whole && v.target.whole &&
+        v.source.length >= 0 && v.target.length >= 0 && v.source.length != v.target.length) {
+      v.detail = fmt::format("{} vs {} bytes", v.source.length, v.target.length);
+    }
   }
   co_return outcome{};
 }

@@ -10,7 +10,8 @@
 // (deep_compare.hpp). A side that refuses scripts (NOPERM, EVAL disabled) is read with DUMP instead
 // and the digest computed here: correct, but every value crosses the network; a warning says so
 // once. Per key the batch pipelines TYPE, PEXPIRETIME (PTTL before Redis 7, made absolute) and the
-// digest on both sides at once, each side routed by slot (routed_side.hpp).
+// digest on both sides at once, each side routed by slot (routed_side.hpp); with
+// `prove_no_expiry`, where a side's INFO proves its database has no expiry, without PEXPIRETIME.
 //
 // A key that differs is read again on both sides after a pause (a live source may be ahead of
 // a target that a sync is about to update): when either side has moved on, the key is compared
@@ -29,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cluster/expiry_probe.hpp"
 #include "engine/cluster/routed_side.hpp"
 #include "engine/cluster/sides.hpp"
 #include "engine/verify/deep_compare.hpp"
@@ -79,6 +81,10 @@ struct compare_options {
   bool direct_strings = false;
   /// See direct_strings.
   std::size_t direct_max_bytes = 4096;
+  /// Leave out the expiry command where a side's INFO, sampled before and after the keys on
+  /// each node, proves its database holds no key with an expiry (expiry_probe.hpp, as the
+  /// copy's --expiry-reads auto); false: every key's expiry is read.
+  bool prove_no_expiry = false;
   /// Keys estimated larger than this (estimated_bytes: a string's length, 64 bytes per element
   /// of a collection) get no server-side digest, which would make the server hold a DUMP of
   /// that size three times over and block it meanwhile; they are compared element by element.
@@ -88,11 +94,37 @@ struct compare_options {
   deep_options deep;
 };
 
+/// What the comparers of one shard learn together about each side's expiries (see
+/// compare_options::prove_no_expiry): one comparer's first batch tells the others'.
+struct side_probes {
+  explicit side_probes(bool allowed) : source(allowed), target(allowed) {}
+  expiry_probe source;
+  expiry_probe target;
+};
+
+/// A re-check in progress (key_comparer::recheck_round): the verdicts, which of them still
+/// differ, and when the next look at them is due.
+struct recheck_state {
+  std::vector<verdict> verdicts;
+  /// Indices into `verdicts` of those still differing.
+  std::vector<std::size_t> differing;
+  /// The comparison the next look makes (the first look was 1).
+  unsigned round = 1;
+  /// The pause before the next look; doubles each round.
+  std::chrono::milliseconds pause{0};
+  std::chrono::steady_clock::time_point due;
+
+  /// True when no look is left to make.
+  bool done() const noexcept { return differing.empty(); }
+};
+
 /// See the file comment.
 class key_comparer {
  public:
-  /// A comparer reading through `source` and `target`, which it does not own.
-  key_comparer(routed_side& source, routed_side& target, compare_options options);
+  /// A comparer reading through `source` and `target`, which it does not own; `probes` (if not
+  /// null, outliving it) shared with the shard's other comparers on this thread.
+  key_comparer(routed_side& source, routed_side& target, compare_options options,
+               side_probes* probes = nullptr);
 
   /// Compares every key; a verdict per key, in the order of `keys`. Differing keys come with
   /// both sides' lengths (for descriptions).
@@ -105,6 +137,15 @@ class key_comparer {
   /// comparing other keys meanwhile, on another comparer (one call at a time each).
   boost::asio::awaitable<outcome> recheck(std::vector<verdict>& verdicts,
                                           std::chrono::steady_clock::time_point first_look);
+
+  /// The re-checks of recheck() one look at a time, so that a caller can interleave those of
+  /// many batches (each look due a pause after the last): starts with the verdicts of
+  /// compare_once(), first looked at at `first_look`.
+  recheck_state begin_recheck(std::vector<verdict> verdicts,
+                              std::chrono::steady_clock::time_point first_look) const;
+  /// Makes the next look of `state` (when it is due: this does not wait); once it is done(),
+  /// its differing verdicts have both sides' lengths.
+  boost::asio::awaitable<outcome> recheck_round(recheck_state& state);
 
   /// One comparison per key, no re-check and no lengths (e.g. to confirm a repair).
   boost::asio::awaitable<maybe<std::vector<verdict>>> compare_once(
@@ -129,12 +170,13 @@ class key_comparer {
     double string_share = 1.0;  // running share of strings among the keys read
     std::vector<protocol::reply> replies;
     bool dumps = true;  // false once the side refused DUMP: the canonical script instead
+    expiry_probe* probe = nullptr;  // whether its keys' expiries may be left out
   };
 
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_states(
       side_reader& reader, std::span<const protocol::bytes> keys);
   boost::asio::awaitable<maybe<std::vector<key_state>>> read_typed_states(
-      side_reader& reader, std::span<const protocol::bytes> keys, bool dumps);
+      side_reader& reader, std::span<const protocol::bytes> keys, bool dumps, bool may_prove);
   boost::asio::awaitable<outcome> read_script_digests(side_reader& reader,
                                                       std::span<const protocol::bytes> keys,
                                                       const std::vector<std::size_t>& which,
@@ -157,6 +199,7 @@ class key_comparer {
   boost::asio::awaitable<maybe<verdict>> judge(const protocol::bytes& key, key_state source,
                                                key_state target);
 
+  side_probes own_probes_;
   side_reader source_;
   side_reader target_;
   compare_options options_;

@@ -71,13 +71,17 @@ protocol::failure refused(const routed_side& side, std::string_view command, con
 
 }  // namespace
 
-key_comparer::key_comparer(routed_side& source, routed_side& target, compare_options options)
-    : source_{source, options.source_pexpiretime, options.source_field_ttls, true, 1.0, {}},
+key_comparer::key_comparer(routed_side& source, routed_side& target, compare_options options,
+                           side_probes* probes)
+    : own_probes_(options.prove_no_expiry),
+      source_{source, options.source_pexpiretime, options.source_field_ttls, true, 1.0, {}},
       target_{target, options.target_pexpiretime, options.target_field_ttls, true, 1.0, {}},
       options_(options),
       script_(options.canonical_digest ? canonical_digest_script : dump_digest_script),
       script_sha_(sha1_hex(script_)) {
   if (options_.rounds == 0) options_.rounds = 1;
+  source_.probe = probes != nullptr ? &probes->source : &own_probes_.source;
+  target_.probe = probes != nullptr ? &probes->target : &own_probes_.target;
 }
 
 void key_comparer::note_refusal(side_reader& reader, std::string_view refusal) {
@@ -110,7 +114,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   const std::size_t direct_max = std::min(options_.direct_max_bytes, options_.digest_max_bytes);
   if (!options_.direct_strings || direct_max == 0 || options_.mode != compare_mode::full ||
       reader.string_share < strings_first_share) {
-    auto states = co_await read_typed_states(reader, keys, true);
+    auto states = co_await read_typed_states(reader, keys, true, true);
     if (states && options_.direct_strings) {
       std::size_t strings = 0, seen = 0;
       for (const key_state& state : *states) {
@@ -126,31 +130,41 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   // the server's memory, and the expiry read behind it is then almost free (the source's
   // commandstats: PEXPIRETIME took 0.98 s per million keys in front of GETRANGE, 0.13 s behind
   // the copy's GET).
+  probed_read expiries(*reader.probe);
+  const std::size_t per_key = expiries.per_key_expiries() ? 2 : 1;
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
     c.begin(4);
     c.arg("GETRANGE");
     c.arg_ref(keys[i]);
     c.arg(std::int64_t{0});
     c.arg(last);
+    if (per_key == 1) return;
     c.begin(2);
     c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
     c.arg_ref(keys[i]);
   };
-  if (auto done = co_await reader.side.run(keys, 2, encode, reader.replies); !done) {
+  if (auto done = co_await reader.side.run(keys, per_key, encode, reader.replies,
+                                           expiries.bracket(), expiries.answers);
+      !done) {
     co_return done.error();
   }
   const std::int64_t read_at = unix_ms();
+  std::vector<bool> unproven(keys.size());
+  for (const std::uint32_t i : expiries.settle(reader.side.db())) unproven[i] = true;
   std::vector<key_state> states(keys.size());
   std::vector<std::size_t> others;
   std::size_t strings = 0;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const reply& value = reader.replies[2 * i];
-    const reply& ttl = reader.replies[2 * i + 1];
-    if (ttl.is_error()) {
-      co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
+    const reply& value = reader.replies[per_key * i];
+    std::int64_t expire_at = -1;  // proven to have none, or read:
+    if (per_key == 2) {
+      const reply& ttl = reader.replies[2 * i + 1];
+      if (ttl.is_error()) {
+        co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
+      }
+      expire_at = expiry_from_reply(ttl.integer, reader.pexpiretime, read_at);
+      if (expire_at == -2) continue;  // gone
     }
-    const std::int64_t expire_at = expiry_from_reply(ttl.integer, reader.pexpiretime, read_at);
-    if (expire_at == -2) continue;  // gone
     if (value.is_error()) {
       if (protocol::classify_error_reply(value.text()) != protocol::errc::wrong_type) {
         co_return refused(reader.side, "GETRANGE", value);
@@ -159,8 +173,10 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
       continue;
     }
     ++strings;
-    if (value.str.size() >= direct_max) {
-      others.push_back(i);  // perhaps longer: the usual path
+    // Perhaps longer: the usual path. Without the expiry command, a missing key reads as an
+    // empty string, and a key whose node proved nothing needs its expiry read.
+    if (value.str.size() >= direct_max || unproven[i] || (per_key == 1 && value.str.empty())) {
+      others.push_back(i);
       continue;
     }
     key_state& state = states[i];
@@ -168,18 +184,21 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
     state.expire_at_ms = expire_at;
     // No length: the usual path does not read one either, and a re-check may take it.
     state.digest = string_digest(value.text());
+    state.whole = true;
   }
   observe(strings, strings + others.size());
   if (others.empty()) co_return states;
   const std::vector<bytes> rest = pick(keys, others);
-  auto typed = co_await read_typed_states(reader, rest, true);
+  // Keys whose proof failed are read with their expiries (the probe waits before trying again).
+  const bool any_unproven = std::find(unproven.begin(), unproven.end(), true) != unproven.end();
+  auto typed = co_await read_typed_states(reader, rest, true, !any_unproven);
   if (!typed) co_return typed.error();
   for (std::size_t j = 0; j < others.size(); ++j) states[others[j]] = std::move((*typed)[j]);
   co_return states;
 }
 
 asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
-    side_reader& reader, std::span<const bytes> keys, bool dumps) {
+    side_reader& reader, std::span<const bytes> keys, bool dumps, bool may_prove) {
   const bool full = options_.mode == compare_mode::full;
   const bool scripts = full && reader.scripts;
   // Across versions a small value's DUMP is read and digested here (payload_digest.hpp), which
@@ -188,15 +207,22 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
   // element-wise comparisons the script's size estimate decides.
   const bool local = dumps && scripts && options_.canonical_digest && reader.dumps &&
                      options_.digest_max_bytes >= local_digest_min_limit;
-  const std::size_t per_key = scripts ? 3 : 2;
+  // Not around DUMPs kept within a budget: the trailing INFO could be the reply left out.
+  expiry_probe off(false);
+  probed_read expiries(may_prove && !local ? *reader.probe : off);
+  const std::size_t ttl_at = expiries.per_key_expiries() ? 1 : 0;  // 0: no expiry command
+  const std::size_t digest_at = ttl_at + 1;
+  const std::size_t per_key = digest_at + (scripts ? 1 : 0);
   const std::string limit = std::to_string(options_.digest_max_bytes);
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
     c.begin(2);
     c.arg("TYPE");
     c.arg_ref(keys[i]);
-    c.begin(2);
-    c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
-    c.arg_ref(keys[i]);
+    if (ttl_at != 0) {
+      c.begin(2);
+      c.arg(reader.pexpiretime ? "PEXPIRETIME" : "PTTL");
+      c.arg_ref(keys[i]);
+    }
     if (!scripts) return;
     if (local) {
       c.begin(2);
@@ -219,23 +245,31 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
                             .budget = local_digest_batch_bytes,
                             .keep_first = false});
   }
-  auto ran = co_await reader.side.run(keys, per_key, encode, reader.replies);
+  auto ran = co_await reader.side.run(keys, per_key, encode, reader.replies, expiries.bracket(),
+                                      expiries.answers);
   if (local) reader.side.keep_bulks({});
   if (!ran) co_return ran.error();
   const std::int64_t read_at = unix_ms();
+  std::vector<std::size_t> unproven;
+  for (const std::uint32_t i : expiries.settle(reader.side.db())) unproven.push_back(i);
+  std::sort(unproven.begin(), unproven.end());
   std::vector<key_state> states(keys.size());
   std::vector<std::size_t> noscript, dump, scripted;
   std::string refusal;
   for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (std::binary_search(unproven.begin(), unproven.end(), i)) continue;  // read again below
     const reply& type = reader.replies[i * per_key];
-    const reply& ttl = reader.replies[i * per_key + 1];
     if (type.is_error()) co_return refused(reader.side, "TYPE", type);
-    if (ttl.is_error()) {
-      co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
-    }
     key_state& state = states[i];
     state.type = type.text();
-    state.expire_at_ms = expiry_from_reply(ttl.integer, reader.pexpiretime, read_at);
+    state.expire_at_ms = -1;  // proven to have none, or read:
+    if (ttl_at != 0) {
+      const reply& ttl = reader.replies[i * per_key + ttl_at];
+      if (ttl.is_error()) {
+        co_return refused(reader.side, reader.pexpiretime ? "PEXPIRETIME" : "PTTL", ttl);
+      }
+      state.expire_at_ms = expiry_from_reply(ttl.integer, reader.pexpiretime, read_at);
+    }
     if (!state.exists() || state.expire_at_ms == -2) {
       state = key_state{};  // gone (or expired) between the commands
       continue;
@@ -245,7 +279,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
       dump.push_back(i);
       continue;
     }
-    const reply& digest = reader.replies[i * per_key + 2];
+    const reply& digest = reader.replies[i * per_key + digest_at];
     if (local) {
       if (digest.is_nil()) {
         state = key_state{};  // gone between TYPE and DUMP
@@ -274,8 +308,15 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
         break;
     }
   }
+  if (!unproven.empty()) {
+    auto again = co_await read_typed_states(reader, pick(keys, unproven), dumps, false);
+    if (!again) co_return again.error();
+    for (std::size_t j = 0; j < unproven.size(); ++j) {
+      states[unproven[j]] = std::move((*again)[j]);
+    }
+  }
   if (!scripted.empty()) {
-    auto again = co_await read_typed_states(reader, pick(keys, scripted), false);
+    auto again = co_await read_typed_states(reader, pick(keys, scripted), false, true);
     if (!again) co_return again.error();
     for (std::size_t j = 0; j < scripted.size(); ++j) {
       states[scripted[j]] = std::move((*again)[j]);

@@ -38,6 +38,9 @@ struct key_state {
   std::int64_t length = -1;
   /// Too large for a digest (see compare_options::digest_max_bytes): compare element by element.
   bool oversized = false;
+  /// `digest` is of the whole value, read here (a small string): two such digests that differ
+  /// are values that differ, with no element-wise comparison to confirm it.
+  bool whole = false;
 
   /// True when the key exists.
   bool exists() const noexcept { return type != "none"; }

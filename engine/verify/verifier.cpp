@@ -227,7 +227,8 @@ verify_report verifier::run() {
   };
   // Runs `tasks` on worker threads (each with its own views of both slot maps); with `present`,
   // each thread notes the keys found present on the target, merged into it at the end.
-  const auto run_tasks = [&](const std::vector<task>& tasks, key_hash_set* present) {
+  const auto run_tasks = [&](const std::vector<task>& tasks, key_hash_set* present,
+                             const key_hash_set* compared) {
     worker_pool pool(worker_pool::threads_for(config_.tune.threads, tasks.size()));
     const unsigned threads = pool.size();
     report.threads = std::max(report.threads, threads);
@@ -244,7 +245,7 @@ verify_report verifier::run() {
                                                    config_.tune, control_);
       w.context = std::make_unique<verify_context>(
           verify_context{config_, compare, control_, counters_, **diffs, warnings_, *w.source_map,
-                         *w.target_map, present != nullptr ? &notes[t] : nullptr});
+                         *w.target_map, present != nullptr ? &notes[t] : nullptr, compared});
     }
     for (std::size_t i = 0; i < tasks.size(); ++i) workers[i % threads].tasks.push_back(tasks[i]);
     pool.run(
@@ -267,18 +268,17 @@ verify_report verifier::run() {
     // Both passes at once, as they do not depend on each other.
     std::vector<task> all = compare_tasks;
     all.insert(all.end(), extra_tasks.begin(), extra_tasks.end());
-    run_tasks(all, nullptr);
+    run_tasks(all, nullptr, nullptr);
     if (config_.extra) report.extra = extra_pass::ran;
   } else {
     key_hash_set present;
-    run_tasks(compare_tasks, &present);
+    run_tasks(compare_tasks, &present, nullptr);
     if (control_.failed() || control_.draining()) {
       report.extra = extra_pass::not_run;
       report.extra_why = "the job ended before it";
     } else {
       const bool overflowed = present.overflowed();
       const std::uint64_t found = present.distinct();
-      present = key_hash_set{};
       auto after = run_blocking(read_target_states(sides.target, sides.target_facts.map.masters()));
       std::optional<std::string> why;
       if (overflowed) {
@@ -300,8 +300,11 @@ verify_report verifier::run() {
       } else {
         report.extra = extra_pass::ran;
         report.extra_why = std::move(*why);
-        run_tasks(extra_tasks, nullptr);
+        // Only the target's keys the comparison did not find there are looked up on the source
+        // (a live source's verify would otherwise pay for a second pass over every key).
+        run_tasks(extra_tasks, nullptr, overflowed ? nullptr : &present);
       }
+      present = key_hash_set{};
     }
   }
 

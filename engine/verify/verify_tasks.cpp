@@ -164,11 +164,12 @@ asio::awaitable<void> settle(verify_context& ctx, routed_side& source, routed_si
 
 /// Compares batches once and hands those with differences to the re-checker, so that the
 /// pauses before re-checks do not hold up the batches behind them.
-asio::awaitable<void> first_looks(verify_context& ctx, key_list_channel& in, recheck_channel& out) {
+asio::awaitable<void> first_looks(verify_context& ctx, key_list_channel& in, recheck_channel& out,
+                                  side_probes& probes) {
   auto executor = co_await asio::this_coro::executor;
   routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
   routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
-  key_comparer comparer(source, target, ctx.compare);
+  key_comparer comparer(source, target, ctx.compare, &probes);
   std::uint64_t deep_seen = 0;
   for (;;) {
     auto [ec, keys] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
@@ -183,19 +184,17 @@ asio::awaitable<void> first_looks(verify_context& ctx, key_list_channel& in, rec
     }
     const std::uint64_t deep = comparer.deep_compared() - deep_seen;
     deep_seen = comparer.deep_compared();
-    const bool differs = std::any_of(verdicts->begin(), verdicts->end(),
-                                     [](const verdict& v) { return v.kind != difference::none; });
-    if (!differs) {
-      co_await settle(ctx, source, target, comparer, *verdicts, deep);
-      continue;
-    }
-    if (deep != 0) {
-      verify_counts counts;
-      counts[verify_counter::deep] = deep;
-      ctx.counters.add(counts);
-    }
+    // The equal keys are settled now; only the differing ones wait for their re-checks.
+    std::vector<verdict> differing;
+    std::erase_if(*verdicts, [&](verdict& v) {
+      if (v.kind == difference::none) return false;
+      differing.push_back(std::move(v));
+      return true;
+    });
+    co_await settle(ctx, source, target, comparer, *verdicts, deep);
+    if (differing.empty()) continue;
     // A named value, moved in: GCC 12 mishandles a braced temporary inside co_await.
-    pending_recheck item{std::move(*verdicts), first_look};
+    pending_recheck item{std::move(differing), first_look};
     auto [sent] = co_await out.async_send(boost::system::error_code{}, std::move(item),
                                           asio::as_tuple(asio::use_awaitable));
     if (sent) co_return;
@@ -203,48 +202,83 @@ asio::awaitable<void> first_looks(verify_context& ctx, key_list_channel& in, rec
   co_await end_stream(out, 1);  // after what is buffered (close() would drop it)
 }
 
-/// Re-checks what first_looks found, everything that has arrived meanwhile at once (one pause
-/// for all of it), and settles it.
-asio::awaitable<void> rechecks(verify_context& ctx, recheck_channel& in) {
+/// Re-checks what first_looks found: what arrives together is looked at together, and the
+/// looks of different arrivals interleave (each due its pause after the last), so that a live
+/// source with differences in every batch does not make the batches wait in line for their
+/// pauses. The channel is read at least every `poll` meanwhile: first_looks never waits on it.
+asio::awaitable<void> rechecks(verify_context& ctx, recheck_channel& in, side_probes& probes) {
+  constexpr std::chrono::milliseconds poll{20};
   auto executor = co_await asio::this_coro::executor;
   routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
   routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
-  key_comparer comparer(source, target, ctx.compare);
+  key_comparer comparer(source, target, ctx.compare, &probes);
   std::uint64_t deep_seen = 0;
-  for (;;) {
-    auto [ec, first] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
-    if (ec) break;
-    if (ctx.control.stopping()) continue;  // keep receiving so first_looks is never stuck
-    pending_recheck all = std::move(first);
-    bool ended = false;
+  std::vector<recheck_state> waiting;
+  bool ended = false;
+  // What arrived since the last look, as one re-check.
+  pending_recheck arrived;
+  const auto take = [&](pending_recheck more) {
+    arrived.first_look = arrived.verdicts.empty() ? more.first_look
+                                                  : std::min(arrived.first_look, more.first_look);
+    std::move(more.verdicts.begin(), more.verdicts.end(), std::back_inserter(arrived.verdicts));
+  };
+  while (!ended || !waiting.empty()) {
+    if (waiting.empty()) {
+      auto [ec, first] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+      take(std::move(first));
+    }
     while (!ended && in.try_receive([&](boost::system::error_code e, pending_recheck more) {
       if (e) {
-        ended = true;  // the end of the stream, taken here: stop after this round
+        ended = true;  // the end of the stream, taken here: stop after what is waiting
         return;
       }
-      all.first_look = std::min(all.first_look, more.first_look);
-      std::move(more.verdicts.begin(), more.verdicts.end(), std::back_inserter(all.verdicts));
+      take(std::move(more));
     })) {
     }
-    auto done = co_await comparer.recheck(all.verdicts, all.first_look);
+    if (ctx.control.stopping()) {
+      // Keep receiving so first_looks is never stuck; a drain leaves these keys uncompared.
+      waiting.clear();
+      arrived = {};
+      continue;
+    }
+    if (!arrived.verdicts.empty()) {
+      waiting.push_back(comparer.begin_recheck(std::move(arrived.verdicts), arrived.first_look));
+      arrived = {};
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const auto next = std::min_element(
+        waiting.begin(), waiting.end(),
+        [](const recheck_state& a, const recheck_state& b) { return a.due < b.due; });
+    if (next == waiting.end()) continue;
+    if (next->due > now) {
+      co_await source.pause(std::min(
+          poll, std::chrono::ceil<std::chrono::milliseconds>(next->due - now)));
+      continue;
+    }
+    recheck_state& state = *next;
+    auto done = co_await comparer.recheck_round(state);
     for (const auto& warning : comparer.take_warnings()) ctx.warnings.add(warning);
     if (!done) {
       // A drain cuts re-checks short; those keys are then simply not compared.
       if (!ctx.control.draining()) ctx.control.fail(done.error());
-      if (ended) break;
+      waiting.erase(next);
       continue;
     }
+    if (!state.done()) continue;
     const std::uint64_t deep = comparer.deep_compared() - deep_seen;
     deep_seen = comparer.deep_compared();
-    co_await settle(ctx, source, target, comparer, all.verdicts, deep);
-    if (ended) break;
+    std::vector<verdict> verdicts = std::move(state.verdicts);
+    waiting.erase(next);
+    co_await settle(ctx, source, target, comparer, verdicts, deep);
   }
 }
 
-asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in) {
+asio::awaitable<void> compare_batches(verify_context& ctx, key_list_channel& in,
+                                      side_probes& probes) {
   using namespace asio::experimental::awaitable_operators;
   recheck_channel pending(co_await asio::this_coro::executor, 16);
-  co_await (first_looks(ctx, in, pending) && rechecks(ctx, pending));
+  co_await (first_looks(ctx, in, pending, probes) && rechecks(ctx, pending, probes));
 }
 
 /// Keys of the target absent from the source at a first look, waiting for the second one.
@@ -265,6 +299,11 @@ asio::awaitable<void> extra_first_looks(verify_context& ctx, key_list_channel& i
     auto [ec, keys] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     if (ctx.control.stopping()) continue;
+    if (ctx.compared != nullptr) {
+      // Keys the comparison already saw on both sides: not extra, and not to be reported twice.
+      std::erase_if(keys, [&](const bytes& key) { return ctx.compared->contains(key.view()); });
+      if (keys.empty()) continue;
+    }
     // A standalone source answers for the whole batch in one command (what a copy costs the
     // source matters: verify should cost it no more); only a batch with keys missing there is
     // looked up key by key.
@@ -318,13 +357,14 @@ asio::awaitable<void> extra_first_looks(verify_context& ctx, key_list_channel& i
 /// The second look at keys absent from the source (it may have created them a moment ago, or
 /// the target be about to lose them: a sync deleting them), after a pause counted from the
 /// first look, for everything waiting at once; reports (or deletes) the extra keys.
-asio::awaitable<void> confirm_extras(verify_context& ctx, absent_channel& in) {
+asio::awaitable<void> confirm_extras(verify_context& ctx, absent_channel& in,
+                                     side_probes& probes) {
   auto executor = co_await asio::this_coro::executor;
   routed_side source(executor, ctx.source_map, ctx.config.tune, ctx.control, "source");
   routed_side target(executor, ctx.target_map, ctx.config.tune, ctx.control, "target");
   compare_options quick = ctx.compare;
   quick.mode = compare_mode::quick;
-  key_comparer looker(source, target, quick);
+  key_comparer looker(source, target, quick, &probes);
   for (bool ended = false; !ended;) {
     auto [ec, first] = co_await in.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) break;
@@ -389,10 +429,11 @@ asio::awaitable<void> confirm_extras(verify_context& ctx, absent_channel& in) {
   }
 }
 
-asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in) {
+asio::awaitable<void> check_extra_keys(verify_context& ctx, key_list_channel& in,
+                                       side_probes& probes) {
   using namespace asio::experimental::awaitable_operators;
   absent_channel pending(co_await asio::this_coro::executor, 16);
-  co_await (extra_first_looks(ctx, in, pending) && confirm_extras(ctx, pending));
+  co_await (extra_first_looks(ctx, in, pending) && confirm_extras(ctx, pending, probes));
 }
 
 /// Runs a scanner and its consumers; a coroutine that throws stops the job with its message.
@@ -408,8 +449,10 @@ asio::awaitable<void> run_stages(verify_context& ctx, protocol::connection_optio
                                                    node.where.address(), describe(error))));
     keys.close();
   });
+  // The node's comparers learn together whether its keys have expiries (side_probes).
+  side_probes probes(ctx.compare.prove_no_expiry);
   stages.spawn(scan_node(ctx, node, role, counted, keys, consumers));
-  for (unsigned i = 0; i < consumers; ++i) stages.spawn(consume(ctx, keys));
+  for (unsigned i = 0; i < consumers; ++i) stages.spawn(consume(ctx, keys, probes));
   co_await stages.wait();
 }
 

@@ -35,6 +35,10 @@ struct verify_context {
   /// When the job tries to prove the extra-key pass unnecessary: this thread's notes of the keys
   /// the source pass found present on the target (see extra_proof.hpp); null otherwise.
   key_hash_set* present = nullptr;
+  /// When the extra-key pass runs after a failed proof: the keys the source pass found on the
+  /// target (deduplicated), which the pass need not look up on the source again (each was
+  /// compared, and reported if it differed); null otherwise.
+  const key_hash_set* compared = nullptr;
 };
 
 /// Compares every key of the source master at `node` with the target (and repairs, if asked).

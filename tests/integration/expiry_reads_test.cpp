@@ -1,6 +1,8 @@
-// Reads without an expiry command where the source's INFO proves its database has no expiry
-// (engine/copy/expiry_probe.hpp, issue 13). Judged by the keyspace oracle (values, types and
-// absolute expiries) and by what the source's INFO commandstats says it ran.
+// Reads without an expiry command where a server's INFO proves its database has no expiry
+// (engine/cluster/expiry_probe.hpp): the copy's source reads (issue 13), and verify's reads of
+// both sides (issue 18). The copies are judged by the keyspace oracle (values, types and
+// absolute expiries), verify by differences planted on equal servers, and both by what the
+// servers' INFO commandstats say they ran.
 
 #include <gtest/gtest.h>
 
@@ -10,12 +12,14 @@
 #include <string>
 #include <thread>
 
+#include "tests/integration/verify_support.hpp"
 #include "tests/support/auth_support.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/exact_copy.hpp"
 #include "tests/support/ferry_process.hpp"
 #include "tests/support/json_files.hpp"
 #include "tests/support/keyspace.hpp"
+#include "tests/support/redis_cluster.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -115,6 +119,136 @@ TEST_F(expiry_reads_test, keys_expiring_during_the_copy_make_passes_read_again_w
   // of the keys are: the first test), and the rest between samples that proved them.
   EXPECT_GT(expiry_calls(), keys_ / 2);
   EXPECT_GT(sent()["info"].get<std::uint64_t>(), 4u);
+}
+
+/// `ferry verify` of two servers filled alike (no expiry), each reset before the verify.
+class verify_expiry_reads_test : public ::testing::Test {
+ protected:
+  temp_dir dir_{"verify-expiry-reads"};
+  redis_server source_;
+  redis_server target_;
+  sync_client source_client_ = source_.client();
+  sync_client target_client_ = target_.client();
+  const std::uint64_t keys_ = fill_without_expiries(source_client_);
+  const std::uint64_t target_keys_ = fill_without_expiries(target_client_);
+
+  verify_run verify(std::vector<std::string> extra = {}) {
+    source_client_.checked({"CONFIG", "RESETSTAT"});
+    target_client_.checked({"CONFIG", "RESETSTAT"});
+    return verify_run(dir_, source_.url(), target_.url(), std::move(extra));
+  }
+};
+
+TEST_F(verify_expiry_reads_test, equal_servers_without_expiries_are_compared_without_them) {
+  ASSERT_EQ(debug_digest(source_client_), debug_digest(target_client_));
+  const verify_run run = verify();
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.output() << run.diff_text();
+  EXPECT_EQ(run.totals()["checked"], keys_);
+  // The first batch reads expiries (and learns there are none); the rest do not.
+  for (sync_client* side : {&source_client_, &target_client_}) {
+    EXPECT_LT(command_calls(*side, "pexpiretime"), keys_ / 4);
+    EXPECT_GT(command_calls(*side, "info"), 4u);
+  }
+
+  const std::uint64_t infos = command_calls(source_client_, "info");
+  const verify_run per_key = verify({"--expiry-reads", "per-key"});
+  ASSERT_EQ(per_key.result.exit_code, 0) << per_key.result.output();
+  EXPECT_GE(command_calls(source_client_, "pexpiretime"), keys_);
+  EXPECT_LT(command_calls(source_client_, "info"), infos) << "only the job's own look at INFO";
+}
+
+TEST_F(verify_expiry_reads_test, an_expiry_on_one_side_only_is_found_on_either_side) {
+  // The side without expiries is read without them; the other per key.
+  const std::string later = std::to_string(now_ms() + 3'600'000);
+  target_client_.checked({"PEXPIREAT", "str:77", later});
+  target_client_.checked({"PEXPIREAT", "typed:hash:listpack:3", later});
+  const verify_run on_target = verify();
+  EXPECT_EQ(on_target.result.exit_code, 1) << on_target.result.output();
+  EXPECT_EQ(on_target.kinds(), (std::map<std::string, std::string>{{"str:77", "expiry"},
+                                                                   {"typed:hash:listpack:3", "expiry"}}))
+      << on_target.diff_text();
+  EXPECT_LT(command_calls(source_client_, "pexpiretime"), keys_ / 4);
+
+  target_client_.checked({"PERSIST", "str:77"});
+  target_client_.checked({"PERSIST", "typed:hash:listpack:3"});
+  source_client_.checked({"PEXPIREAT", "str:1234", later});
+  const verify_run on_source = verify();
+  EXPECT_EQ(on_source.result.exit_code, 1) << on_source.result.output();
+  EXPECT_EQ(on_source.kinds(), (std::map<std::string, std::string>{{"str:1234", "expiry"}}))
+      << on_source.diff_text();
+  EXPECT_LT(command_calls(target_client_, "pexpiretime"), keys_ / 4);
+}
+
+TEST_F(verify_expiry_reads_test, values_that_differ_and_keys_missing_are_found) {
+  target_client_.checked({"SET", "str:5", "another value"});
+  target_client_.checked({"SET", "str:6", ""});  // an empty string reads like a missing key
+  target_client_.checked({"DEL", "str:7"});
+  target_client_.checked({"HSET", "typed:hash:listpack:2", "field", "other"});
+  const verify_run run = verify();
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.output();
+  EXPECT_EQ(run.kinds(), (std::map<std::string, std::string>{{"str:5", "value"},
+                                                            {"str:6", "value"},
+                                                            {"str:7", "missing"},
+                                                            {"typed:hash:listpack:2", "value"}}))
+      << run.diff_text();
+  EXPECT_LT(command_calls(target_client_, "pexpiretime"), keys_ / 4);
+}
+
+TEST_F(verify_expiry_reads_test, keys_expiring_during_the_check_make_batches_read_again) {
+  // As for the copy: keys with a 1 ms expiry keep expiring in the source's database 1, so its
+  // samples prove nothing and batches are read again with their expiries; one real difference
+  // must still be found, and nothing else.
+  const std::string later = std::to_string(now_ms() + 3'600'000);
+  target_client_.checked({"PEXPIREAT", "str:4321", later});
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread churn([&] {
+    sync_client other = source_.client();
+    other.checked({"SELECT", "1"});
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+    for (int n = 0; !stop && n < 1'000'000 && std::chrono::steady_clock::now() < until; ++n) {
+      other.checked({"SET", "churn:" + std::to_string(n % 64), "v", "PX", "1"});
+      written = n;
+      if (n % 64 == 63) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+  });
+  for (int wait = 0; wait < 500 && written < 1000; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  // Large batches: Redis runs a client's pipeline read by read (16 KB), and serves the other
+  // clients in between only where a pipeline spans several reads.
+  const verify_run run = verify({"--batch-keys", "4000"});
+  stop = true;
+  churn.join();
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.output();
+  EXPECT_EQ(run.kinds(), (std::map<std::string, std::string>{{"str:4321", "expiry"}}))
+      << run.diff_text();
+  EXPECT_GT(command_calls(source_client_, "pexpiretime"), keys_ / 2);
+}
+
+TEST(verify_expiry_reads_cluster, each_master_is_proven_on_its_own) {
+  temp_dir dir("verify-expiry-reads-cluster");
+  redis_cluster source;
+  redis_cluster target;
+  cluster_client source_client = source.client();
+  cluster_client target_client = target.client();
+  fill_strings(source_client, 6'000, 64, 9);
+  fill_strings(target_client, 6'000, 64, 9);
+  keyed(target_client, {"PEXPIREAT", "str:321", std::to_string(now_ms() + 3'600'000)});
+  for (const auto& master : source.masters()) master->client().checked({"CONFIG", "RESETSTAT"});
+
+  // Small batches: about 40 per master, of which the first few (one per comparer) read expiries.
+  const verify_run run(dir, source.url(), target.url(), {"--batch-keys", "50"});
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.output();
+  EXPECT_EQ(run.kinds(), (std::map<std::string, std::string>{{"str:321", "expiry"}}))
+      << run.diff_text();
+  std::uint64_t expiries = 0;
+  for (const auto& master : source.masters()) {
+    sync_client client = master->client();
+    expiries += command_calls(client, "pexpiretime");
+    EXPECT_GT(command_calls(client, "info"), 1u) << "each master samples its own INFO";
+  }
+  EXPECT_LT(expiries, 6'000u / 4);
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 #             element (the report's `deep`).
 #   small     1,000,000 strings of 100 bytes (Debian's redis-server 7.0 on both sides): the
 #             source's CPU seconds (/proc) and commands (INFO commandstats) during `ferry copy`
-#             and during a full `ferry verify` of the same servers (goal: verify <= copy).
+#             (into the emptied target before each round of verifies: medians of --repeats
+#             runs both) and during a full `ferry verify` of the same servers (goal: verify <=
+#             copy).
 #   live      the small servers verified again while lab_sync_load writes --load-rate (default
 #             5,000) commands per second to the source (SET/HSET/INCR/DEL on load:* keys, some
 #             of them copied before): time against the quiet verify (goal: within 2x), and the
@@ -168,21 +170,29 @@ start "" s
 start "" t
 "$lab_fill" --port "$s" --dataset small-strings --count "$small_keys" >/dev/null
 "$lab_load" --port "$s" --rate 50000 --seconds 1 --keys 100000 >/dev/null  # load:* keys
-lab_cli "$s" CONFIG RESETSTAT >/dev/null
-lab_wait_quiet 5 >/dev/null || true
-cpu0=$(lab_cpu_seconds "$s")
-"$ferry" copy --source "$(url "$s")" --target "$(url "$t")" --progress never \
-  --report "$work/copy.json" >/dev/null
-cpu1=$(lab_cpu_seconds "$s")
-copy_commands=$(commands "$s")
-copy_costs=$(command_costs "$s")
-same_data "$s" "$t"
-copy_cpu=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')
-copy_s=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.2f" % r.get("duration_s", r["totals"].get("duration_s", 0)))' \
-  "$work/copy.json")
+# The copy, into an emptied target, before each round of verifies: its source CPU is as noisy
+# as theirs, so it is a median of as many runs.
+copy_cpu_runs=
+copy_once() {
+  lab_cli "$t" FLUSHALL >/dev/null
+  lab_cli "$s" CONFIG RESETSTAT >/dev/null
+  lab_wait_quiet 5 >/dev/null || true
+  local cpu0 cpu1
+  cpu0=$(lab_cpu_seconds "$s")
+  "$ferry" copy --source "$(url "$s")" --target "$(url "$t")" --progress never \
+    --report "$work/copy.json" >/dev/null
+  cpu1=$(lab_cpu_seconds "$s")
+  copy_commands=$(commands "$s")
+  copy_costs=$(command_costs "$s")
+  same_data "$s" "$t"
+  copy_cpu_runs+="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}') "
+  copy_s=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.2f" % r.get("duration_s", r["totals"].get("duration_s", 0)))' \
+    "$work/copy.json")
+}
 keys=$(lab_cli "$s" DBSIZE)
 declare -A quiet_runs=() cpu_runs=()
 for ((r = 1; r <= repeats; r++)); do
+  copy_once
   for label in "${labels[@]}"; do
     verify_bin=${binary_of[$label]}
     lab_cli "$s" CONFIG RESETSTAT >/dev/null
@@ -197,7 +207,9 @@ for ((r = 1; r <= repeats; r++)); do
     cpu_runs[$label]+="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}') "
   done
 done
-echo "   copy: ${copy_s} s, source CPU ${copy_cpu} s, $copy_commands commands ($keys keys)"
+copy_cpu=$(printf '%s\n' $copy_cpu_runs | median)
+echo "   copy: ${copy_s} s (last run), source CPU ${copy_cpu_runs}s (median ${copy_cpu}), " \
+  "$copy_commands commands ($keys keys)"
 echo "   the source's commands during the copy: $copy_costs"
 for label in "${labels[@]}"; do
   quiet_of[$label]=$(printf '%s\n' ${quiet_runs[$label]} | median)

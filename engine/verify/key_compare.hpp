@@ -73,7 +73,7 @@ struct compare_options {
   /// Both sides report Redis 7's stream metadata (entries-added, ...): the canonical digest
   /// includes it.
   bool stream_v7 = false;
-  /// Read strings directly (PEXPIRETIME + GETRANGE of the first `direct_max_bytes`) while they
+  /// Read strings directly (GET + PEXPIRETIME; a reply over `direct_max_bytes` not kept) while they
   /// are most of the keys, as the copy reads them (GET): a string shorter than that is compared
   /// by its bytes' digest computed here (string_digest), with no script run on the server; other
   /// keys (WRONGTYPE) and longer strings then take the usual path. Off for callers that compare

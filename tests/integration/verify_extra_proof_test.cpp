@@ -89,14 +89,14 @@ TEST_F(verify_extra_proof_test, a_write_during_the_check_that_keeps_the_counts_s
   fill_strings(target_client, 1000, 16, 5, "k:");
   target_client.checked({"SET", "k:3", "differs"});
   // Every key's value is read (its expiry perhaps not: expiry_probe.hpp).
-  const std::uint64_t reads_before = command_calls(target_client, "getrange");
+  const std::uint64_t reads_before = command_calls(target_client, "get");
 
   std::atomic<bool> written{false};
   std::thread writer([&] {
     sync_client c = target.client();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
     while (std::chrono::steady_clock::now() < deadline) {
-      if (command_calls(c, "getrange") >= reads_before + 1000) {
+      if (command_calls(c, "get") >= reads_before + 1000) {
         c.checked({"DEL", "k:500"});
         c.checked({"SET", "slipped-in", "x"});
         written = true;

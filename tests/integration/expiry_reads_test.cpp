@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -38,14 +39,56 @@ std::uint64_t fill_without_expiries(sync_client& source) {
   return static_cast<std::uint64_t>(source.checked({"DBSIZE"}).integer);
 }
 
-class expiry_reads_test : public ::testing::Test {
+/// A source filled by fill_without_expiries and a target, with a client each.
+class servers_without_expiries : public ::testing::Test {
  protected:
-  temp_dir dir_{"expiry-reads"};
+  explicit servers_without_expiries(const std::string& name) : dir_(name) {}
+
+  temp_dir dir_;
   redis_server source_;
   redis_server target_;
   sync_client source_client_ = source_.client();
   sync_client target_client_ = target_.client();
   const std::uint64_t keys_ = fill_without_expiries(source_client_);
+};
+
+/// Keys with a 1 ms expiry set over and over in database 1 of `server`, from a thread, until
+/// destroyed (at most 60 s): `expired_keys` keeps moving, so no INFO sample proves anything.
+class expiring_churn {
+ public:
+  explicit expiring_churn(redis_server& server)
+      : thread_([this, &server] {
+          sync_client other = server.client();
+          other.checked({"SELECT", "1"});
+          const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+          for (int n = 0; !stop_ && n < 1'000'000 && std::chrono::steady_clock::now() < until;
+               ++n) {
+            other.checked({"SET", "churn:" + std::to_string(n % 64), "v", "PX", "1"});
+            written_ = n;
+            if (n % 64 == 63) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+          }
+        }) {
+    // Under way before the caller goes on (bounded: 5 s).
+    for (int wait = 0; wait < 500 && written_ < 1000; ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+  }
+  ~expiring_churn() {
+    stop_ = true;
+    thread_.join();
+  }
+  expiring_churn(const expiring_churn&) = delete;
+  expiring_churn& operator=(const expiring_churn&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> written_{0};
+  std::thread thread_;
+};
+
+class expiry_reads_test : public servers_without_expiries {
+ protected:
+  expiry_reads_test() : servers_without_expiries("expiry-reads") {}
 
   /// Runs `ferry copy` with `extra` options after the commandstats are reset; its exit code.
   int copy(std::vector<std::string> extra = {}) {
@@ -98,20 +141,12 @@ TEST_F(expiry_reads_test, keys_expiring_during_the_copy_make_passes_read_again_w
   // Keys with a 1 ms expiry keep expiring in database 1 while database 0 (no expiry) is copied:
   // `expired_keys` moves between the two samples of a pass, which then proves nothing, so its
   // keys are read again with their expiries. The copy must still be exact.
-  std::atomic<bool> stop{false};
-  std::thread churn([&] {
-    sync_client other = source_.client();
-    other.checked({"SELECT", "1"});
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{60};
-    for (int n = 0; !stop && n < 1'000'000 && std::chrono::steady_clock::now() < until; ++n) {
-      other.checked({"SET", "churn:" + std::to_string(n % 64), "v", "PX", "1"});
-      if (n % 64 == 63) std::this_thread::sleep_for(std::chrono::milliseconds{1});
-    }
-  });
-  // A slow copy, so that many passes run while keys expire; database 1 stays behind.
-  const int exit_code = copy({"--max-keys-per-sec", "20000", "--ignore-other-dbs"});
-  stop = true;
-  churn.join();
+  int exit_code = 0;
+  {
+    const expiring_churn churn(source_);
+    // A slow copy, so that many passes run while keys expire; database 1 stays behind.
+    exit_code = copy({"--max-keys-per-sec", "20000", "--ignore-other-dbs"});
+  }
   ASSERT_EQ(exit_code, 0);
   // Database 0 only (the oracle's sorted dump): DEBUG DIGEST would count database 1 too.
   expect_exact_copy(source_client_, target_client_, false);
@@ -122,15 +157,11 @@ TEST_F(expiry_reads_test, keys_expiring_during_the_copy_make_passes_read_again_w
 }
 
 /// `ferry verify` of two servers filled alike (no expiry), each reset before the verify.
-class verify_expiry_reads_test : public ::testing::Test {
+class verify_expiry_reads_test : public servers_without_expiries {
  protected:
-  temp_dir dir_{"verify-expiry-reads"};
-  redis_server source_;
-  redis_server target_;
-  sync_client source_client_ = source_.client();
-  sync_client target_client_ = target_.client();
-  const std::uint64_t keys_ = fill_without_expiries(source_client_);
-  const std::uint64_t target_keys_ = fill_without_expiries(target_client_);
+  verify_expiry_reads_test() : servers_without_expiries("verify-expiry-reads") {
+    fill_without_expiries(target_client_);
+  }
 
   verify_run verify(std::vector<std::string> extra = {}) {
     source_client_.checked({"CONFIG", "RESETSTAT"});
@@ -200,26 +231,11 @@ TEST_F(verify_expiry_reads_test, keys_expiring_during_the_check_make_batches_rea
   // must still be found, and nothing else.
   const std::string later = std::to_string(now_ms() + 3'600'000);
   target_client_.checked({"PEXPIREAT", "str:4321", later});
-  std::atomic<bool> stop{false};
-  std::atomic<int> written{0};
-  std::thread churn([&] {
-    sync_client other = source_.client();
-    other.checked({"SELECT", "1"});
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{60};
-    for (int n = 0; !stop && n < 1'000'000 && std::chrono::steady_clock::now() < until; ++n) {
-      other.checked({"SET", "churn:" + std::to_string(n % 64), "v", "PX", "1"});
-      written = n;
-      if (n % 64 == 63) std::this_thread::sleep_for(std::chrono::milliseconds{1});
-    }
-  });
-  for (int wait = 0; wait < 500 && written < 1000; ++wait) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
+  std::optional<expiring_churn> churn(std::in_place, source_);
   // Large batches: Redis runs a client's pipeline read by read (16 KB), and serves the other
   // clients in between only where a pipeline spans several reads.
   const verify_run run = verify({"--batch-keys", "4000"});
-  stop = true;
-  churn.join();
+  churn.reset();
   EXPECT_EQ(run.result.exit_code, 1) << run.result.output();
   EXPECT_EQ(run.kinds(), (std::map<std::string, std::string>{{"str:4321", "expiry"}}))
       << run.diff_text();

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "engine/runtime/pauses.hpp"
 #include "protocol/net/discovery.hpp"
 #include "protocol/wire/info.hpp"
 #include "protocol/wire/key_slot.hpp"
@@ -109,13 +110,23 @@ asio::awaitable<maybe<protocol::connection*>> target_guard::node(const protocol:
 asio::awaitable<maybe<void>> target_guard::exec_at(const protocol::endpoint& where,
                                                    protocol::command_buffer& commands,
                                                    std::vector<protocol::reply>& replies) {
-  for (int attempt = 0;; ++attempt) {
+  // A few tries, a little apart: this look decides whether a whole job may end complete, and a
+  // connection closed under it (a server dropping clients whose access token expired, a
+  // restart's first seconds) says nothing yet about what the node holds.
+  constexpr int attempts = 5;
+  auto pause = std::chrono::milliseconds{100};
+  for (int attempt = 1;; ++attempt) {
     auto c = co_await node(where);
-    if (!c) co_return c.error();
-    const auto ec = co_await (*c)->exec(commands, replies);
-    if (!ec) co_return maybe<void>{};
-    // exec closed the broken connection: node() opens a new one.
-    if (attempt == 1) co_return protocol::failure{ec, (*c)->last_error()};
+    if (c) {
+      const auto ec = co_await (*c)->exec(commands, replies);
+      if (!ec) co_return maybe<void>{};
+      // exec closed the broken connection: node() opens a new one.
+      if (attempt == attempts) co_return protocol::failure{ec, (*c)->last_error()};
+    } else if (attempt == attempts) {
+      co_return c.error();
+    }
+    co_await sleep_for(pause);
+    pause *= 2;
   }
 }
 

@@ -242,15 +242,23 @@ asio::awaitable<maybe<std::optional<target_loss>>> target_guard::look(std::uint6
   if (auto refreshed = co_await refresh_owners(); !refreshed) co_return refreshed.error();
   std::optional<target_loss> loss;
   for (auto& mark : marks_) {
-    auto id = co_await run_id_of(mark.node);
-    if (!id) co_return id.error();
     // Every look reads the mark, also on a node whose process kept running: FLUSHALL, FLUSHDB,
-    // eviction under maxmemory or another client's DEL take keys without a restart.
-    const bool same_process = !mark.run_id.empty() && *id == mark.run_id;
+    // eviction under maxmemory or another client's DEL take keys without a restart. The run id
+    // in the same pipeline: the process that answered the GET is the one it names, even when
+    // the connection was opened again in between (a node restarting under the look).
     protocol::command_buffer commands;
+    commands.push({"INFO", "server"});
     commands.push({"GET", mark.key});
     auto replies = co_await on_owner(mark, commands);
     if (!replies) co_return replies.error();
+    if ((*replies)[0].is_error()) {
+      co_return fail_with(protocol::classify_error_reply((*replies)[0].text()),
+                          fmt::format("target {}: INFO refused: {}", mark.node,
+                                      (*replies)[0].text()));
+    }
+    const std::string id(protocol::info_text((*replies)[0].text(), "run_id"));
+    const bool same_process = !mark.run_id.empty() && id == mark.run_id;
+    replies->erase(replies->begin());
     if ((*replies)[0].is_error()) {
       const std::string_view refusal = (*replies)[0].text();
       const protocol::errc kind = protocol::classify_error_reply(refusal);
@@ -261,7 +269,7 @@ asio::awaitable<maybe<std::optional<target_loss>>> target_guard::look(std::uint6
     }
     const std::uint64_t holds = generation_of((*replies)[0]);
     const bool restarted = !mark.run_id.empty() && !same_process;
-    mark.run_id = *id;
+    mark.run_id = id;
     // A node that kept running, or is seen for the first time (a resumed job, or a new owner),
     // lost nothing when it holds the expected generation; a node that restarted under a running
     // job may have lost the keys written since its mark, whatever the mark says.

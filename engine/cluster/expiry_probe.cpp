@@ -35,6 +35,14 @@ std::optional<std::string_view> info_reply_text(const protocol::reply& reply) {
   return reply.text();
 }
 
+std::optional<expiry_sample> expiry_sample_in(const protocol::reply& keyspace,
+                                              const protocol::reply& stats, int db) {
+  const auto keyspace_text = info_reply_text(keyspace);
+  const auto stats_text = info_reply_text(stats);
+  if (!keyspace_text || !stats_text) return std::nullopt;
+  return expiry_sample_of(*keyspace_text, *stats_text, db);
+}
+
 void expiry_probe::judge_server(std::optional<std::string_view> server) noexcept {
   if (state_ != state::unknown) return;
   state_ = server && info_is_the_nodes_own(*server) ? state::trusted : state::off;
@@ -61,21 +69,10 @@ bool expiry_probe::proven(std::optional<expiry_sample> before,
   return false;
 }
 
-namespace {
-
-std::optional<expiry_sample> sample_of(const std::vector<protocol::reply>& replies, int db) {
-  const auto keyspace = info_reply_text(replies[0]);
-  const auto stats = info_reply_text(replies[1]);
-  if (!keyspace || !stats) return std::nullopt;
-  return expiry_sample_of(*keyspace, *stats, db);
-}
-
-}  // namespace
-
-probed_read::probed_read(expiry_probe& probe)
+probed_read::probed_read(expiry_probe& probe, bool allowed)
     : probe_(probe),
-      bracketed_(probe.bracket_next()),
-      probing_(probe.wants_probe()),
+      bracketed_(allowed && probe.bracket_next()),
+      probing_(allowed && probe.wants_probe()),
       server_info_(probing_ && probe.wants_server_info()) {
   if (bracketed_) {
     bracket_.before = {{"INFO", "keyspace"}, {"INFO", "stats"}};
@@ -104,8 +101,10 @@ std::vector<std::uint32_t> probed_read::settle(int db) {
   }
   if (bracketed_) {
     for (const bracket_answer& answer : answers) {
-      const bool proven = !answer.before.empty() &&
-                          probe_.proven(sample_of(answer.before, db), sample_of(answer.after, db));
+      const bool proven =
+          !answer.before.empty() &&
+          probe_.proven(expiry_sample_in(answer.before[0], answer.before[1], db),
+                        expiry_sample_in(answer.after[0], answer.after[1], db));
       if (!proven) unproven.insert(unproven.end(), answer.keys.begin(), answer.keys.end());
     }
   }

@@ -60,6 +60,10 @@ bool info_is_the_nodes_own(std::string_view server);
 /// The text of an INFO reply; nothing for a refusal or a reply not kept whole.
 std::optional<std::string_view> info_reply_text(const protocol::reply& reply);
 
+/// expiry_sample_of on the replies to INFO keyspace and INFO stats.
+std::optional<expiry_sample> expiry_sample_in(const protocol::reply& keyspace,
+                                              const protocol::reply& stats, int db);
+
 /// The reader's state: whether its next pass is sent bracketed by INFO (without expiries).
 class expiry_probe {
  public:
@@ -111,8 +115,9 @@ class expiry_probe {
 /// command, the INFO commands to send around them on each node, and what their answers proved.
 class probed_read {
  public:
-  /// For the next call reading through `probe`.
-  explicit probed_read(expiry_probe& probe);
+  /// For the next call reading through `probe`; `allowed` false: every key with its expiry,
+  /// and nothing learnt (e.g. around replies kept within a budget, where an INFO may be dropped).
+  explicit probed_read(expiry_probe& probe, bool allowed = true);
 
   /// True when every key must be sent with its expiry command.
   bool per_key_expiries() const noexcept { return !bracketed_; }

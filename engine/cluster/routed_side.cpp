@@ -62,6 +62,10 @@ asio::awaitable<outcome> routed_side::run(std::span<const protocol::bytes> keys,
                                           const node_bracket& bracket,
                                           std::vector<bracket_answer>& answers) {
   answers.clear();
+  // Nothing to send around the keys: no answers to note key by key either.
+  if (bracket.before.empty() && bracket.after.empty()) {
+    co_return co_await run_keys(keys, per_key, encode, replies, nullptr, nullptr);
+  }
   co_return co_await run_keys(keys, per_key, encode, replies, &bracket, &answers);
 }
 

@@ -69,7 +69,7 @@ class routed_side {
 
   /// run(), with `bracket`'s commands around the keys on each node's connection; `answers` gets
   /// one entry per pipeline sent, with the keys that pipeline settled (a key redirected
-  /// elsewhere is settled by a later one).
+  /// elsewhere is settled by a later one); none when the bracket is empty.
   boost::asio::awaitable<outcome> run(std::span<const protocol::bytes> keys, std::size_t per_key,
                                       const key_encoder& encode,
                                       std::vector<protocol::reply>& replies,

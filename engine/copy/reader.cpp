@@ -40,15 +40,6 @@ const protocol::reply& no_expiry_reply() {
   return reply;
 }
 
-/// The sample of database `db` in the INFO keyspace and INFO stats replies at `at`.
-std::optional<expiry_sample> sample_at(const std::vector<protocol::reply>& replies, std::size_t at,
-                                       int db) {
-  const auto keyspace = info_reply_text(replies[at]);
-  const auto stats = info_reply_text(replies[at + 1]);
-  if (!keyspace || !stats) return std::nullopt;
-  return expiry_sample_of(*keyspace, *stats, db);
-}
-
 }  // namespace
 
 key_reader::key_reader(asio::any_io_executor executor, const read_context& context)
@@ -184,7 +175,8 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
     probe_.probed(keyspace ? expires_of(*keyspace, db) : std::nullopt);
   }
   if (bracketed &&
-      !probe_.proven(sample_at(replies_, 0, db), sample_at(replies_, replies_.size() - 2, db))) {
+      !probe_.proven(expiry_sample_in(replies_[0], replies_[1], db),
+                      expiry_sample_in(replies_[replies_.size() - 2], replies_.back(), db))) {
     // A key may have had an expiry when it was read: these replies cannot say which, so the
     // pass is read again with each key's expiry (the probe waits a while before it tries again).
     co_return co_await read_keys(group, indices, by_get, keys, out, gone, dump_next);

@@ -111,21 +111,19 @@ asio::awaitable<maybe<std::vector<verdict>>> key_comparer::compare(std::span<con
 asio::awaitable<outcome> key_comparer::recheck(std::vector<verdict>& result,
                                                std::chrono::steady_clock::time_point first_look) {
   recheck_state state = begin_recheck(std::move(result), first_look);
-  while (!state.done()) {
+  outcome done;
+  while (done && !state.done()) {
     const auto wait = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    state.due - std::chrono::steady_clock::now()),
                                std::chrono::milliseconds{0});
-    if (!co_await source_.side.pause(wait)) {
-      result = std::move(state.verdicts);
-      co_return fail_with(job_error::stopped, "stopped while re-checking differences");
-    }
-    if (auto done = co_await recheck_round(state); !done) {
-      result = std::move(state.verdicts);
-      co_return done;
+    if (co_await source_.side.pause(wait)) {
+      done = co_await recheck_round(state);
+    } else {
+      done = fail_with(job_error::stopped, "stopped while re-checking differences");
     }
   }
   result = std::move(state.verdicts);
-  co_return outcome{};
+  co_return done;
 }
 
 recheck_state key_comparer::begin_recheck(std::vector<verdict> verdicts,

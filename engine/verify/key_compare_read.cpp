@@ -150,8 +150,9 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   reader.side.keep_bulks({});
   if (!ran) co_return ran.error();
   const std::int64_t read_at = unix_ms();
+  const std::vector<std::uint32_t> unproven_keys = expiries.settle(reader.side.db());
   std::vector<bool> unproven(keys.size());
-  for (const std::uint32_t i : expiries.settle(reader.side.db())) unproven[i] = true;
+  for (const std::uint32_t i : unproven_keys) unproven[i] = true;
   std::vector<key_state> states(keys.size());
   std::vector<std::size_t> others;
   std::size_t strings = 0;
@@ -191,8 +192,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   if (others.empty()) co_return states;
   const std::vector<bytes> rest = pick(keys, others);
   // Keys whose proof failed are read with their expiries (the probe waits before trying again).
-  const bool any_unproven = std::find(unproven.begin(), unproven.end(), true) != unproven.end();
-  auto typed = co_await read_typed_states(reader, rest, true, !any_unproven);
+  auto typed = co_await read_typed_states(reader, rest, true, unproven_keys.empty());
   if (!typed) co_return typed.error();
   for (std::size_t j = 0; j < others.size(); ++j) states[others[j]] = std::move((*typed)[j]);
   co_return states;
@@ -209,8 +209,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
   const bool local = dumps && scripts && options_.canonical_digest && reader.dumps &&
                      options_.digest_max_bytes >= local_digest_min_limit;
   // Not around DUMPs kept within a budget: the trailing INFO could be the reply left out.
-  expiry_probe off(false);
-  probed_read expiries(may_prove && !local ? *reader.probe : off);
+  probed_read expiries(*reader.probe, may_prove && !local);
   const std::size_t ttl_at = expiries.per_key_expiries() ? 1 : 0;  // 0: no expiry command
   const std::size_t digest_at = ttl_at + 1;
   const std::size_t per_key = digest_at + (scripts ? 1 : 0);
@@ -251,14 +250,14 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
   if (local) reader.side.keep_bulks({});
   if (!ran) co_return ran.error();
   const std::int64_t read_at = unix_ms();
-  std::vector<std::size_t> unproven;
-  for (const std::uint32_t i : expiries.settle(reader.side.db())) unproven.push_back(i);
-  std::sort(unproven.begin(), unproven.end());
+  const std::vector<std::uint32_t> unproven_keys = expiries.settle(reader.side.db());
+  std::vector<bool> unproven(keys.size());
+  for (const std::uint32_t i : unproven_keys) unproven[i] = true;
   std::vector<key_state> states(keys.size());
   std::vector<std::size_t> noscript, dump, scripted;
   std::string refusal;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (std::binary_search(unproven.begin(), unproven.end(), i)) continue;  // read again below
+    if (unproven[i]) continue;  // read again below
     const reply& type = reader.replies[i * per_key];
     if (type.is_error()) co_return refused(reader.side, "TYPE", type);
     key_state& state = states[i];
@@ -309,12 +308,11 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
         break;
     }
   }
-  if (!unproven.empty()) {
-    auto again = co_await read_typed_states(reader, pick(keys, unproven), dumps, false);
+  if (!unproven_keys.empty()) {
+    const std::vector<std::size_t> which(unproven_keys.begin(), unproven_keys.end());
+    auto again = co_await read_typed_states(reader, pick(keys, which), dumps, false);
     if (!again) co_return again.error();
-    for (std::size_t j = 0; j < unproven.size(); ++j) {
-      states[unproven[j]] = std::move((*again)[j]);
-    }
+    for (std::size_t j = 0; j < which.size(); ++j) states[which[j]] = std::move((*again)[j]);
   }
   if (!scripted.empty()) {
     auto again = co_await read_typed_states(reader, pick(keys, scripted), false, true);

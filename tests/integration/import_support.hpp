@@ -44,8 +44,8 @@ inline std::filesystem::path fixture_rdb(const std::string& version) {
 
 /// A server of `version` ("" for the default) holding the committed fixture's keys of every type
 /// and encoding that version writes (in databases 0 and 1), plus fill_every_type's where the
-/// version has its commands (7.0 on), plus `strings` small strings, and a function library
-/// where the version has functions.
+/// version has its commands (7.0 on), plus `strings` small strings, 20 strings that expire an
+/// hour from now, and a function library where the version has functions.
 inline std::unique_ptr<redis_server> versioned_source(const std::string& version,
                                                       std::size_t strings = 0) {
   server_options o;
@@ -62,6 +62,11 @@ inline std::unique_ptr<redis_server> versioned_source(const std::string& version
     c.checked({"FUNCTION", "LOAD", "REPLACE", test_library});
   }
   if (strings != 0) fill_strings(c, strings, 64, 3, "small:");
+  // The fixture's own expiries were absolute times a day at most after it was made, long past
+  // now: keys that expire an hour from now, so that every version's source has some.
+  for (int i = 0; i < 20; ++i) {
+    c.checked({"SET", "expiring:" + std::to_string(i), "v", "PX", "3600000"});
+  }
   return server;
 }
 

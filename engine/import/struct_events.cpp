@@ -335,19 +335,11 @@ void event_rebuild::take(std::span<reply> r) {
     case phase::collect:
       return;
     case phase::whole_write: {
+      if (const exec_refusal no = refusal_in_exec(r, /*writes=*/true); no.reply != nullptr) {
+        refused(*no.reply, no.what);
+        return;
+      }
       const reply& exec = r.back();
-      if (const reply* bad = first_error(r.first(r.size() - 1)); bad != nullptr) {
-        refused(*bad, "MULTI/EXEC");
-        return;
-      }
-      if (exec.is_error()) {
-        refused(exec, "EXEC");
-        return;
-      }
-      if (const reply* bad = first_error(exec.elements); bad != nullptr) {
-        refused(*bad, "a write in MULTI/EXEC");
-        return;
-      }
       const bool existed = !exec.elements.empty() && exec.elements[0].integer > 0;
       return finish(existed && !ambiguous_ ? rebuild_end::rescanned : rebuild_end::copied);
     }
@@ -370,30 +362,24 @@ void event_rebuild::take(std::span<reply> r) {
       return;
     }
     case phase::final_write: {
-      const reply& exec = r.back();
-      if (const reply* bad = first_error(r.first(r.size() - 1)); bad != nullptr) {
-        refused(*bad, "MULTI/EXEC");
-        return;
+      const placement p = judge_placement(r, params_.keep_existing);
+      switch (p.outcome) {
+        case placement::result::refused:
+          refused(*p.refusal.reply, p.refusal.what);
+          return;
+        case placement::result::malformed:
+          return fail(rebuild_end::failed, errc::protocol_violation,
+                      "the target's EXEC reply to the final RENAME is malformed");
+        case placement::result::temp_gone:
+          return start_again();  // build it again
+        case placement::result::kept:
+        case placement::result::placed:
+          break;
       }
-      if (exec.is_error()) {
-        refused(exec, "EXEC");
-        return;
-      }
-      if (exec.elements.size() != 3) {
-        return fail(rebuild_end::failed, errc::protocol_violation,
-                    "the target's EXEC reply to the final RENAME is malformed");
-      }
-      const reply& renamed = exec.elements[2];
-      if (renamed.is_error()) {
-        // The temporary key is gone (it expired, or a failover lost it): build it again.
-        if (renamed.text().find("no such key") != std::string_view::npos) return start_again();
-        refused(renamed, params_.keep_existing ? "RENAMENX" : "RENAME");
-        return;
-      }
-      if (r[0].integer >= 0 && static_cast<std::uint64_t>(r[0].integer) != written_) {
+      if (p.temp_length >= 0 && static_cast<std::uint64_t>(p.temp_length) != written_) {
         outcome_.changed = true;  // the temporary key does not hold what was written to it
       }
-      if (params_.keep_existing && renamed.integer == 0) {
+      if (p.outcome == placement::result::kept) {
         pending_end_ = rebuild_end::exists;
         commands_.clear();
         writer w{commands_, false};
@@ -402,8 +388,7 @@ void event_rebuild::take(std::span<reply> r) {
         phase_ = phase::cleanup;
         return;
       }
-      const bool existed = exec.elements[0].integer > 0;
-      return finish(existed && !ambiguous_ ? rebuild_end::rescanned : rebuild_end::copied);
+      return finish(p.existed && !ambiguous_ ? rebuild_end::rescanned : rebuild_end::copied);
     }
     case phase::cleanup:
       temp_made_ = false;

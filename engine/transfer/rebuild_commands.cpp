@@ -216,6 +216,48 @@ const reply* first_error(std::span<const reply> replies) noexcept {
   return nullptr;
 }
 
+exec_refusal refusal_in_exec(std::span<const reply> r, bool writes) noexcept {
+  const reply& exec = r.back();
+  if (const reply* bad = first_error(r.first(r.size() - 1)); bad != nullptr) {
+    return {bad, "MULTI/EXEC"};
+  }
+  if (exec.is_error()) return {&exec, "EXEC"};
+  if (writes) {
+    if (const reply* bad = first_error(exec.elements); bad != nullptr) {
+      return {bad, "a write in MULTI/EXEC"};
+    }
+  }
+  return {};
+}
+
+placement judge_placement(std::span<const reply> r, bool keep_existing) noexcept {
+  placement p;
+  p.refusal = refusal_in_exec(r, /*writes=*/false);
+  if (p.refusal.reply != nullptr) return p;
+  const reply& exec = r.back();
+  if (exec.elements.size() != 3) {
+    p.outcome = placement::result::malformed;
+    return p;
+  }
+  const reply& renamed = exec.elements[2];
+  if (renamed.is_error()) {
+    if (renamed.text().find("no such key") != std::string_view::npos) {
+      p.outcome = placement::result::temp_gone;
+    } else {
+      p.refusal = {&renamed, keep_existing ? "RENAMENX" : "RENAME"};
+    }
+    return p;
+  }
+  p.temp_length = r[0].integer;
+  if (keep_existing && renamed.integer == 0) {
+    p.outcome = placement::result::kept;
+    return p;
+  }
+  p.outcome = placement::result::placed;
+  p.existed = exec.elements[0].integer > 0;
+  return p;
+}
+
 std::size_t largest_skipped(const reply& r) noexcept {
   if (r.is_skipped()) return static_cast<std::size_t>(r.integer);
   std::size_t most = 0;

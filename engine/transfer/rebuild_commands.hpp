@@ -1,6 +1,6 @@
 #pragma once
 // The commands of struct mode, per type, and small helpers over their replies: what the rebuild
-// machine (key_rebuild.cpp, rebuild_stream.cpp) appends and looks at. Pure.
+// machine (key_rebuild.cpp, key_rebuild_take.cpp, rebuild_stream.cpp) appends and looks at. Pure.
 
 #include <cstdint>
 #include <initializer_list>
@@ -194,6 +194,35 @@ void xclaim_command(writer& w, std::string_view temp, const Group& group, const 
 
 /// The first error reply among `replies`, or null.
 const protocol::reply* first_error(std::span<const protocol::reply> replies) noexcept;
+
+/// The first refusal in the replies to a MULTI ... EXEC (`r`: MULTI's, each queued command's,
+/// EXEC's last): `reply` null when it ran. `what` names what was refused for a message:
+/// "MULTI/EXEC" (a command refused when queued), "EXEC", or, when `writes` are judged too, "a
+/// write in MULTI/EXEC" (an error inside EXEC's reply).
+struct exec_refusal {
+  const protocol::reply* reply = nullptr;
+  std::string_view what;
+};
+exec_refusal refusal_in_exec(std::span<const protocol::reply> r, bool writes) noexcept;
+
+/// What the target made of rename_into_place (`r`: the length of the temporary key, then the
+/// transaction's replies).
+struct placement {
+  enum class result {
+    refused,    ///< `refusal` says which reply, `what` which command
+    malformed,  ///< EXEC's reply is not the three replies asked for
+    temp_gone,  ///< the temporary key was gone (it expired, or a failover lost it)
+    kept,       ///< RENAMENX left an existing key in place
+    placed,     ///< the value is in place
+  };
+  result outcome = result::refused;
+  exec_refusal refusal;
+  /// The key existed before (only when placed).
+  bool existed = false;
+  /// The temporary key's length before the rename.
+  std::int64_t temp_length = 0;
+};
+placement judge_placement(std::span<const protocol::reply> r, bool keep_existing) noexcept;
 /// The length of the largest skipped bulk in `r` (recursively); 0 when none was skipped.
 std::size_t largest_skipped(const protocol::reply& r) noexcept;
 /// The lengths of the skipped bulks in `r`, added up (recursively).

@@ -72,7 +72,9 @@ nlohmann::json verify_report_json(const engine::verify_report& report, const std
                       {"shards", report.shards},
                       {"totals", std::move(totals)},
                       {"warnings", report.warnings}};
-  json["extra_keys"] = {{"pass", extra_pass_name(report.extra)}, {"why", report.extra_why}};
+  json["extra_keys"] = {{"pass", extra_pass_name(report.extra)},
+                        {"why", report.extra_why},
+                        {"scanned_beside_comparison", report.extra_early}};
   if (report.failure) json["error"] = report.failure->message;
   return json;
 }
@@ -116,12 +118,16 @@ std::string verify_summary_text(const engine::verify_report& report, const std::
       text += "  extra keys: not looked for (--no-extra)\n";
       break;
     case engine::extra_pass::ran:
-      text += fmt::format("  extra keys: target scanned and looked up on the source{}\n",
+      text += fmt::format("  extra keys: target scanned{} and looked up on the source{}\n",
+                          report.extra_early ? " beside the comparison" : "",
                           report.extra_why.empty() ? "" : " (" + report.extra_why + ")");
       break;
     case engine::extra_pass::proven:
-      text +=
-          fmt::format("  extra keys: none, proven without a target scan ({})\n", report.extra_why);
+      text += fmt::format("  extra keys: none, proven {} ({})\n",
+                          report.extra_early ? "by the count (the target's scan begun beside the "
+                                               "comparison was dropped)"
+                                             : "without a target scan",
+                          report.extra_why);
       break;
     case engine::extra_pass::not_run:
       text += "  extra keys: not looked for (the job ended first)\n";

@@ -25,7 +25,7 @@ bool number_field(std::string_view info, std::string_view name, std::int64_t& ou
 
 }  // namespace
 
-std::string parse_target_info(std::string_view info, target_node_state& state) {
+std::string parse_node_info(std::string_view info, node_state& state) {
   if (auto id = info_field(info, "run_id")) {
     state.run_id = std::string(*id);
   } else {
@@ -46,8 +46,26 @@ std::string parse_target_info(std::string_view info, target_node_state& state) {
   return {};
 }
 
-std::optional<std::string> judge_extra_proof(const std::vector<target_node_state>& before,
-                                             const std::vector<target_node_state>& after,
+std::optional<std::string> node_moved(const node_state& a, const node_state& b) {
+  if (a.address != b.address || a.run_id != b.run_id) {
+    return fmt::format("master {} is another node than before the source pass", b.address);
+  }
+  if (a.role != "master" || b.role != "master") {
+    return fmt::format("node {} is not a master (role {})", b.address, b.role);
+  }
+  if (a.dirty != b.dirty || a.saves != b.saves || a.last_save != b.last_save ||
+      a.expired != b.expired || a.evicted != b.evicted) {
+    return fmt::format("{} was written during the check", b.address);
+  }
+  if (a.keys != b.keys || a.keys < 0) {
+    return fmt::format("{} held {} keys before the source pass and {} after it", b.address,
+                       a.keys, b.keys);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> judge_extra_proof(const std::vector<node_state>& before,
+                                             const std::vector<node_state>& after,
                                              std::uint64_t present) {
   if (before.size() != after.size()) {
     return fmt::format("the target had {} master(s) before the source pass and {} after it",
@@ -55,24 +73,8 @@ std::optional<std::string> judge_extra_proof(const std::vector<target_node_state
   }
   std::uint64_t keys = 0;
   for (std::size_t i = 0; i < before.size(); ++i) {
-    const target_node_state& a = before[i];
-    const target_node_state& b = after[i];
-    if (a.address != b.address || a.run_id != b.run_id) {
-      return fmt::format("the target master {} is another node than before the source pass",
-                         b.address);
-    }
-    if (a.role != "master" || b.role != "master") {
-      return fmt::format("the target node {} is not a master (role {})", b.address, b.role);
-    }
-    if (a.dirty != b.dirty || a.saves != b.saves || a.last_save != b.last_save ||
-        a.expired != b.expired || a.evicted != b.evicted) {
-      return fmt::format("the target {} was written during the check", b.address);
-    }
-    if (a.keys != b.keys || a.keys < 0) {
-      return fmt::format("the target {} held {} keys before the source pass and {} after it",
-                         b.address, a.keys, b.keys);
-    }
-    keys += static_cast<std::uint64_t>(a.keys);
+    if (auto moved = node_moved(before[i], after[i])) return "the target " + *moved;
+    keys += static_cast<std::uint64_t>(before[i].keys);
   }
   if (keys != present) {
     return fmt::format("the target holds {} keys and the source pass found {} of them", keys,
@@ -109,26 +111,55 @@ void key_hash_set::merge(key_hash_set&& other) {
 std::uint64_t key_hash_set::distinct() {
   std::sort(hashes_.begin(), hashes_.end());
   hashes_.erase(std::unique(hashes_.begin(), hashes_.end()), hashes_.end());
+  // About four hashes a bucket; a bucket is the hash's top `64 - shift_` bits.
+  unsigned bits = 0;
+  while (bits < 30 && (std::size_t{4} << bits) < hashes_.size()) ++bits;
+  shift_ = 64 - bits;
+  starts_.assign((std::size_t{1} << bits) + 1, 0);
+  std::size_t at = 0;
+  for (std::size_t b = 0; b + 1 < starts_.size(); ++b) {
+    starts_[b] = static_cast<std::uint32_t>(at);
+    while (at < hashes_.size() && (bits == 0 ? 0 : hashes_[at] >> shift_) == b) ++at;
+  }
+  starts_.back() = static_cast<std::uint32_t>(hashes_.size());
   return hashes_.size();
 }
 
 bool key_hash_set::contains(std::string_view key) const {
-  return std::binary_search(hashes_.begin(), hashes_.end(),
-                            static_cast<std::uint64_t>(std::hash<std::string_view>{}(key)));
+  const auto hash = static_cast<std::uint64_t>(std::hash<std::string_view>{}(key));
+  if (starts_.empty()) return std::binary_search(hashes_.begin(), hashes_.end(), hash);
+  const std::size_t bucket = shift_ >= 64 ? 0 : static_cast<std::size_t>(hash >> shift_);
+  const auto first = hashes_.begin() + starts_[bucket];
+  const auto last = hashes_.begin() + starts_[bucket + 1];
+  return std::binary_search(first, last, hash);
 }
 
-asio::awaitable<maybe<std::vector<target_node_state>>> read_target_states(
-    const protocol::connection_options& base, const std::vector<protocol::cluster_node>& nodes) {
-  std::vector<target_node_state> states;
-  for (const auto& node : nodes) {
-    protocol::connection_options options =
-        protocol::at_node(base, node.where.host, node.where.port);
-    target_node_state state;
+node_state_reader::node_state_reader(asio::any_io_executor executor,
+                                     protocol::connection_options base,
+                                     std::vector<protocol::cluster_node> nodes, std::string role)
+    : executor_(std::move(executor)),
+      base_(std::move(base)),
+      nodes_(std::move(nodes)),
+      role_(std::move(role)) {}
+
+node_state_reader::~node_state_reader() = default;
+
+asio::awaitable<maybe<std::vector<node_state>>> node_state_reader::read() {
+  std::vector<node_state> states;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const auto& node = nodes_[i];
+    node_state state;
     state.address = node.where.address();
-    protocol::connection c(co_await asio::this_coro::executor, options);
-    if (auto ec = co_await c.connect()) {
-      co_return protocol::failure{
-          ec, fmt::format("cannot use target node {}: {}", state.address, c.last_error())};
+    if (connections_.size() <= i) {
+      connections_.push_back(std::make_unique<protocol::connection>(
+          executor_, protocol::at_node(base_, node.where.host, node.where.port)));
+    }
+    protocol::connection& c = *connections_[i];
+    if (!c.is_open()) {
+      if (auto ec = co_await c.connect()) {
+        co_return protocol::failure{ec, fmt::format("cannot use {} node {}: {}", role_,
+                                                    state.address, c.last_error())};
+      }
     }
     // One section per INFO: older servers take only one.
     protocol::command_buffer commands;
@@ -138,32 +169,39 @@ asio::awaitable<maybe<std::vector<target_node_state>>> read_target_states(
     commands.push({"DBSIZE"});
     std::vector<protocol::reply> replies;
     if (auto ec = co_await c.exec(commands, replies)) {
+      c.close();
       co_return protocol::failure{ec, c.last_error()};
     }
     std::string info;
-    for (std::size_t i = 0; i + 1 < replies.size(); ++i) {
-      if (replies[i].is_error()) {
-        co_return fail_with(
-            protocol::classify_error_reply(replies[i].text()),
-            fmt::format("target node {}: INFO refused: {}", state.address, replies[i].text()));
+    for (std::size_t r = 0; r + 1 < replies.size(); ++r) {
+      if (replies[r].is_error()) {
+        co_return fail_with(protocol::classify_error_reply(replies[r].text()),
+                            fmt::format("{} node {}: INFO refused: {}", role_, state.address,
+                                        replies[r].text()));
       }
-      info += replies[i].text();
+      info += replies[r].text();
       info += '\n';
     }
     if (replies.back().is_error()) {
-      co_return fail_with(
-          protocol::classify_error_reply(replies.back().text()),
-          fmt::format("target node {}: DBSIZE refused: {}", state.address, replies.back().text()));
+      co_return fail_with(protocol::classify_error_reply(replies.back().text()),
+                          fmt::format("{} node {}: DBSIZE refused: {}", role_, state.address,
+                                      replies.back().text()));
     }
-    if (const std::string lacking = parse_target_info(info, state); !lacking.empty()) {
-      co_return fail_with(
-          protocol::errc::server_error,
-          fmt::format("target node {} does not report {} in INFO", state.address, lacking));
+    if (const std::string lacking = parse_node_info(info, state); !lacking.empty()) {
+      co_return fail_with(protocol::errc::server_error,
+                          fmt::format("{} node {} does not report {} in INFO", role_,
+                                      state.address, lacking));
     }
     state.keys = replies.back().integer;
     states.push_back(std::move(state));
   }
   co_return states;
+}
+
+asio::awaitable<maybe<std::vector<node_state>>> read_node_states(
+    const protocol::connection_options& base, const std::vector<protocol::cluster_node>& nodes) {
+  node_state_reader reader(co_await asio::this_coro::executor, base, nodes, "target");
+  co_return co_await reader.read();
 }
 
 }  // namespace ferry::engine

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <thread>
 
 #include "engine/auth/idle_reauth.hpp"
 #include "engine/cluster/sides.hpp"
@@ -90,9 +92,11 @@ struct plan {
   std::uint64_t estimated = 0;
 };
 
-/// One unit of work: a source master to compare, or a target master to search for extras.
+/// One unit of work: a source master to compare, a target master to search for extras, or the
+/// watch that may start that search early (node unused).
 struct task {
-  bool extra = false;
+  enum class kind { compare, extra, watch };
+  kind what = kind::compare;
   protocol::connection_options node;
 };
 
@@ -131,6 +135,28 @@ asio::awaitable<maybe<plan>> prepare(const verify_config& config) {
   for (auto n : *sizes) p.estimated += n;
   co_return p;
 }
+
+/// The thread that runs the target's pass beside the source pass: joined by join(), or on
+/// destruction after cancelling a gate left undecided (so that an exception cannot leave it
+/// waiting for ever).
+class beside_pass {
+ public:
+  beside_pass(std::function<void()> body, extra_gate& gate)
+      : gate_(gate), thread_(std::move(body)) {}
+  ~beside_pass() {
+    if (!gate_.decided()) gate_.cancel();
+    join();
+  }
+  beside_pass(const beside_pass&) = delete;
+  beside_pass& operator=(const beside_pass&) = delete;
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  extra_gate& gate_;
+  std::thread thread_;
+};
 
 protocol::connection_options node_options(const protocol::connection_options& seed,
                                           const protocol::cluster_node& node) {
@@ -192,20 +218,20 @@ verify_report verifier::run() {
 
   std::vector<task> compare_tasks;
   for (const auto& master : sides.source_facts.map.masters()) {
-    compare_tasks.push_back({false, node_options(sides.source, master)});
+    compare_tasks.push_back({task::kind::compare, node_options(sides.source, master)});
   }
   report.shards = compare_tasks.size();
   std::vector<task> extra_tasks;
   if (config_.extra) {
     for (const auto& master : sides.target_facts.map.masters()) {
-      extra_tasks.push_back({true, node_options(sides.target, master)});
+      extra_tasks.push_back({task::kind::extra, node_options(sides.target, master)});
     }
   }
 
   // The extra-key pass can be proven unnecessary by a count (extra_proof.hpp) only if the
   // target's key set is the one the source pass compares with, and a job that must list the
   // extra keys has no use for the proof.
-  std::vector<target_node_state> before;
+  std::vector<node_state> before;
   bool proving = false;
   if (!config_.extra) {
     report.extra = extra_pass::off;
@@ -214,7 +240,7 @@ verify_report verifier::run() {
   } else if (!config_.match.empty()) {
     report.extra_why = "--match: the target's key count includes keys outside the pattern";
   } else if (auto states =
-                 run_blocking(read_target_states(sides.target, sides.target_facts.map.masters()));
+                 run_blocking(read_node_states(sides.target, sides.target_facts.map.masters()));
              !states) {
     report.extra_why = states.error().message;
   } else {
@@ -225,13 +251,15 @@ verify_report verifier::run() {
   const auto on_error = [this](std::exception_ptr error) {
     control_.fail(fail_with(job_error::internal, "internal error: " + describe(error)));
   };
-  // Runs `tasks` on worker threads (each with its own views of both slot maps); with `present`,
-  // each thread notes the keys found present on the target, merged into it at the end.
+  const watched_sides watched{sides.source, sides.source_facts.map.masters(), sides.target,
+                              sides.target_facts.map.masters()};
+  // Runs `tasks` on worker threads (each with its own views of both slot maps) and returns how
+  // many; with `present`, each thread notes the keys found present on the target, merged into
+  // it at the end; with `gate`, the target's passes wait on it (and a watch task may start it).
   const auto run_tasks = [&](const std::vector<task>& tasks, key_hash_set* present,
-                             const key_hash_set* compared) {
+                             extra_gate* gate) {
     worker_pool pool(worker_pool::threads_for(config_.tune.threads, tasks.size()));
     const unsigned threads = pool.size();
-    report.threads = std::max(report.threads, threads);
     std::vector<worker> workers(threads);
     std::vector<key_hash_set> notes(
         present != nullptr ? threads : 0,
@@ -245,7 +273,7 @@ verify_report verifier::run() {
                                                    config_.tune, control_);
       w.context = std::make_unique<verify_context>(
           verify_context{config_, compare, control_, counters_, **diffs, warnings_, *w.source_map,
-                         *w.target_map, present != nullptr ? &notes[t] : nullptr, compared});
+                         *w.target_map, present != nullptr ? &notes[t] : nullptr, gate});
     }
     for (std::size_t i = 0; i < tasks.size(); ++i) workers[i % threads].tasks.push_back(tasks[i]);
     pool.run(
@@ -253,8 +281,17 @@ verify_report verifier::run() {
           worker& w = workers[t];
           std::vector<asio::awaitable<void>> flows;
           for (const task& job : w.tasks) {
-            flows.push_back(job.extra ? find_extra_keys(*w.context, job.node)
-                                      : verify_shard(*w.context, job.node));
+            switch (job.what) {
+              case task::kind::compare:
+                flows.push_back(verify_shard(*w.context, job.node));
+                break;
+              case task::kind::extra:
+                flows.push_back(find_extra_keys(*w.context, job.node));
+                break;
+              case task::kind::watch:
+                flows.push_back(start_on_writes(*w.context, *gate, watched));
+                break;
+            }
           }
           run_flows_with_reauth(io, std::move(flows), on_error);
         },
@@ -262,24 +299,34 @@ verify_report verifier::run() {
     if (present != nullptr) {
       for (auto& n : notes) present->merge(std::move(n));
     }
+    return threads;
   };
 
   if (!proving) {
     // Both passes at once, as they do not depend on each other.
     std::vector<task> all = compare_tasks;
     all.insert(all.end(), extra_tasks.begin(), extra_tasks.end());
-    run_tasks(all, nullptr, nullptr);
+    report.threads = run_tasks(all, nullptr, nullptr);
     if (config_.extra) report.extra = extra_pass::ran;
   } else {
     key_hash_set present;
-    run_tasks(compare_tasks, &present, nullptr);
+    // The target's pass runs beside the source pass on threads of its own, waiting on the gate:
+    // it scans early once the watch sees a side written, and looks keys up only after a failed
+    // judgement.
+    extra_gate gate;
+    std::vector<task> beside_tasks = extra_tasks;
+    beside_tasks.push_back({task::kind::watch, {}});
+    unsigned beside_threads = 0;
+    beside_pass beside([&] { beside_threads = run_tasks(beside_tasks, nullptr, &gate); }, gate);
+    report.threads = run_tasks(compare_tasks, &present, nullptr);
     if (control_.failed() || control_.draining()) {
+      gate.cancel();
       report.extra = extra_pass::not_run;
       report.extra_why = "the job ended before it";
     } else {
       const bool overflowed = present.overflowed();
       const std::uint64_t found = present.distinct();
-      auto after = run_blocking(read_target_states(sides.target, sides.target_facts.map.masters()));
+      auto after = run_blocking(read_node_states(sides.target, sides.target_facts.map.masters()));
       std::optional<std::string> why;
       if (overflowed) {
         why = fmt::format(
@@ -291,7 +338,9 @@ verify_report verifier::run() {
       } else {
         why = judge_extra_proof(before, *after, found);
       }
+      report.extra_early = gate.now() == extra_gate::state::scanning;
       if (!why) {
+        gate.cancel();
         report.extra = extra_pass::proven;
         report.extra_why = fmt::format(
             "the target holds {} keys, each found there by the source pass, and was not written "
@@ -302,10 +351,11 @@ verify_report verifier::run() {
         report.extra_why = std::move(*why);
         // Only the target's keys the comparison did not find there are looked up on the source
         // (a live source's verify would otherwise pay for a second pass over every key).
-        run_tasks(extra_tasks, nullptr, overflowed ? nullptr : &present);
+        gate.open(overflowed ? nullptr : &present);
       }
-      present = key_hash_set{};
     }
+    beside.join();
+    report.threads = std::max(report.threads, beside_threads);
   }
 
   finish();

@@ -140,6 +140,9 @@ struct verify_report {
   extra_pass extra = extra_pass::off;
   /// Why the pass ran although a count might have made it unnecessary, or what proved it so.
   std::string extra_why;
+  /// The target's scan started beside the source pass (a watch saw a side written during it),
+  /// not after it; when the count then proved the pass unnecessary, what it found was dropped.
+  bool extra_early = false;
   /// How it ended.
   verify_status status = verify_status::fatal;
   /// The counters at the end.

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "engine/verify/extra_proof.hpp"
 
 namespace ferry::engine {
@@ -18,17 +20,17 @@ const char* const full_info =
     "rdb_last_save_time:1764630000\r\nrdb_saves:3\r\n"
     "# Stats\r\nexpired_keys:5\r\nevicted_keys:0\r\nexpired_keys_active:1\r\n";
 
-target_node_state node(std::int64_t keys) {
-  target_node_state s;
+node_state node(std::int64_t keys) {
+  node_state s;
   s.address = "127.0.0.1:7000";
-  EXPECT_EQ(parse_target_info(full_info, s), "");
+  EXPECT_EQ(parse_node_info(full_info, s), "");
   s.keys = keys;
   return s;
 }
 
 TEST(extra_proof, parses_every_field_it_needs) {
-  target_node_state s;
-  ASSERT_EQ(parse_target_info(full_info, s), "");
+  node_state s;
+  ASSERT_EQ(parse_node_info(full_info, s), "");
   EXPECT_EQ(s.run_id, "abc123");
   EXPECT_EQ(s.role, "master");
   EXPECT_EQ(s.dirty, 17);
@@ -42,13 +44,13 @@ TEST(extra_proof, names_the_first_field_a_server_does_not_give) {
   // Redis 6.2 has no rdb_saves; a proxy may give no persistence section at all.
   std::string old = full_info;
   old.erase(old.find("rdb_saves:3\r\n"), 13);
-  target_node_state s;
-  EXPECT_EQ(parse_target_info(old, s), "rdb_saves");
-  EXPECT_EQ(parse_target_info("# Server\r\nrun_id:x\r\nrole:master\r\n", s),
+  node_state s;
+  EXPECT_EQ(parse_node_info(old, s), "rdb_saves");
+  EXPECT_EQ(parse_node_info("# Server\r\nrun_id:x\r\nrole:master\r\n", s),
             "rdb_changes_since_last_save");
-  EXPECT_EQ(parse_target_info("rdb_changes_since_last_save:x1\r\nrun_id:a\r\nrole:master\r\n", s),
+  EXPECT_EQ(parse_node_info("rdb_changes_since_last_save:x1\r\nrun_id:a\r\nrole:master\r\n", s),
             "rdb_changes_since_last_save");
-  EXPECT_EQ(parse_target_info("", s), "run_id");
+  EXPECT_EQ(parse_node_info("", s), "run_id");
 }
 
 TEST(extra_proof, proves_only_when_the_count_matches_and_nothing_moved) {
@@ -64,7 +66,7 @@ TEST(extra_proof, proves_only_when_the_count_matches_and_nothing_moved) {
 
 TEST(extra_proof, falls_back_on_any_sign_of_a_change_on_the_target) {
   const auto changed = [](auto edit) {
-    target_node_state after = node(100);
+    node_state after = node(100);
     edit(after);
     return judge_extra_proof({node(100)}, {after}, 100);
   };
@@ -101,6 +103,22 @@ TEST(extra_proof, counts_distinct_keys_and_gives_up_past_its_limit) {
   key_hash_set other(10);
   other.merge(std::move(small));
   EXPECT_TRUE(other.overflowed());
+}
+
+TEST(extra_proof, finds_every_noted_key_and_few_others_at_every_size) {
+  // The bucket index of contains() at sizes around its bucket boundaries, and empty.
+  for (const std::size_t n : {0u, 1u, 3u, 4u, 5u, 17u, 1000u, 100'000u}) {
+    key_hash_set set;
+    for (std::size_t i = 0; i < n; ++i) set.add("key:" + std::to_string(i));
+    ASSERT_EQ(set.distinct(), n);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_TRUE(set.contains("key:" + std::to_string(i))) << n << " keys, key " << i;
+      if (set.contains("other:" + std::to_string(i))) ++wrong;
+    }
+    EXPECT_EQ(wrong, 0u) << n;  // a 64-bit hash: a false match among these is a bug
+    EXPECT_FALSE(set.contains("never-added"));
+  }
 }
 
 }  // namespace

@@ -69,10 +69,10 @@ bool expiry_probe::proven(std::optional<expiry_sample> before,
   return false;
 }
 
-probed_read::probed_read(expiry_probe& probe, bool allowed)
+probed_read::probed_read(expiry_probe& probe, std::size_t keys, bool allowed)
     : probe_(probe),
-      bracketed_(allowed && probe.bracket_next()),
-      probing_(allowed && probe.wants_probe()),
+      bracketed_(allowed && keys >= min_bracketed_keys && probe.bracket_next()),
+      probing_(allowed && keys >= min_bracketed_keys && probe.wants_probe()),
       server_info_(probing_ && probe.wants_server_info()) {
   if (bracketed_) {
     bracket_.before = {{"INFO", "keyspace"}, {"INFO", "stats"}};

@@ -111,8 +111,10 @@ asio::awaitable<bool> key_reader::read_keys(const round_group& group,
   // Fixed for the group: a fallback to PTTL decided on its replies applies to the next round.
   const bool absolute = context_.use_pexpiretime;
   // INFO is asked of the shard's own node only: keys redirected elsewhere carry their expiries.
-  const bool bracketed = group.own_node() && probe_.bracket_next();
-  const bool probing = group.own_node() && probe_.wants_probe();
+  // A pass of a few keys (the other types after a GET pass) is cheaper with their expiries.
+  const bool worth = group.own_node() && indices.size() >= min_bracketed_keys;
+  const bool bracketed = worth && probe_.bracket_next();
+  const bool probing = worth && probe_.wants_probe();
   const bool server_info = probing && probe_.wants_server_info();
   const std::string_view expiry = absolute ? "PEXPIRETIME" : "PTTL";
   const std::string_view command = by_get ? "GET" : "DUMP";

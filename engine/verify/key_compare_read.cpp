@@ -131,7 +131,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_states(
   // the copy's GET). GET, as the copy: it costs the server less than GETRANGE with its range
   // (1.25 against 1.6 s per million small strings in the lab); a longer string is not kept
   // here (it crosses the network, as in the copy) and takes the usual path.
-  probed_read expiries(*reader.probe);
+  probed_read expiries(*reader.probe, keys.size());
   const std::size_t per_key = expiries.per_key_expiries() ? 2 : 1;
   const key_encoder encode = [&](std::size_t i, command_buffer& c) {
     c.begin(2);
@@ -209,7 +209,7 @@ asio::awaitable<maybe<std::vector<key_state>>> key_comparer::read_typed_states(
   const bool local = dumps && scripts && options_.canonical_digest && reader.dumps &&
                      options_.digest_max_bytes >= local_digest_min_limit;
   // Not around DUMPs kept within a budget: the trailing INFO could be the reply left out.
-  probed_read expiries(*reader.probe, may_prove && !local);
+  probed_read expiries(*reader.probe, keys.size(), may_prove && !local);
   const std::size_t ttl_at = expiries.per_key_expiries() ? 1 : 0;  // 0: no expiry command
   const std::size_t digest_at = ttl_at + 1;
   const std::size_t per_key = digest_at + (scripts ? 1 : 0);

@@ -113,8 +113,9 @@ TEST_F(expiry_reads_test, a_database_without_expiries_is_read_without_expiry_com
   expect_exact_copy(source_client_, target_client_);
 
   // Only each reader's first pass asks every key's expiry (it learns there that the database
-  // has none); the rest go between two INFO samples.
-  EXPECT_LT(expiries, keys_ / 4);
+  // has none); the rest go between two INFO samples, except the few keys of other types read
+  // after a GET pass, too few to be worth a bracket (min_bracketed_keys).
+  EXPECT_LT(expiries, keys_ / 4 + 100);
   EXPECT_GT(infos, 4u);
   EXPECT_LE(expiries - sent()["expiry"].get<std::uint64_t>(), 1u);
   EXPECT_LE(sent()["info"].get<std::uint64_t>(), infos);
@@ -258,8 +259,9 @@ TEST(verify_expiry_reads_cluster, each_master_is_proven_on_its_own) {
   keyed(target_client, {"PEXPIREAT", "str:321", std::to_string(now_ms() + 3'600'000)});
   for (const auto& master : source.masters()) master->client().checked({"CONFIG", "RESETSTAT"});
 
-  // Small batches: about 40 per master, of which the first few (one per comparer) read expiries.
-  const verify_run run(dir, source.url(), target.url(), {"--batch-keys", "50"});
+  // Small batches: about 20 per master, of which the first few (one per comparer) read
+  // expiries (a batch below min_bracketed_keys always would).
+  const verify_run run(dir, source.url(), target.url(), {"--batch-keys", "100"});
   EXPECT_EQ(run.result.exit_code, 1) << run.result.output();
   EXPECT_EQ(run.kinds(), (std::map<std::string, std::string>{{"str:321", "expiry"}}))
       << run.diff_text();

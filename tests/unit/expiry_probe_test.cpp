@@ -147,7 +147,7 @@ bracket_answer bracketed(std::vector<std::uint32_t> keys, std::string_view befor
 
 TEST(probed_read, learns_from_the_trailing_info_then_brackets_the_next_read) {
   expiry_probe probe(true);
-  probed_read first(probe);
+  probed_read first(probe, 100);
   EXPECT_TRUE(first.per_key_expiries());
   EXPECT_TRUE(first.bracket().before.empty());
   ASSERT_EQ(first.bracket().after.size(), 2u);
@@ -155,7 +155,7 @@ TEST(probed_read, learns_from_the_trailing_info_then_brackets_the_next_read) {
   first.answers.push_back({{0, 1}, {}, {bulk(keyspace("db0:keys=9,expires=0\r\n")), bulk(server_74)}});
   EXPECT_TRUE(first.settle(0).empty()) << "keys read with their expiries need nothing more";
 
-  probed_read second(probe);
+  probed_read second(probe, 100);
   EXPECT_FALSE(second.per_key_expiries());
   EXPECT_EQ(second.bracket().before.size(), 2u);
   EXPECT_EQ(second.bracket().after.size(), 2u);
@@ -170,27 +170,44 @@ TEST(probed_read, learns_from_the_trailing_info_then_brackets_the_next_read) {
   EXPECT_EQ(second.settle(0), (std::vector<std::uint32_t>{1, 4, 3}));
   EXPECT_EQ(probe.proofs(), 1u);
   EXPECT_EQ(probe.failures(), 1u) << "keys sent with ASKING count as no attempt";
-  EXPECT_TRUE(probed_read(probe).per_key_expiries()) << "a failed proof waits";
+  EXPECT_TRUE(probed_read(probe, 100).per_key_expiries()) << "a failed proof waits";
 }
 
 TEST(probed_read, a_side_with_expiries_or_a_proxy_is_read_per_key) {
   expiry_probe with(true);
-  probed_read first(with);
+  probed_read first(with, 100);
   first.answers.push_back({{0}, {}, {bulk(keyspace("db0:keys=9,expires=3\r\n")), bulk(server_74)}});
   first.settle(0);
-  EXPECT_TRUE(probed_read(with).per_key_expiries());
+  EXPECT_TRUE(probed_read(with, 100).per_key_expiries());
 
   expiry_probe proxy(true);
-  probed_read asked(proxy);
+  probed_read asked(proxy, 100);
   asked.answers.push_back({{0}, {}, {bulk(keyspace("db0:keys=9,expires=0\r\n")),
                                      bulk("# Server\r\nredis_version:7.2.0\r\n")}});
   asked.settle(0);
-  probed_read next(proxy);
+  probed_read next(proxy, 100);
   EXPECT_TRUE(next.per_key_expiries());
   EXPECT_TRUE(next.bracket().after.empty()) << "nothing more to learn there";
 
   expiry_probe off(false);
-  EXPECT_TRUE(probed_read(off).bracket().after.empty());
+  EXPECT_TRUE(probed_read(off, 100).bracket().after.empty());
+}
+
+TEST(probed_read, a_read_of_few_keys_carries_their_expiries_and_learns_nothing) {
+  // Four INFO commands cost the server more than a few PEXPIRETIME: a pass of fewer than
+  // min_bracketed_keys keys is sent per key, even where the probe would bracket it.
+  expiry_probe probe(true);
+  probed_read first(probe, min_bracketed_keys);
+  first.answers.push_back({{0}, {}, {bulk(keyspace("db0:keys=9,expires=0\r\n")), bulk(server_74)}});
+  first.settle(0);
+  EXPECT_FALSE(probed_read(probe, min_bracketed_keys).per_key_expiries());
+  probed_read few(probe, min_bracketed_keys - 1);
+  EXPECT_TRUE(few.per_key_expiries());
+  EXPECT_TRUE(few.bracket().before.empty());
+  EXPECT_TRUE(few.bracket().after.empty());
+  EXPECT_TRUE(few.settle(0).empty());
+  EXPECT_EQ(probe.proofs() + probe.failures(), 0u);
+  EXPECT_FALSE(probed_read(probe, min_bracketed_keys).per_key_expiries()) << "still trusted";
 }
 
 }  // namespace

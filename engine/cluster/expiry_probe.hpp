@@ -65,10 +65,11 @@ std::optional<expiry_sample> expiry_sample_in(const protocol::reply& keyspace,
                                               const protocol::reply& stats, int db);
 
 /// Below this many keys a pass costs the server less with one expiry command per key than
-/// bracketed (four INFO commands, about 14 us each, against well under 1 us for PEXPIRETIME):
-/// such a pass is sent with its expiries and learns nothing (e.g. the few hashes among a batch
-/// of strings, read after the GET pass).
-inline constexpr std::size_t min_bracketed_keys = 64;
+/// bracketed: the four INFO commands cost about 11 us together (2.4 us of command time each in
+/// the lab's commandstats, plus reading and answering), a PEXPIRETIME about 0.26 us
+/// (bench/lab/read_paths.sh), even at about 40 keys. Such a pass is sent with its expiries and
+/// learns nothing (e.g. the few hashes among a batch of strings, read after the GET pass).
+inline constexpr std::size_t min_bracketed_keys = 40;
 
 /// The reader's state: whether its next pass is sent bracketed by INFO (without expiries).
 class expiry_probe {

@@ -111,15 +111,15 @@ void key_hash_set::merge(key_hash_set&& other) {
 std::uint64_t key_hash_set::distinct() {
   std::sort(hashes_.begin(), hashes_.end());
   hashes_.erase(std::unique(hashes_.begin(), hashes_.end()), hashes_.end());
-  // About four hashes a bucket; a bucket is the hash's top `64 - shift_` bits.
-  unsigned bits = 0;
+  // About four hashes a bucket (two buckets at least); a bucket is the hash's top bits.
+  unsigned bits = 1;
   while (bits < 30 && (std::size_t{4} << bits) < hashes_.size()) ++bits;
   shift_ = 64 - bits;
   starts_.assign((std::size_t{1} << bits) + 1, 0);
   std::size_t at = 0;
   for (std::size_t b = 0; b + 1 < starts_.size(); ++b) {
     starts_[b] = static_cast<std::uint32_t>(at);
-    while (at < hashes_.size() && (bits == 0 ? 0 : hashes_[at] >> shift_) == b) ++at;
+    while (at < hashes_.size() && (hashes_[at] >> shift_) == b) ++at;
   }
   starts_.back() = static_cast<std::uint32_t>(hashes_.size());
   return hashes_.size();
@@ -127,8 +127,8 @@ std::uint64_t key_hash_set::distinct() {
 
 bool key_hash_set::contains(std::string_view key) const {
   const auto hash = static_cast<std::uint64_t>(std::hash<std::string_view>{}(key));
-  if (starts_.empty()) return std::binary_search(hashes_.begin(), hashes_.end(), hash);
-  const std::size_t bucket = shift_ >= 64 ? 0 : static_cast<std::size_t>(hash >> shift_);
+  if (starts_.empty()) return false;  // before distinct(): nothing indexed yet
+  const auto bucket = static_cast<std::size_t>(hash >> shift_);
   const auto first = hashes_.begin() + starts_[bucket];
   const auto last = hashes_.begin() + starts_[bucket + 1];
   return std::binary_search(first, last, hash);

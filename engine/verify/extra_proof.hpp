@@ -104,7 +104,7 @@ class key_hash_set {
   // end: a lookup searches about four neighbours, not the whole vector (a million lookups
   // into a million keys took 0.3 s by binary search, in cache misses).
   std::vector<std::uint32_t> starts_;
-  unsigned shift_ = 64;
+  unsigned shift_ = 63;
 };
 
 /// Reads INFO and DBSIZE on a side's masters, as often as asked, over connections it opens on
